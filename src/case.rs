@@ -1,0 +1,293 @@
+//! A case: the case dir, its journal, and the journaled run of one command.
+//!
+//! Every command that reads or changes the host runs inside
+//! [`Ctx::journaled`], which appends a `start` entry (argv redacted, the
+//! options that chose the target) before the work and an `end` entry (status
+//! `ok`, `failed`, `refused` or `interrupted`, exit code, details, error)
+//! after it, whatever happens in between. The journal is kept apart from
+//! diagnostics: it is evidence, not a log.
+
+use crate::exit::{self, Exit};
+use crate::host::Root;
+use crate::journal::{Appended, Journal};
+use crate::openclaw::{Target, locate};
+use anyhow::Result;
+use serde_json::{Map, Value, json};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// The options every subcommand takes.
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    pub home: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub root: PathBuf,
+    pub case: PathBuf,
+    pub json: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub yes: bool,
+}
+
+/// What a command hands back to be journaled.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub exit: Exit,
+    /// Recorded in the `end` entry under `details`.
+    pub details: Value,
+}
+
+impl Outcome {
+    /// A successful outcome with details.
+    pub fn ok(details: Value) -> Outcome {
+        Outcome {
+            exit: Exit::Ok,
+            details,
+        }
+    }
+}
+
+/// The context of one invocation.
+#[derive(Debug)]
+pub struct Ctx {
+    pub global: Global,
+    /// argv with secret values redacted, as journaled.
+    pub argv: Vec<String>,
+}
+
+/// One journaled command in progress; commands add their own entries
+/// through it (each revocation, each signal sent...).
+pub struct Run<'a> {
+    journal: &'a Journal,
+    pub id: String,
+    pub command: String,
+}
+
+impl Run<'_> {
+    /// Appends an `event` entry to this run.
+    pub fn event(&self, event: &str, details: Value) -> Result<Appended> {
+        let mut m = Map::new();
+        m.insert("kind".into(), json!("event"));
+        m.insert("run".into(), json!(self.id));
+        m.insert("command".into(), json!(self.command));
+        m.insert("event".into(), json!(event));
+        m.insert("details".into(), details);
+        self.journal.append(m)
+    }
+
+    /// The journal this run writes to.
+    pub fn journal(&self) -> &Journal {
+        self.journal
+    }
+}
+
+/// Flags whose value is a secret, and `--set` keys that name one.
+fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    (n.contains("token")
+        || n.contains("password")
+        || n.contains("passphrase")
+        || n.contains("secret")
+        || n.ends_with("key"))
+        && !n.ends_with("-file")
+        && !n.ends_with("_file")
+}
+
+/// Redacts secret values in argv: `--token X`, `--token=X`,
+/// `--set gateway.token=X`, and anything shaped like an age secret key.
+pub fn redact_argv(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut redact_next = false;
+    let mut set_next = false;
+    for a in args {
+        if redact_next {
+            out.push("<redacted>".into());
+            redact_next = false;
+            continue;
+        }
+        if a.to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") {
+            out.push("<redacted>".into());
+            continue;
+        }
+        if set_next {
+            set_next = false;
+            out.push(match a.split_once('=') {
+                Some((k, _)) if is_secret_name(k) => format!("{k}=<redacted>"),
+                _ => a.clone(),
+            });
+            continue;
+        }
+        if let Some(flag) = a.strip_prefix("--") {
+            if let Some((name, _)) = flag.split_once('=') {
+                if is_secret_name(name) {
+                    out.push(format!("--{name}=<redacted>"));
+                    continue;
+                }
+                if name == "set" {
+                    let v = &flag[4..];
+                    out.push(match v.split_once('=') {
+                        Some((k, _)) if is_secret_name(k) => format!("--set={k}=<redacted>"),
+                        _ => a.clone(),
+                    });
+                    continue;
+                }
+            } else if flag == "set" {
+                set_next = true;
+            } else if is_secret_name(flag)
+                && !matches!(flag, "show-token" | "passphrase" | "purge-backups")
+            {
+                redact_next = true;
+            }
+        }
+        out.push(a.clone());
+    }
+    out
+}
+
+impl Ctx {
+    /// Builds the context from parsed global options and raw argv.
+    pub fn new(global: Global, raw_argv: &[String]) -> Ctx {
+        Ctx {
+            argv: redact_argv(raw_argv),
+            global,
+        }
+    }
+
+    /// The host root.
+    pub fn root(&self) -> Root {
+        Root::new(self.global.root.clone())
+    }
+
+    /// What discovery should resolve.
+    pub fn target(&self) -> Target {
+        Target {
+            request: locate::Request {
+                home: self.global.home.clone(),
+                config: self.global.config.clone(),
+                profile: self.global.profile.clone(),
+            },
+            env: locate::Env::from_process(),
+            root: self.root(),
+        }
+    }
+
+    /// Opens the case journal (creating the case dir).
+    pub fn journal(&self) -> Result<Journal> {
+        Journal::open(&self.global.case)
+    }
+
+    /// Runs `f` between a `start` and an `end` journal entry.
+    pub fn journaled<R>(
+        &self,
+        command: &str,
+        f: impl FnOnce(&Run) -> Result<(R, Outcome)>,
+    ) -> Result<(R, Exit)> {
+        let journal = self.journal()?;
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+        let run = Run {
+            journal: &journal,
+            id: hex::encode(id),
+            command: command.to_string(),
+        };
+        let g = &self.global;
+        let mut start = Map::new();
+        start.insert("kind".into(), json!("start"));
+        start.insert("run".into(), json!(run.id));
+        start.insert("command".into(), json!(command));
+        start.insert("argv".into(), json!(self.argv));
+        start.insert(
+            "cwd".into(),
+            json!(
+                std::env::current_dir()
+                    .ok()
+                    .map(|d| crate::sanitize::escape_path(&d))
+            ),
+        );
+        start.insert(
+            "target".into(),
+            json!({
+                "root": crate::sanitize::escape_path(&g.root),
+                "home": g.home.as_deref().map(crate::sanitize::escape_path),
+                "config": g.config.as_deref().map(crate::sanitize::escape_path),
+                "profile": g.profile,
+                "env": locate::Env::from_process().0,
+            }),
+        );
+        journal.append(start)?;
+        let t0 = Instant::now();
+        let result = f(&run);
+        let mut end = Map::new();
+        end.insert("kind".into(), json!("end"));
+        end.insert("run".into(), json!(run.id));
+        end.insert("command".into(), json!(command));
+        end.insert("duration_ms".into(), json!(t0.elapsed().as_millis() as u64));
+        match result {
+            Ok((r, outcome)) => {
+                end.insert("status".into(), json!("ok"));
+                end.insert("exit_code".into(), json!(outcome.exit.code()));
+                end.insert("details".into(), outcome.details);
+                journal.append(end)?;
+                Ok((r, outcome.exit))
+            }
+            Err(e) => {
+                let (status, code) = exit::classify(&e);
+                end.insert("status".into(), json!(status));
+                end.insert("exit_code".into(), json!(code.code()));
+                end.insert("error".into(), json!(format!("{e:#}")));
+                if let Some(fix) = exit::fix_of(&e) {
+                    end.insert("fix".into(), json!(fix));
+                }
+                // The error is what the operator must see; a journal failure
+                // on top of it is reported, not allowed to hide it.
+                if let Err(je) = journal.append(end) {
+                    eprintln!("ir: error: could not journal the failure: {je:#}");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn redacts_secrets_in_argv() {
+        let r = redact_argv(&s(&[
+            "ir",
+            "--token",
+            "abc",
+            "--password=pw",
+            "--set",
+            "gateway.token=x",
+            "--set=recipient=age1",
+            "AGE-SECRET-KEY-1XYZ",
+            "--passphrase-file",
+            "/p",
+            "--show-token",
+        ]));
+        assert_eq!(
+            r,
+            s(&[
+                "ir",
+                "--token",
+                "<redacted>",
+                "--password=<redacted>",
+                "--set",
+                "gateway.token=<redacted>",
+                "--set=recipient=age1",
+                "<redacted>",
+                "--passphrase-file",
+                "/p",
+                "--show-token",
+            ])
+        );
+    }
+}

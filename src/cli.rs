@@ -1,0 +1,152 @@
+//! Command-line definitions (clap) and dispatch. Argument structs only;
+//! each subcommand's work lives in `cmd/<name>.rs`.
+
+use crate::case::{Ctx, Global};
+use crate::cmd;
+use crate::exit::{self, Exit};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+const LONG_ABOUT: &str = "\
+ir: incident response for hosts that run OpenClaw.
+
+When an OpenClaw deployment is compromised (prompt injection turned into tool
+misuse, a leaked gateway token, a malicious skill), ir stops the gateway,
+preserves evidence, finds what the attacker changed and left behind, rotates
+credentials, clears poisoned sessions and brings the service back hardened.
+
+Every command that reads or changes the host appends hash-chained entries to
+the case journal (<case>/journal.jsonl); `ir journal verify` proves it was not
+edited, truncated or reordered.
+
+The deployment is found as OpenClaw finds it: --home, else OPENCLAW_STATE_DIR,
+else --profile/OPENCLAW_PROFILE (~/.openclaw-NAME), else ~/.openclaw, else the
+legacy ~/.clawdbot; ~ is OPENCLAW_HOME, else HOME. The config is --config,
+else OPENCLAW_CONFIG_PATH, else openclaw.json (or legacy clawdbot.json) in the
+state dir. Host paths are read under --root, so a mounted disk image can be
+examined offline.
+
+Exit codes: 0 success; 1 findings (tampering, persistence, hits...);
+2 error (bad input, refusal, failure); 130 interrupted.";
+
+/// The `ir` command line.
+#[derive(Debug, Parser)]
+#[command(name = "ir", version, about = "Incident response for hosts that run OpenClaw", long_about = LONG_ABOUT)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The OpenClaw state dir (default: as OpenClaw resolves it).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// The OpenClaw config file (default: openclaw.json in the state dir).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The OpenClaw profile (state dir ~/.openclaw-NAME).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Where the host's filesystem is: / for live response, or a mounted image.
+    #[arg(long, global = true, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// The case dir holding the journal and the evidence.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "IR_CASE",
+        default_value = "ir-case"
+    )]
+    pub case: PathBuf,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print less: no warnings, no progress.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more (repeat for more still).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Answer yes to confirmations (for unattended runbooks).
+    #[arg(long, global = true)]
+    pub yes: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find the OpenClaw deployment: paths, layout and version, agents,
+    /// logs, gateway settings, the running gateway and its supervisor.
+    Inventory(cmd::inventory::InventoryArgs),
+    /// Work with the case journal: verify its chain, show it, add a note.
+    #[command(subcommand)]
+    Journal(cmd::journal::JournalCommand),
+    /// Print shell completions.
+    Completions(cmd::completions::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
+}
+
+/// Parses argv, runs the command, and returns the process exit code.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Error.code()
+            } else {
+                0
+            };
+        }
+    };
+    let g = cli.global;
+    let global = Global {
+        home: g.home,
+        config: g.config,
+        profile: g.profile,
+        root: g.root,
+        case: g.case,
+        json: g.json,
+        quiet: g.quiet,
+        verbose: g.verbose,
+        yes: g.yes,
+    };
+    let raw: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let ctx = Ctx::new(global, &raw);
+    let result = match cli.command {
+        Command::Inventory(a) => cmd::inventory::run(&ctx, &a),
+        Command::Journal(c) => cmd::journal::run(&ctx, &c),
+        Command::Completions(a) => cmd::completions::run(&a),
+        Command::Man => cmd::completions::man(),
+    };
+    match result {
+        Ok(exit) => exit.code(),
+        Err(e) => {
+            let (_, code) = exit::classify(&e);
+            if code == Exit::Interrupted {
+                eprintln!("ir: interrupted");
+            } else {
+                eprintln!("ir: error: {e:#}");
+                if let Some(fix) = exit::fix_of(&e) {
+                    eprintln!("  fix: {fix}");
+                }
+            }
+            code.code()
+        }
+    }
+}
+
+/// The clap command, for completions and the man page.
+pub fn command() -> clap::Command {
+    Cli::command()
+}

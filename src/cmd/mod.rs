@@ -1,0 +1,6 @@
+//! One module per subcommand: turn arguments into library calls and render
+//! the result as text or JSON. No logic another command could need.
+
+pub mod completions;
+pub mod inventory;
+pub mod journal;

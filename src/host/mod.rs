@@ -1,0 +1,78 @@
+//! The host as data: its filesystem root, processes, sockets and accounts.
+//!
+//! Everything here is read relative to a [`Root`], so the same code serves
+//! live response (`--root /`), a mounted disk image, and tests that plant a
+//! fake root with a fake `/proc`.
+
+pub mod procfs;
+pub mod users;
+
+use std::path::{Component, Path, PathBuf};
+
+/// Where the host's filesystem is. Host-absolute paths (`/etc/crontab`)
+/// become paths on the machine running `ir` through [`Root::join`].
+#[derive(Debug, Clone)]
+pub struct Root(PathBuf);
+
+impl Root {
+    /// A root at `dir` (`/` for the live host).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Root(dir.into())
+    }
+
+    /// The directory this root stands for.
+    pub fn dir(&self) -> &Path {
+        &self.0
+    }
+
+    /// True when this is the live host's own root.
+    pub fn is_live(&self) -> bool {
+        self.0 == Path::new("/")
+    }
+
+    /// Maps a host path to a local one. `..` components are dropped so a
+    /// crafted config value cannot climb out of the root.
+    pub fn join(&self, host_path: impl AsRef<Path>) -> PathBuf {
+        let mut out = self.0.clone();
+        for c in host_path.as_ref().components() {
+            if let Component::Normal(n) = c {
+                out.push(n);
+            }
+        }
+        out
+    }
+
+    /// Maps a local path under this root back to the host's view of it,
+    /// for reports (`/mnt/img/etc/x` → `/etc/x`).
+    pub fn host_view(&self, local: &Path) -> PathBuf {
+        if self.is_live() {
+            return local.to_path_buf();
+        }
+        match local.strip_prefix(&self.0) {
+            Ok(rel) => Path::new("/").join(rel),
+            Err(_) => local.to_path_buf(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_stays_under_root() {
+        let r = Root::new("/mnt/img");
+        assert_eq!(
+            r.join("/etc/../../shadow"),
+            PathBuf::from("/mnt/img/etc/shadow")
+        );
+        assert_eq!(
+            r.host_view(Path::new("/mnt/img/etc/x")),
+            PathBuf::from("/etc/x")
+        );
+        assert_eq!(
+            Root::new("/").join("/etc/crontab"),
+            PathBuf::from("/etc/crontab")
+        );
+    }
+}

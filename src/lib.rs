@@ -1,0 +1,19 @@
+//! `ir`: incident response for hosts that run OpenClaw.
+//!
+//! Every command follows one path: discover the deployment
+//! ([`openclaw::discover`]), act on it, and journal what was done
+//! ([`journal`], through [`case::Ctx::journaled`]).
+
+#![forbid(unsafe_code)]
+
+pub mod case;
+pub mod cli;
+pub mod cmd;
+pub mod exit;
+pub mod host;
+pub mod journal;
+pub mod openclaw;
+pub mod output;
+pub mod safefs;
+pub mod sanitize;
+pub mod sqlite;

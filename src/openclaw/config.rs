@@ -1,0 +1,199 @@
+//! Reading `openclaw.json`: JSON5 (comments, trailing commas, single quotes,
+//! unquoted keys, hex numbers), as OpenClaw reads it.
+//!
+//! Reading uses `jsonc-parser`, the same parser the comment-preserving
+//! editor uses when rotating secrets, so what we read and what we edit can
+//! never disagree. The file is read with a size bound and without following
+//! a symlink. Secret values are never returned as strings to print: callers
+//! get a [`SecretInfo`] that says whether one is set and how long it is.
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A config larger than this is refused (OpenClaw's are a few KiB).
+pub const MAX_CONFIG: u64 = 16 << 20;
+
+/// A parsed config file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub value: Value,
+}
+
+/// A JSON5 syntax error, located.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: JSON5 syntax error at line {line}, column {column}: {message}")]
+pub struct SyntaxError {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// The parse options matching OpenClaw's JSON5 reader.
+pub fn parse_options() -> jsonc_parser::ParseOptions {
+    jsonc_parser::ParseOptions {
+        allow_comments: true,
+        allow_loose_object_property_names: true,
+        allow_trailing_commas: true,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: true,
+        allow_hexadecimal_numbers: true,
+        allow_unary_plus_numbers: true,
+        allow_bare_decimal_point_numbers: true,
+        allow_non_finite_numbers: true,
+        allow_extended_string_escapes: true,
+    }
+}
+
+/// Parses JSON5 text; `path` only names the file in errors.
+pub fn parse(text: &str, path: &Path) -> Result<Value, SyntaxError> {
+    let v: Option<Value> =
+        jsonc_parser::parse_to_serde_value(text, &parse_options()).map_err(|e| SyntaxError {
+            path: crate::sanitize::escape_path(path),
+            line: e.line_display(),
+            column: e.column_display(),
+            message: e.kind().to_string(),
+        })?;
+    Ok(v.unwrap_or(Value::Null))
+}
+
+/// Loads the config; `Ok(None)` when the file does not exist.
+pub fn load(path: &Path) -> Result<Option<Config>> {
+    let bytes = match crate::safefs::read_bounded(path, MAX_CONFIG) {
+        Ok(b) => b,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        crate::exit::hint(
+            format!(
+                "{} is not valid UTF-8 (byte {})",
+                crate::sanitize::escape_path(path),
+                e.utf8_error().valid_up_to()
+            ),
+            "OpenClaw configs are UTF-8 JSON5; inspect the file by hand",
+        )
+    })?;
+    let value = parse(&text, path).map_err(|e| {
+        crate::exit::hint(
+            e.to_string(),
+            "fix the syntax at that position (OpenClaw would refuse this config too), or pass --config FILE",
+        )
+    })?;
+    Ok(Some(Config {
+        path: path.to_path_buf(),
+        value,
+    }))
+}
+
+/// The value at a dotted path (`gateway.auth.token`).
+pub fn get<'a>(v: &'a Value, dotted: &str) -> Option<&'a Value> {
+    dotted.split('.').try_fold(v, |v, k| v.get(k))
+}
+
+/// A string at a dotted path.
+pub fn get_str<'a>(v: &'a Value, dotted: &str) -> Option<&'a str> {
+    get(v, dotted).and_then(Value::as_str)
+}
+
+/// What we may say about a secret: never its value.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SecretInfo {
+    /// Not set (absent, null or empty).
+    Unset,
+    /// Set inline in the config.
+    Inline { length: usize },
+    /// A SecretRef `{source, provider, id}`.
+    Ref {
+        source: String,
+        provider: Option<String>,
+        id: Option<String>,
+    },
+    /// Something else (a number, an array...): suspicious in itself.
+    Other,
+}
+
+impl SecretInfo {
+    /// Reads the secret slot at `dotted`.
+    pub fn at(v: &Value, dotted: &str) -> SecretInfo {
+        match get(v, dotted) {
+            None | Some(Value::Null) => SecretInfo::Unset,
+            Some(Value::String(s)) if s.is_empty() => SecretInfo::Unset,
+            Some(Value::String(s)) => SecretInfo::Inline {
+                length: s.chars().count(),
+            },
+            Some(Value::Object(o)) if o.get("source").is_some_and(Value::is_string) => {
+                let s = |k: &str| {
+                    o.get(k)
+                        .and_then(Value::as_str)
+                        .map(crate::sanitize::escape)
+                };
+                SecretInfo::Ref {
+                    source: s("source").unwrap_or_default(),
+                    provider: s("provider"),
+                    id: s("id"),
+                }
+            }
+            Some(_) => SecretInfo::Other,
+        }
+    }
+
+    /// True when a secret is configured in any form.
+    pub fn is_set(&self) -> bool {
+        !matches!(self, SecretInfo::Unset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn json5_features() {
+        let t = "// c\n{ gateway: { port: 0x4965, 'bind': 'loopback', auth: { token: \"abc\", }, }, /* x */ }";
+        let v = parse(t, Path::new("x")).unwrap();
+        assert_eq!(get(&v, "gateway.port").unwrap().as_u64(), Some(18789));
+        assert_eq!(get_str(&v, "gateway.bind"), Some("loopback"));
+        assert_eq!(
+            SecretInfo::at(&v, "gateway.auth.token"),
+            SecretInfo::Inline { length: 3 }
+        );
+    }
+
+    #[test]
+    fn syntax_error_is_located() {
+        let e = parse(
+            "{\n  gateway: {\n    port: ,\n}",
+            Path::new("/s/openclaw.json"),
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.to_string().contains("/s/openclaw.json"));
+    }
+
+    #[test]
+    fn secret_ref() {
+        let v: Value = serde_json::json!({"gateway":{"auth":{"token":{"source":"env","provider":"default","id":"GW_TOKEN"}}}});
+        assert!(matches!(
+            SecretInfo::at(&v, "gateway.auth.token"),
+            SecretInfo::Ref { .. }
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn parser_never_panics(s in "\\PC{0,400}") {
+            let _ = parse(&s, Path::new("p"));
+        }
+
+        #[test]
+        fn parser_never_panics_on_jsonish(s in "[{}\\[\\]:,'\"a-z0-9 \\n/*+.-]{0,200}") {
+            let _ = parse(&s, Path::new("p"));
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Escaping of strings that come from the host before they reach a terminal.
+//!
+//! File names, config values and process titles are attacker-controlled: a
+//! name holding an ANSI escape or a right-to-left override can rewrite what a
+//! responder sees. Everything host-derived goes through [`escape`] (or
+//! [`escape_path`]) before it is printed; the escaping is reversible so
+//! nothing is lost (`\\` for a backslash, `\xNN` for a raw byte, `\u{..}` for
+//! an invisible or control character).
+
+use std::ffi::OsStr;
+use std::fmt::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// True for characters that must not reach a terminal as themselves:
+/// C0/C1 controls, bidi overrides and isolates, zero-width characters, BOM.
+fn is_dangerous(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200b}'..='\u{200f}'   // zero-width space/joiners, LRM, RLM
+            | '\u{2028}'..='\u{202e}' // line/para separators, bidi embeddings and overrides
+            | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+            | '\u{2066}'..='\u{2069}' // bidi isolates
+            | '\u{feff}')
+}
+
+/// Escapes a string for display: controls, bidi and zero-width characters
+/// become `\u{XXXX}` (or `\n`, `\t`, `\r`), and backslashes are doubled.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        push_char(&mut out, c);
+    }
+    out
+}
+
+fn push_char(out: &mut String, c: char) {
+    match c {
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        c if is_dangerous(c) => {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
+}
+
+/// Escapes raw bytes: valid UTF-8 runs as in [`escape`], invalid bytes as
+/// `\xNN`. Reversible, so a non-UTF-8 file name survives in text form.
+pub fn escape_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            push_char(&mut out, c);
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+/// Escapes a path for display or for a JSON text field.
+pub fn escape_path(p: &Path) -> String {
+    escape_os(p.as_os_str())
+}
+
+/// Escapes an OS string (see [`escape_bytes`]).
+pub fn escape_os(s: &OsStr) -> String {
+    escape_bytes(s.as_bytes())
+}
+
+/// Reverses [`escape_bytes`]. Returns `None` on a malformed escape.
+pub fn unescape_bytes(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match it.next()? {
+            '\\' => out.push(b'\\'),
+            'n' => out.push(b'\n'),
+            't' => out.push(b'\t'),
+            'r' => out.push(b'\r'),
+            'x' => {
+                let h: String = [it.next()?, it.next()?].iter().collect();
+                out.push(u8::from_str_radix(&h, 16).ok()?);
+            }
+            'u' => {
+                if it.next()? != '{' {
+                    return None;
+                }
+                let mut h = String::new();
+                loop {
+                    match it.next()? {
+                        '}' => break,
+                        d => h.push(d),
+                    }
+                }
+                let c = char::from_u32(u32::from_str_radix(&h, 16).ok()?)?;
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn escapes_terminal_attacks() {
+        assert_eq!(escape("a\x1b[31mb"), "a\\u{001b}[31mb");
+        assert_eq!(escape("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
+        assert_eq!(escape("line\nbreak"), "line\\nbreak");
+        assert_eq!(escape("plain é"), "plain é");
+    }
+
+    #[test]
+    fn invalid_utf8_is_kept_as_hex() {
+        assert_eq!(escape_bytes(b"caf\xe9.txt"), "caf\\xe9.txt");
+    }
+
+    proptest! {
+        #[test]
+        fn escape_bytes_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let e = escape_bytes(&bytes);
+            prop_assert!(!e.chars().any(is_dangerous));
+            prop_assert_eq!(unescape_bytes(&e).unwrap(), bytes);
+        }
+    }
+}
