@@ -15,5 +15,6 @@ pub mod journal;
 pub mod openclaw;
 pub mod output;
 pub mod safefs;
+pub mod sample;
 pub mod sanitize;
 pub mod sqlite;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond cargo, idempotently:
+#   - Go `age` and GNU tar (Debian packages), for bundle interop tests;
+#   - Node 24 and openclaw from the npm registry, for the real-gateway tests
+#     (scripts/install-openclaw.sh, into a cache dir outside the repo).
+# On a machine where this cannot install something, the tests that need it
+# print SKIPPED with the reason; under CI=true they fail instead.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v age >/dev/null 2>&1 || need_apt+=(age)
+command -v tar >/dev/null 2>&1 || need_apt+=(tar)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: apt-get install ${need_apt[*]}" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >&2
+  else
+    echo "setup: missing ${need_apt[*]} (install them as root to run every test)" >&2
+  fi
+fi
+
+if command -v npm >/dev/null 2>&1; then
+  bash scripts/install-openclaw.sh >/dev/null || echo "setup: openclaw install failed; real-gateway tests will skip" >&2
+fi

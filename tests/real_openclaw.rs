@@ -1,0 +1,242 @@
+//! Against a real OpenClaw: `scripts/install-openclaw.sh` installs Node 24
+//! and openclaw@2026.9.6 into a cache dir; this onboards an isolated state
+//! dir offline, starts `openclaw gateway run` on a loopback port, and checks
+//! that `ir inventory` finds it. Skipped (with a reason) when the tools are
+//! missing, except in CI where that is a failure.
+
+use crate::util::{in_ci, json_out, skip_or_fail};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `openclaw` launcher the install script writes.
+pub fn openclaw_bin() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("IR_OPENCLAW") {
+        return Some(PathBuf::from(p));
+    }
+    let dir = std::env::var("IR_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+            std::env::var("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| Path::new(&home).join(".cache"))
+                .join("ir-tools")
+        });
+    let p = dir.join("openclaw");
+    p.exists().then_some(p)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real gateway in an isolated state dir, killed (with its process
+/// group) when dropped, so a failing test never leaves one behind.
+pub struct Gateway {
+    pub dir: tempfile::TempDir,
+    pub state: PathBuf,
+    pub port: u16,
+    pub token: String,
+    child: Option<Child>,
+}
+
+impl Gateway {
+    fn env(&self, c: &mut Command) {
+        c.env("OPENCLAW_STATE_DIR", &self.state)
+            .env("HOME", self.dir.path().join("home"))
+            .env("OPENCLAW_DISABLE_BONJOUR", "1")
+            .env("OPENCLAW_NO_AUTO_UPDATE", "1")
+            .env("OPENCLAW_OFFLINE", "1")
+            .env("OPENCLAW_SKIP_CHANNELS", "1");
+    }
+
+    /// Onboards and starts a gateway; `None` when openclaw is not installed.
+    pub fn start() -> Option<Gateway> {
+        let bin = openclaw_bin()?;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        let mut tok = [0u8; 24];
+        getrandom::fill(&mut tok).unwrap();
+        let mut g = Gateway {
+            state: dir.path().join("state"),
+            dir,
+            port: free_port(),
+            token: hex::encode(tok),
+            child: None,
+        };
+        let mut onboard = Command::new(&bin);
+        g.env(&mut onboard);
+        let out = onboard
+            .args([
+                "onboard",
+                "--non-interactive",
+                "--accept-risk",
+                "--mode",
+                "local",
+                "--auth-choice",
+                "skip",
+                "--skip-health",
+                "--skip-channels",
+                "--skip-skills",
+                "--skip-search",
+                "--skip-ui",
+                "--skip-hooks",
+                "--no-install-daemon",
+                "--gateway-bind",
+                "loopback",
+                "--gateway-auth",
+                "token",
+                "--json",
+            ])
+            .arg("--gateway-port")
+            .arg(g.port.to_string())
+            .arg("--gateway-token")
+            .arg(&g.token)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "onboard failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut run = Command::new(&bin);
+        g.env(&mut run);
+        // Its own process group, so Drop can kill the gateway and its children.
+        std::os::unix::process::CommandExt::process_group(&mut run, 0);
+        let log = std::fs::File::create(g.dir.path().join("gateway.out")).unwrap();
+        g.child = Some(
+            run.args(["gateway", "run"])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        g.wait_healthy(Duration::from_secs(90));
+        Some(g)
+    }
+
+    fn wait_healthy(&mut self, limit: Duration) {
+        let t0 = Instant::now();
+        while t0.elapsed() < limit {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = s.write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+                let mut buf = String::new();
+                let _ = s.read_to_string(&mut buf);
+                if buf.contains("\"ok\":true") {
+                    return;
+                }
+            }
+            if let Some(Ok(Some(st))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!(
+                    "gateway exited early ({st}): {}",
+                    std::fs::read_to_string(self.dir.path().join("gateway.out"))
+                        .unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        panic!("gateway not healthy after {limit:?}");
+    }
+
+    /// The pid the gateway's lock file names.
+    pub fn lock_pid(&self) -> u32 {
+        let uid = rustix::process::getuid().as_raw();
+        let text = std::fs::read_to_string(
+            self.state
+                .join(format!("tmp/openclaw-{uid}/gateway.state.lock")),
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        v["pid"].as_u64().unwrap() as u32
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let pgid = rustix::process::Pid::from_raw(c.id() as i32).unwrap();
+            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::TERM);
+            let t0 = Instant::now();
+            while t0.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn inventory_finds_a_real_gateway() {
+    let Some(gw) = Gateway::start() else {
+        return skip_or_fail(
+            "openclaw is not installed: run scripts/install-openclaw.sh (or set IR_OPENCLAW)",
+        );
+    };
+    let case = gw.dir.path().join("case");
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"))
+        .env("OPENCLAW_STATE_DIR", &gw.state)
+        .arg("--case")
+        .arg(&case)
+        .args(["--json", "inventory"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = &json_out(&out)["deployment"];
+    assert_eq!(d["paths"]["state_dir_source"], "OPENCLAW_STATE_DIR");
+    assert_eq!(d["layout"]["version"], "2026.9.6");
+    assert!(
+        matches!(d["layout"]["kind"].as_str(), Some("sqlite" | "mixed")),
+        "{}",
+        d["layout"]
+    );
+    assert_eq!(d["layout"]["databases"][0]["role"], "global");
+    assert_eq!(d["gateway"]["port"], gw.port);
+    assert_eq!(d["gateway"]["token"]["length"], 48);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&gw.token));
+    let pid = gw.lock_pid();
+    assert_eq!(d["runtime"]["pid"], pid);
+    assert_eq!(d["runtime"]["running"], true);
+    let gp = d["runtime"]["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["process"]["pid"] == pid)
+        .expect("gateway process");
+    assert_eq!(gp["owns_lock"], true);
+    assert!(
+        !gp["children"].as_array().unwrap().is_empty(),
+        "the gateway has worker children"
+    );
+    let ls: Vec<(String, u64)> = d["runtime"]["listeners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["local_port"] == gw.port)
+        .map(|l| {
+            (
+                l["local"].as_str().unwrap().to_string(),
+                l["pid"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert!(ls.contains(&("127.0.0.1".into(), pid as u64)), "{ls:?}");
+    assert!(ls.contains(&("::1".into(), pid as u64)), "{ls:?}");
+    let _ = in_ci();
+}

@@ -1,0 +1,7 @@
+//! Integration tests, in one binary to save link time.
+
+mod util;
+
+mod inventory;
+mod journal;
+mod real_openclaw;

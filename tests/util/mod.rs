@@ -1,0 +1,131 @@
+//! The test harness: fake hosts copied from `fixtures/hosts/` into a temp
+//! dir, and an `ir` command pointed at them with a clean environment.
+
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// The repo's fixtures dir.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Copies a tree, keeping symlinks as symlinks.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = e.file_type().unwrap();
+        let dst = to.join(e.file_name());
+        if t.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(e.path()).unwrap(), &dst).unwrap();
+        } else if t.is_dir() {
+            copy_tree(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
+
+/// A fake host in a temp dir.
+pub struct Host {
+    pub dir: tempfile::TempDir,
+    /// The `--root`.
+    pub root: PathBuf,
+    /// The case dir.
+    pub case: PathBuf,
+    /// `HOME` of the host's OpenClaw user, as the host sees it.
+    pub home: String,
+}
+
+impl Host {
+    fn from_fixture(name: &str, home: &str) -> Host {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        copy_tree(&fixtures().join("hosts").join(name), &root);
+        let h = Host {
+            case: dir.path().join("case"),
+            root,
+            dir,
+            home: home.to_string(),
+        };
+        // Git keeps no dir modes: give the state dir OpenClaw's 700.
+        let _ = std::fs::set_permissions(h.state(), std::fs::Permissions::from_mode(0o700));
+        h
+    }
+
+    /// alice's host, OpenClaw 2026.7.1, files layout.
+    pub fn files() -> Host {
+        Host::from_fixture("files-2026.7.1", "/home/alice")
+    }
+
+    /// bob's host, OpenClaw 2026.9.6, SQLite layout.
+    pub fn sqlite() -> Host {
+        let h = Host::from_fixture("sqlite-2026.9.6", "/home/bob");
+        ir::sample::build_sqlite_state(&h.state(), "/home/bob/.openclaw").unwrap();
+        h
+    }
+
+    /// A local path for a host path.
+    pub fn path(&self, host_path: &str) -> PathBuf {
+        self.root.join(host_path.trim_start_matches('/'))
+    }
+
+    /// The default state dir (local path).
+    pub fn state(&self) -> PathBuf {
+        self.path(&format!("{}/.openclaw", self.home))
+    }
+
+    /// `ir --root ROOT --case CASE` with only `HOME` set.
+    pub fn ir(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ir"));
+        c.env_clear()
+            .env("HOME", &self.home)
+            .env("PATH", "/usr/bin:/bin")
+            .arg("--root")
+            .arg(&self.root)
+            .arg("--case")
+            .arg(&self.case);
+        c
+    }
+
+    /// The case journal.
+    pub fn journal(&self) -> PathBuf {
+        self.case.join("journal.jsonl")
+    }
+
+    /// The journal's entries as JSON values.
+    pub fn entries(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.journal())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// Parses a command's stdout as one JSON document.
+pub fn json_out(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// True when running under CI, where a missing tool is a failure.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Skips (prints why) or, in CI, fails.
+pub fn skip_or_fail(reason: &str) {
+    if in_ci() {
+        panic!("required tool missing in CI: {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+}
