@@ -84,6 +84,15 @@ pub enum Command {
     /// Find the OpenClaw deployment: paths, layout and version, agents,
     /// logs, gateway settings, the running gateway and its supervisor.
     Inventory(cmd::inventory::InventoryArgs),
+    /// Preserve the evidence: volatile state, then OpenClaw's state, logs,
+    /// workspaces and the host's persistence files, in one hashed,
+    /// age-encrypted bundle in the case dir.
+    Collect(cmd::collect::CollectArgs),
+    /// Check a bundle: its hash against the sidecar and the journal; with a
+    /// key, every file against both manifests.
+    Verify(cmd::verify::VerifyArgs),
+    /// Extract a bundle safely into a new directory, checking every hash.
+    Extract(cmd::extract::ExtractArgs),
     /// Work with the case journal: verify its chain, show it, add a note.
     #[command(subcommand)]
     Journal(cmd::journal::JournalCommand),
@@ -126,6 +135,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let result = match cli.command {
         Command::Inventory(a) => cmd::inventory::run(&ctx, &a),
         Command::Journal(c) => cmd::journal::run(&ctx, &c),
+        Command::Collect(a) => cmd::collect::run(&ctx, &a),
+        Command::Verify(a) => cmd::verify::run(&ctx, &a),
+        Command::Extract(a) => cmd::extract::run(&ctx, &a),
         Command::Completions(a) => cmd::completions::run(&a),
         Command::Man => cmd::completions::man(),
     };

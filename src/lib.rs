@@ -9,6 +9,7 @@
 pub mod case;
 pub mod cli;
 pub mod cmd;
+pub mod evidence;
 pub mod exit;
 pub mod host;
 pub mod journal;
@@ -17,4 +18,5 @@ pub mod output;
 pub mod safefs;
 pub mod sample;
 pub mod sanitize;
+pub mod signal;
 pub mod sqlite;

@@ -1,6 +1,9 @@
 //! One module per subcommand: turn arguments into library calls and render
 //! the result as text or JSON. No logic another command could need.
 
+pub mod collect;
 pub mod completions;
+pub mod extract;
 pub mod inventory;
 pub mod journal;
+pub mod verify;

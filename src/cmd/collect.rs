@@ -1,0 +1,180 @@
+//! `ir collect`: preserve the evidence in one encrypted, hashed bundle.
+
+use crate::case::{Ctx, Outcome};
+use crate::evidence::collect::{self, Options, Summary};
+use crate::evidence::keys::{self, KeyArgs};
+use crate::exit::Exit;
+use anyhow::{Result, bail};
+use serde_json::json;
+use std::fmt::Write;
+use std::path::PathBuf;
+
+/// Arguments of `ir collect`.
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Also collect this host path (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub add: Vec<PathBuf>,
+    /// Leave out host paths matching this glob (repeatable), e.g.
+    /// '/home/*/.openclaw/cache/**'.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Store files larger than this cut at this size (K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Compress faster (gzip level 1) at some cost in size.
+    #[arg(long)]
+    pub fast: bool,
+    /// gzip level, 1-9 (default 6).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub level: Option<u32>,
+    /// Compression threads (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Descend into other filesystems mounted under a collected root.
+    #[arg(long)]
+    pub cross_filesystems: bool,
+    /// Start even if the case dir's filesystem looks too small.
+    #[arg(long)]
+    pub ignore_free_space: bool,
+}
+
+/// Parses `2G`, `512M`, `64K` or a byte count.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("unknown size suffix in {s:?} (use K, M, G or T)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{s:?} is not a size (e.g. 2G, 512M)"))
+}
+
+/// Runs a collection.
+pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
+    crate::signal::install();
+    let (summary, exit) = ctx.journaled("collect", |run| {
+        let enc = keys::encryption(&a.keys)?;
+        let dep = crate::openclaw::discover(&ctx.target())?;
+        let journal = crate::safefs::read_bounded(run.journal().path(), 256 << 20)?;
+        let cwd = std::env::current_dir()?;
+        let add = a
+            .add
+            .iter()
+            .map(|p| {
+                if p.is_absolute() {
+                    p.clone()
+                } else {
+                    cwd.join(p)
+                }
+            })
+            .collect();
+        let mut opts = Options {
+            max_file_size: a.max_file_size,
+            one_file_system: !a.cross_filesystems,
+            excludes: a.exclude.clone(),
+            add,
+            progress: !ctx.global.quiet,
+            check_space: !a.ignore_free_space,
+            ..Options::default()
+        };
+        if a.fast {
+            opts.level = 1;
+        }
+        if let Some(l) = a.level {
+            opts.level = l;
+        }
+        if let Some(t) = a.threads {
+            if t == 0 {
+                bail!("--threads must be at least 1");
+            }
+            opts.threads = t;
+        }
+        let s = collect::collect(&dep, &ctx.root(), &ctx.global.case, &enc, &opts, &journal)?;
+        let details = json!({
+            "bundle": s.bundle, "sha256": s.sha256, "size": s.size, "sidecar": s.sidecar,
+            "manifest": s.manifest, "manifest_sha256": s.manifest_sha256, "top": s.top,
+            "items": s.items, "input_bytes": s.input_bytes, "verdicts": s.verdicts,
+            "snapshots": s.snapshots, "encryption": s.encryption, "notes": s.notes,
+            "deployment": crate::cmd::inventory::summary(&dep),
+        });
+        Ok((s, Outcome::ok(details)))
+    })?;
+    if ctx.global.json {
+        crate::output::print_json(&summary);
+    } else if !ctx.global.quiet {
+        crate::output::print(&render(&summary));
+    }
+    Ok(exit)
+}
+
+fn render(s: &Summary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "bundle    {}", s.bundle.display());
+    let _ = writeln!(o, "sha256    {}", s.sha256);
+    let _ = writeln!(
+        o,
+        "size      {} bytes (from {} bytes in {} items)",
+        s.size, s.input_bytes, s.items
+    );
+    let _ = writeln!(
+        o,
+        "manifest  {} (sha256 {})",
+        s.manifest.display(),
+        s.manifest_sha256
+    );
+    let counts: Vec<String> = s
+        .verdicts
+        .iter()
+        .map(|(k, t)| format!("{k} {}", t.count))
+        .collect();
+    let _ = writeln!(o, "verdicts  {}", counts.join(", "));
+    for n in &s.notes {
+        let _ = writeln!(o, "note      {}", crate::sanitize::escape(n));
+    }
+    let key = if s.encryption.get("passphrase").is_some() {
+        "--passphrase"
+    } else {
+        "-i KEY"
+    };
+    let _ = writeln!(o, "\nto check it:   ir verify {} {key}", s.bundle.display());
+    let _ = writeln!(
+        o,
+        "to open it:    ir extract {} {key} -o DIR",
+        s.bundle.display()
+    );
+    let _ = writeln!(
+        o,
+        "or by hand:    age -d {} {} | tar -xzf -",
+        if key == "-i KEY" { "-i KEY" } else { "" },
+        s.bundle.display()
+    );
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("512m"), Ok(512 << 20));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+}

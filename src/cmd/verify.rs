@@ -1,0 +1,89 @@
+//! `ir verify BUNDLE`: is this bundle what `ir collect` wrote?
+
+use crate::case::{Ctx, Outcome};
+use crate::evidence::keys::IdentityArgs;
+use crate::evidence::read::{self, HashOnly};
+use crate::exit::Exit;
+use anyhow::Result;
+use serde_json::json;
+use std::fmt::Write;
+use std::path::PathBuf;
+
+/// Arguments of `ir verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The bundle (.tar.gz.age).
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub id: IdentityArgs,
+}
+
+/// Checks the bundle: without a key, its hash and header; with one, every
+/// byte inside. Exit 0 when sound, 1 when anything does not match.
+pub fn run(ctx: &Ctx, a: &VerifyArgs) -> Result<Exit> {
+    crate::signal::install();
+    let case_journal = ctx.global.case.join(crate::journal::JOURNAL_FILE);
+    let (outer, mut problems) = read::outer(&a.bundle, Some(&case_journal))?;
+    let mut inner = None;
+    if a.id.given() {
+        let (i, p, _) = read::read_all(&a.bundle, &a.id, &mut HashOnly)?;
+        problems.extend(p);
+        if let (Some(want), Some(got)) = (&outer.journal_manifest_sha256, &i.manifest_sha256)
+            && want != got
+        {
+            problems.push(format!(
+                "manifest.json hashes to {got} but the case journal recorded {want}"
+            ));
+        }
+        inner = Some(i);
+    }
+    let sound = problems.is_empty();
+    if ctx.global.json {
+        crate::output::print_json(
+            &json!({"sound": sound, "outer": outer, "inner": inner, "problems": problems}),
+        );
+    } else {
+        let mut o = String::new();
+        let _ = writeln!(o, "bundle   {}", outer.bundle.display());
+        let _ = writeln!(o, "sha256   {}", outer.sha256);
+        let say = |m: Option<bool>| match m {
+            Some(true) => "matches",
+            Some(false) => "DOES NOT MATCH",
+            None => "not found",
+        };
+        let _ = writeln!(o, "sidecar  {}", say(outer.sidecar_matches));
+        let _ = writeln!(o, "journal  {}", say(outer.journal_matches));
+        let _ = writeln!(o, "header   age, encrypted to {}", outer.encrypted_to);
+        match &inner {
+            Some(i) => {
+                let _ = writeln!(
+                    o,
+                    "content  {} entries, {} files re-hashed against {} manifest items",
+                    i.entries, i.files_checked, i.manifest_items
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "content  not checked (give -i IDENTITY or --passphrase to check every file)"
+                );
+            }
+        }
+        for p in &problems {
+            let _ = writeln!(o, "  ! {}", crate::sanitize::escape(p));
+        }
+        let _ = writeln!(o, "{}", if sound { "SOUND" } else { "NOT SOUND" });
+        crate::output::print(&o);
+    }
+    // Verification reads only the case, but it is part of the chain of
+    // custody: record it when the case exists.
+    if case_journal.exists() {
+        let _ = ctx.journaled("verify", |_| {
+            Ok(((), Outcome {
+                exit: if sound { Exit::Ok } else { Exit::Findings },
+                details: json!({"bundle": a.bundle, "sha256": outer.sha256, "content_checked": inner.is_some(), "sound": sound, "problems": problems}),
+            }))
+        });
+    }
+    Ok(if sound { Exit::Ok } else { Exit::Findings })
+}

@@ -1,0 +1,10 @@
+//! Evidence: the encrypted bundle `ir collect` writes and `ir verify` and
+//! `ir extract` read.
+
+pub mod collect;
+pub mod keys;
+pub mod pgzip;
+pub mod read;
+pub mod scope;
+pub mod tarw;
+pub mod volatile;
