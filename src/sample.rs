@@ -24,7 +24,7 @@ pub const EVIL_SESSION: &str = "9572b755-3875-49cd-ac2b-7dcc5c73cf0f";
 /// The IOC the sample attacker uses (the ClawHub campaign's address).
 pub const IOC: &str = "91.92.242.30";
 
-const T0: i64 = 1_795_680_000_000; // 2026-11-21T08:00:00Z in ms
+const T0: i64 = 1_795_248_000_000; // 2026-11-21T08:00:00Z in ms
 
 fn create(path: &Path, schema: &str) -> Result<Connection> {
     if let Some(d) = path.parent() {

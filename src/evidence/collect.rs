@@ -1150,7 +1150,7 @@ mod tests {
 
     #[test]
     fn stem_is_filename_safe() {
-        let t = chrono::DateTime::from_timestamp(1_795_680_000, 0).unwrap();
+        let t = chrono::DateTime::from_timestamp(1_795_248_000, 0).unwrap();
         assert_eq!(bundle_stem("h/o st", t), "incident-h_o_st-20261121T080000Z");
     }
 }
