@@ -41,12 +41,17 @@ fn create(path: &Path, schema: &str) -> Result<Connection> {
 /// `state_dir`. `store_key` is the logical cron store path OpenClaw records
 /// (`$STATE/cron/jobs.json` as the host sees it).
 pub fn build_sqlite_state(state_dir: &Path, host_state_dir: &str) -> Result<()> {
-    build_global(&state_dir.join("state/openclaw.sqlite"), host_state_dir)?;
-    build_agent(&state_dir.join("agents/main/agent/openclaw-agent.sqlite"))?;
+    let global = build_global(&state_dir.join("state/openclaw.sqlite"), host_state_dir)?;
+    let agent = build_agent(&state_dir.join("agents/main/agent/openclaw-agent.sqlite"))?;
+    // A gateway killed hard leaves its -wal and -shm beside each database,
+    // recent rows only in the WAL. Closing would checkpoint and delete them,
+    // so the connections are deliberately never closed.
+    std::mem::forget(global);
+    std::mem::forget(agent);
     Ok(())
 }
 
-fn build_global(path: &Path, host_state_dir: &str) -> Result<()> {
+fn build_global(path: &Path, host_state_dir: &str) -> Result<Connection> {
     let c = create(path, STATE_SCHEMA)?;
     c.execute(
         "INSERT INTO schema_meta VALUES ('primary','global',18,NULL,?1,?2,?2)",
@@ -115,10 +120,10 @@ fn build_global(path: &Path, host_state_dir: &str) -> Result<()> {
         "INSERT INTO gateway_boot_lifecycle VALUES ('boot-1', 5555, ?1, ?2, NULL, 'cli', NULL)",
         params![T0 - 3_600_000, T0 - 3_590_000],
     )?;
-    Ok(())
+    Ok(c)
 }
 
-fn build_agent(path: &Path) -> Result<()> {
+fn build_agent(path: &Path) -> Result<Connection> {
     let c = create(path, AGENT_SCHEMA)?;
     c.execute(
         "INSERT INTO schema_meta VALUES ('primary','agent',23,'main',?1,?2,?2)",
@@ -211,7 +216,7 @@ fn build_agent(path: &Path) -> Result<()> {
         "INSERT INTO auth_profile_store VALUES ('default', ?1, ?2)",
         params![profiles.to_string(), T0],
     )?;
-    Ok(())
+    Ok(c)
 }
 
 #[cfg(test)]

@@ -240,3 +240,84 @@ fn inventory_finds_a_real_gateway() {
     assert!(ls.contains(&("::1".into(), pid as u64)), "{ls:?}");
     let _ = in_ci();
 }
+
+#[test]
+fn collect_from_a_live_gateway_snapshots_its_databases() {
+    let Some(gw) = Gateway::start() else {
+        return skip_or_fail(
+            "openclaw is not installed: run scripts/install-openclaw.sh (or set IR_OPENCLAW)",
+        );
+    };
+    let case = gw.dir.path().join("case");
+    let (key, r) = crate::collect::keypair(gw.dir.path());
+    let ir = || {
+        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
+        c.env("OPENCLAW_STATE_DIR", &gw.state)
+            .arg("--case")
+            .arg(&case);
+        c
+    };
+    let out = ir().args(["--json", "collect", "-r", &r]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = json_out(&out);
+    let snaps: Vec<&str> = s["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        snaps.iter().any(|p| p.ends_with("state/openclaw.sqlite")),
+        "{snaps:?}"
+    );
+    // The gateway's volatile state was captured, its token redacted.
+    let bundle = s["bundle"].as_str().unwrap();
+    let x = gw.dir.path().join("x");
+    ir().args(["extract", bundle, "-i"])
+        .arg(&key)
+        .arg("-o")
+        .arg(&x)
+        .assert()
+        .success();
+    let pid = gw.lock_pid();
+    let vol = std::fs::read_to_string(x.join(format!("volatile/gateway-{pid}.json"))).unwrap();
+    assert!(!vol.contains(&gw.token));
+    // The snapshot is a consistent database with OpenClaw's schema.
+    let snap = x.join(format!(
+        "snapshots/{}",
+        gw.state
+            .join("state/openclaw.sqlite")
+            .display()
+            .to_string()
+            .trim_start_matches('/')
+    ));
+    let c = rusqlite::Connection::open(&snap).unwrap();
+    let v: String = c
+        .query_row(
+            "SELECT app_version FROM schema_meta WHERE meta_key='primary'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v, "2026.9.6");
+    // The raw files are there too, and the config with its token is in the
+    // encrypted bundle only: never in the plaintext manifest copy.
+    let m = std::fs::read_to_string(
+        std::fs::read_dir(&case)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with(".manifest.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(m.contains("state/openclaw.sqlite-wal"));
+    assert!(!m.contains(&gw.token));
+    ir().args(["verify", bundle, "-i"])
+        .arg(&key)
+        .assert()
+        .success();
+}

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod collect;
 mod inventory;
 mod journal;
 mod real_openclaw;

@@ -115,9 +115,13 @@ pub fn append<W: Write>(
         h.set_entry_type(EntryType::GNUSparse);
         let g = h.as_gnu_mut().expect("gnu header");
         g.set_real_size(real_size);
-        // An empty map still needs one entry marking the end of the file.
-        let end = [(real_size, 0)];
-        let regions: &[Region] = if regions.is_empty() { &end } else { regions };
+        // A trailing hole is marked by an empty region at the logical end;
+        // without it GNU tar stops the file at the last data byte.
+        let mut map: Vec<Region> = regions.to_vec();
+        if map.last().is_none_or(|(o, l)| o + l < real_size) {
+            map.push((real_size, 0));
+        }
+        let regions: &[Region] = &map;
         for (slot, (off, len)) in g.sparse.iter_mut().zip(regions) {
             slot.set_offset(*off);
             slot.set_length(*len);

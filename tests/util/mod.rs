@@ -80,14 +80,19 @@ impl Host {
 
     /// `ir --root ROOT --case CASE` with only `HOME` set.
     pub fn ir(&self) -> Command {
+        let mut c = self.ir_no_case();
+        c.arg("--case").arg(&self.case);
+        c
+    }
+
+    /// `ir --root ROOT` with only `HOME` set (the test picks `--case`).
+    pub fn ir_no_case(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_ir"));
         c.env_clear()
             .env("HOME", &self.home)
             .env("PATH", "/usr/bin:/bin")
             .arg("--root")
-            .arg(&self.root)
-            .arg("--case")
-            .arg(&self.case);
+            .arg(&self.root);
         c
     }
 
