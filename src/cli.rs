@@ -93,6 +93,15 @@ pub enum Command {
     Verify(cmd::verify::VerifyArgs),
     /// Extract a bundle safely into a new directory, checking every hash.
     Extract(cmd::extract::ExtractArgs),
+    /// Files, directories and links whose mtime, ctime or birth time falls
+    /// in a window, newest first (table, JSON or TSK bodyfile).
+    Timeline(cmd::timeline::TimelineArgs),
+    /// Every persistence mechanism on the host and in OpenClaw, flagged;
+    /// exit 1 when anything is flagged.
+    Persistence(cmd::persistence::PersistenceArgs),
+    /// Session transcripts and logs scanned for injection and tool misuse;
+    /// exit 1 on any hit.
+    Hunt(cmd::hunt::HuntArgs),
     /// Work with the case journal: verify its chain, show it, add a note.
     #[command(subcommand)]
     Journal(cmd::journal::JournalCommand),
@@ -136,6 +145,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Inventory(a) => cmd::inventory::run(&ctx, &a),
         Command::Journal(c) => cmd::journal::run(&ctx, &c),
         Command::Collect(a) => cmd::collect::run(&ctx, &a),
+        Command::Timeline(a) => cmd::timeline::run(&ctx, &a),
+        Command::Persistence(a) => cmd::persistence::run(&ctx, &a),
+        Command::Hunt(a) => cmd::hunt::run(&ctx, &a),
         Command::Verify(a) => cmd::verify::run(&ctx, &a),
         Command::Extract(a) => cmd::extract::run(&ctx, &a),
         Command::Completions(a) => cmd::completions::run(&a),

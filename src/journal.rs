@@ -425,35 +425,6 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
-/// Reads lines with a length bound; yields (offset, bytes, terminated).
-fn bounded_lines(r: impl Read) -> impl Iterator<Item = std::io::Result<(u64, Vec<u8>, bool)>> {
-    let mut r = BufReader::with_capacity(1 << 16, r);
-    let mut off = 0u64;
-    std::iter::from_fn(move || {
-        let mut line = Vec::new();
-        match (&mut r)
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut line)
-        {
-            Ok(0) => None,
-            Ok(n) => {
-                let start = off;
-                off += n as u64;
-                let terminated = line.last() == Some(&b'\n');
-                if terminated {
-                    line.pop();
-                } else if line.len() > MAX_LINE {
-                    return Some(Err(std::io::Error::other(format!(
-                        "line at byte {start} is longer than {MAX_LINE} bytes"
-                    ))));
-                }
-                Some(Ok((start, line, terminated)))
-            }
-            Err(e) => Some(Err(e)),
-        }
-    })
-}
-
 /// Verifies a journal file's chain, sequence and head. Errors only when the
 /// file cannot be read or holds no `ir` entry at all.
 pub fn verify(path: &Path) -> Result<Report> {
@@ -504,7 +475,7 @@ pub fn verify(path: &Path) -> Result<Report> {
     let mut partial: Option<(u64, u64, Vec<u8>)> = None;
     let mut open_runs: Vec<(String, String)> = Vec::new();
 
-    for (i, item) in bounded_lines(f).enumerate() {
+    for (i, item) in crate::safefs::bounded_lines(f, MAX_LINE).enumerate() {
         let lineno = i as u64 + 1;
         let (off, bytes, terminated) =
             item.with_context(|| format!("reading {}", path.display()))?;
@@ -797,7 +768,7 @@ pub fn read_entries(path: &Path) -> Result<Vec<Entry>> {
     let f = crate::safefs::open_nofollow(path)
         .with_context(|| format!("opening {}", path.display()))?;
     let mut out = Vec::new();
-    for item in bounded_lines(f) {
+    for item in crate::safefs::bounded_lines(f, MAX_LINE) {
         let (_, bytes, _) = item?;
         if let Some(e) = parse_entry(&bytes) {
             out.push(e);

@@ -20,3 +20,5 @@ pub mod sample;
 pub mod sanitize;
 pub mod signal;
 pub mod sqlite;
+pub mod triage;
+pub mod walk;

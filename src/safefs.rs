@@ -182,6 +182,37 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
 
 use std::os::unix::fs::DirBuilderExt;
 
+/// Reads lines of at most `max` bytes; yields (offset, bytes without the
+/// newline, terminated). A longer line is an error, not an allocation.
+pub fn bounded_lines(
+    r: impl Read,
+    max: usize,
+) -> impl Iterator<Item = std::io::Result<(u64, Vec<u8>, bool)>> {
+    use std::io::BufRead;
+    let mut r = std::io::BufReader::with_capacity(1 << 16, r);
+    let mut off = 0u64;
+    std::iter::from_fn(move || {
+        let mut line = Vec::new();
+        match (&mut r).take(max as u64 + 1).read_until(b'\n', &mut line) {
+            Ok(0) => None,
+            Ok(n) => {
+                let start = off;
+                off += n as u64;
+                let terminated = line.last() == Some(&b'\n');
+                if terminated {
+                    line.pop();
+                } else if line.len() > max {
+                    return Some(Err(std::io::Error::other(format!(
+                        "line at byte {start} is longer than {max} bytes"
+                    ))));
+                }
+                Some(Ok((start, line, terminated)))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    })
+}
+
 /// The mode bits of a metadata, without the file type.
 pub fn mode_bits(m: &std::fs::Metadata) -> u32 {
     m.mode() & 0o7777

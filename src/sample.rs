@@ -192,8 +192,9 @@ fn build_agent(path: &Path) -> Result<Connection> {
         let text = ev.to_string();
         let is_tool_result =
             ev.pointer("/message/role").and_then(|r| r.as_str()) == Some("toolResult");
-        // OpenClaw stores some events zstd-compressed; the exec result is one here.
-        if is_tool_result && seq == 6 {
+        // OpenClaw stores some events zstd-compressed (a tool result in the
+        // run this was modelled on); here the fetched page with the injection.
+        if is_tool_result && seq == 4 {
             let z = zstd::bulk::compress(text.as_bytes(), 3)?;
             // The schema requires a navigation record beside compressed events.
             let n = text.len();

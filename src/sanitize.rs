@@ -50,6 +50,13 @@ fn push_char(out: &mut String, c: char) {
 /// Escapes raw bytes: valid UTF-8 runs as in [`escape`], invalid bytes as
 /// `\xNN`. Reversible, so a non-UTF-8 file name survives in text form.
 pub fn escape_bytes(bytes: &[u8]) -> String {
+    // Most names are plain printable ASCII: nothing to escape.
+    if bytes
+        .iter()
+        .all(|b| (0x20..0x7f).contains(b) && *b != b'\\')
+    {
+        return String::from_utf8(bytes.to_vec()).expect("ASCII is UTF-8");
+    }
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {

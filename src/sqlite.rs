@@ -108,6 +108,39 @@ pub fn open_readonly(path: &Path) -> Result<ReadOnlyDb> {
     })
 }
 
+/// Opens a database so that the original is never touched at all, not even
+/// its `-shm`: `immutable=1` when there is no WAL, else a private copy of the
+/// database and its WAL (recovery then runs on the copy).
+pub fn open_isolated(path: &Path) -> Result<ReadOnlyDb> {
+    let meta = crate::safefs::lstat(path)?
+        .with_context(|| format!("{} does not exist", path.display()))?;
+    if !meta.file_type().is_file() {
+        bail!(
+            "{} is not a regular file; not opened",
+            crate::sanitize::escape_path(path)
+        );
+    }
+    let wal = sidecar(path, "-wal");
+    if crate::safefs::lstat(&wal)?.is_none_or(|m| m.len() == 0) {
+        let conn = open_uri(&format!("file:{}?immutable=1", uri_path(path)))
+            .with_context(|| format!("opening {} read-only", path.display()))?;
+        return Ok(ReadOnlyDb { conn, _copy: None });
+    }
+    let dir = tempfile::Builder::new().prefix("ir-sqlite-").tempdir()?;
+    let copy = dir.path().join("db.sqlite");
+    copy_regular(path, &copy)?;
+    copy_regular(&wal, &sidecar(&copy, "-wal"))?;
+    let conn = Connection::open_with_flags(
+        &copy,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    Ok(ReadOnlyDb {
+        conn,
+        _copy: Some(dir),
+    })
+}
+
 fn copy_regular(from: &Path, to: &Path) -> Result<()> {
     let (mut src, _) = crate::safefs::open_regular(from)?;
     let mut dst = std::fs::File::create(to)?;

@@ -614,9 +614,20 @@ fn excludes_and_adds() {
 fn big_host() -> (Host, String) {
     let h = Host::files();
     let (_, r) = keypair(h.dir.path());
-    // Enough incompressible data to take a while at level 9 on one thread.
-    let mut data = vec![0u8; 96 << 20];
-    getrandom::fill(&mut data).unwrap();
+    // Enough text to take seconds at level 9 on one thread (random bytes
+    // would be stored, not compressed, and go too fast).
+    let words = [
+        "agent ", "tool ", "exec ", "read ", "session ", "token ", "gateway ", "skill ",
+    ];
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut data = Vec::with_capacity(96 << 20);
+    while data.len() < 96 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(words[(x % 8) as usize].as_bytes());
+        data.extend_from_slice(&x.to_le_bytes()[..2]);
+    }
     std::fs::write(h.state().join("media.bin"), &data).unwrap();
     (h, r)
 }
@@ -790,4 +801,76 @@ fn extract_refuses_a_malicious_archive() {
         0
     );
     assert!(!out.join("dev").exists());
+}
+
+/// A small tmpfs, unmounted when dropped.
+struct SmallFs(PathBuf);
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn too_little_free_space_is_refused_before_starting() {
+    let h = Host::files();
+    let (_, r) = keypair(h.dir.path());
+    let mnt = h.dir.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return skip_or_fail("cannot mount a tmpfs (needs root) to test the free-space check");
+    }
+    let _guard = SmallFs(mnt.clone());
+    let mut big = vec![0u8; 8 << 20];
+    getrandom::fill(&mut big).unwrap();
+    std::fs::write(h.state().join("media.bin"), big).unwrap();
+    let case = mnt.join("case");
+    let mut c = h.ir_no_case();
+    c.arg("--case").arg(&case).args(["collect", "-r", &r]);
+    c.assert()
+        .code(2)
+        .stderr(predicate::str::contains("too little free space"))
+        .stderr(predicate::str::contains(
+            "fix: put --case on a filesystem with more room",
+        ));
+    let left: Vec<String> = std::fs::read_dir(&case)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.iter().all(|n| n.starts_with("journal.")), "{left:?}");
+}
+
+#[test]
+fn pseudo_files_are_read_with_a_bound() {
+    // /proc files say they are empty; what they hold is read, capped.
+    let h = Host::files();
+    let (key, r) = keypair(h.dir.path());
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
+    c.arg("--home").arg(h.state()).arg("--case").arg(&h.case);
+    c.args([
+        "collect",
+        "-r",
+        &r,
+        "--add",
+        "/proc/self/status",
+        "--add",
+        "/proc/self/cmdline",
+    ]);
+    c.assert().success();
+    let m = manifest(&h);
+    let st = item(&m, "/proc/self/status");
+    assert_eq!(st["pseudo_file"], true);
+    assert!(st["stored_bytes"].as_u64().unwrap() > 100);
+    let bundle = std::fs::read_dir(&h.case)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".tar.gz.age"))
+        .unwrap();
+    assert_eq!(verify(&h, &bundle, &key).0, 0);
 }

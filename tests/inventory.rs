@@ -162,14 +162,21 @@ fn sqlite_layout_2026_9_6() {
 #[test]
 fn reading_sqlite_leaves_no_new_files() {
     let h = Host::sqlite();
-    // Checkpoint away the WAL the builder left, then drop it: a stopped gateway.
+    // Rewrite each database whole, without its WAL: a cleanly stopped gateway.
     for db in [
         "state/openclaw.sqlite",
         "agents/main/agent/openclaw-agent.sqlite",
     ] {
         let p = h.state().join(db);
+        let fresh = p.with_extension("fresh");
         let c = rusqlite::Connection::open(&p).unwrap();
-        c.pragma_update(None, "journal_mode", "DELETE").unwrap();
+        c.execute("VACUUM INTO ?1", [fresh.to_str().unwrap()])
+            .unwrap();
+        drop(c);
+        for s in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{s}", p.display()));
+        }
+        std::fs::rename(&fresh, &p).unwrap();
     }
     let before: Vec<_> = walk(&h.state());
     inventory(&h, &[]);

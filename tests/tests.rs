@@ -6,3 +6,4 @@ mod collect;
 mod inventory;
 mod journal;
 mod real_openclaw;
+mod triage;

@@ -4,6 +4,9 @@
 pub mod collect;
 pub mod completions;
 pub mod extract;
+pub mod hunt;
 pub mod inventory;
 pub mod journal;
+pub mod persistence;
+pub mod timeline;
 pub mod verify;

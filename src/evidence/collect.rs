@@ -670,6 +670,9 @@ impl Collector<'_> {
             self.sum(&sha, &archive)?;
             return self.record(v, "ok", 0);
         }
+        if f1.len() == 0 && is_pseudo_fs(&file) {
+            return self.add_pseudo(&file, it, &f1, &archive);
+        }
         let size = f1.len();
         let want = size.min(self.opts.max_file_size);
         let mut hasher = Sha256::new();
@@ -770,6 +773,58 @@ impl Collector<'_> {
             v["error"] = json!(notes.join("; "));
         }
         self.record(v, verdict, want)
+    }
+}
+
+/// Cap on what is read from a pseudo-file (procfs, sysfs...).
+pub const PSEUDO_CAP: u64 = 5 << 20;
+
+/// True for files on filesystems whose sizes lie (procfs, sysfs and kin
+/// report 0 and may stream without end).
+fn is_pseudo_fs(f: &File) -> bool {
+    const MAGICS: &[i64] = &[
+        0x9fa0,      // proc
+        0x6265_6572, // sysfs
+        0x6462_6720, // debugfs
+        0x7472_6163, // tracefs
+        0x7363_6673, // securityfs
+        0x2762_5463, // cgroup
+        0x6367_7270, // cgroup2
+    ];
+    rustix::fs::fstatfs(f).is_ok_and(|s| MAGICS.contains(&{ s.f_type }))
+}
+
+impl Collector<'_> {
+    /// Stores what a pseudo-file yields, up to [`PSEUDO_CAP`] bytes.
+    fn add_pseudo(&mut self, file: &File, it: &Item, f1: &Metadata, archive: &[u8]) -> Result<()> {
+        let mut data = Vec::new();
+        let mut err = None;
+        if let Err(e) = file.take(PSEUDO_CAP + 1).read_to_end(&mut data) {
+            err = Some(e.to_string());
+        }
+        let cut = data.len() as u64 > PSEUDO_CAP;
+        data.truncate(PSEUDO_CAP as usize);
+        tarw::append(
+            &mut self.tar,
+            archive,
+            EntryType::Regular,
+            &stamp(f1),
+            data.len() as u64,
+            None,
+            None,
+            &data[..],
+        )?;
+        let sha = hex::encode(Sha256::digest(&data));
+        self.sum(&sha, archive)?;
+        let mut v = self.base(it, Some(archive), Some(f1));
+        v["sha256"] = json!(sha);
+        v["stored_bytes"] = json!(data.len());
+        v["pseudo_file"] = json!(true);
+        if let Some(e) = err {
+            v["error"] = json!(e);
+        }
+        let verdict = if cut { "truncated_at_cap" } else { "ok" };
+        self.record(v, verdict, data.len() as u64)
     }
 }
 

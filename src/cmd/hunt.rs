@@ -1,0 +1,90 @@
+//! `ir hunt`: session transcripts and logs against the hunt rules.
+
+use crate::case::{Ctx, Outcome};
+use crate::exit::Exit;
+use crate::triage::hunt;
+use anyhow::Result;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::PathBuf;
+
+/// Arguments of `ir hunt`.
+#[derive(Debug, clap::Args)]
+pub struct HuntArgs {
+    /// A TOML rules file that extends (mode = "extend") or replaces
+    /// (mode = "replace") the built-in rules.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Also scan this log file (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub log: Vec<PathBuf>,
+}
+
+/// Runs the hunt.
+pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
+    let (report, exit) = ctx.journaled("hunt", |_| {
+        crate::cmd::timeline::check_root(ctx)?;
+        let rules = hunt::rules(a.rules.as_deref())?;
+        let dep = crate::openclaw::discover(&ctx.target())?;
+        let r = hunt::run(&dep, &rules, &a.log);
+        let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+        for h in &r.hits {
+            *by_rule.entry(h.rule.as_str()).or_default() += 1;
+        }
+        let exit = if r.hits.is_empty() { Exit::Ok } else { Exit::Findings };
+        let details = json!({"sources": r.sources.len(), "tool_calls": r.tool_calls.len(), "hits": r.hits.len(),
+            "by_rule": by_rule, "malformed": r.malformed, "unreadable": r.unreadable.len()});
+        Ok((r, Outcome { exit, details }))
+    })?;
+    if ctx.global.json {
+        crate::output::print_json(&report);
+    } else {
+        crate::output::print(&render(&report, ctx.global.verbose > 0));
+    }
+    Ok(exit)
+}
+
+fn render(r: &hunt::Report, all_calls: bool) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} sources, {} tool calls, {} hits, {} malformed lines or rows",
+        r.sources.len(),
+        r.tool_calls.len(),
+        r.hits.len(),
+        r.malformed
+    );
+    for h in &r.hits {
+        let _ = writeln!(o, "\n[{}] {} ({})", h.severity, h.title, h.rule);
+        let _ = writeln!(o, "  at   {}", h.source);
+        if let Some(t) = &h.time {
+            let _ = writeln!(
+                o,
+                "  time {t}{}",
+                h.session
+                    .as_deref()
+                    .map(|s| format!("  session {s}"))
+                    .unwrap_or_default()
+            );
+        }
+        let _ = writeln!(o, "  {}", h.snippet);
+    }
+    if all_calls {
+        let _ = writeln!(o, "\nTool calls");
+        for c in &r.tool_calls {
+            let _ = writeln!(
+                o,
+                "  {}  {:<12} {}  [{}]",
+                c.time.as_deref().unwrap_or("-"),
+                c.tool,
+                c.arguments,
+                c.source
+            );
+        }
+    }
+    for u in &r.unreadable {
+        let _ = writeln!(o, "not readable: {}", crate::sanitize::escape(u));
+    }
+    o
+}

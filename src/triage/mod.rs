@@ -1,0 +1,8 @@
+//! Triage after containment: what changed ([`timeline`]), what will come
+//! back ([`persistence`]) and what the agent was made to do ([`hunt`]).
+//! Everything here only reads.
+
+pub mod hunt;
+pub mod persistence;
+pub mod timeline;
+pub mod window;
