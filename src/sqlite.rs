@@ -89,18 +89,24 @@ pub fn open_readonly(path: &Path) -> Result<ReadOnlyDb> {
             return Ok(ReadOnlyDb { conn, _copy: None });
         }
     }
+    open_copy(path, &wal)
+}
+
+/// Copies a database and its WAL into a private temp dir and opens the copy,
+/// so SQLite's WAL recovery runs there and never on the original.
+fn open_copy(path: &Path, wal: &Path) -> Result<ReadOnlyDb> {
     let dir = tempfile::Builder::new()
         .prefix("ir-sqlite-")
         .tempdir()
         .context("creating a temp dir for a database copy")?;
     let copy = dir.path().join("db.sqlite");
     copy_regular(path, &copy)?;
-    copy_regular(&wal, &sidecar(&copy, "-wal"))?;
+    copy_regular(wal, &sidecar(&copy, "-wal"))?;
     let conn = Connection::open_with_flags(
         &copy,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .with_context(ctx)?;
+    .with_context(|| format!("opening a copy of {}", path.display()))?;
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
     Ok(ReadOnlyDb {
         conn,
@@ -126,19 +132,7 @@ pub fn open_isolated(path: &Path) -> Result<ReadOnlyDb> {
             .with_context(|| format!("opening {} read-only", path.display()))?;
         return Ok(ReadOnlyDb { conn, _copy: None });
     }
-    let dir = tempfile::Builder::new().prefix("ir-sqlite-").tempdir()?;
-    let copy = dir.path().join("db.sqlite");
-    copy_regular(path, &copy)?;
-    copy_regular(&wal, &sidecar(&copy, "-wal"))?;
-    let conn = Connection::open_with_flags(
-        &copy,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
-    Ok(ReadOnlyDb {
-        conn,
-        _copy: Some(dir),
-    })
+    open_copy(path, &wal)
 }
 
 fn copy_regular(from: &Path, to: &Path) -> Result<()> {

@@ -632,6 +632,20 @@ fn big_host() -> (Host, String) {
     (h, r)
 }
 
+/// A collect slow enough (level 9, one thread) to be interrupted.
+fn spawn_slow_collect(h: &Host, r: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_ir"))
+        .env_clear()
+        .env("HOME", &h.home)
+        .arg("--root")
+        .arg(&h.root)
+        .arg("--case")
+        .arg(&h.case)
+        .args(["collect", "-r", r, "--level", "9", "--threads", "1"])
+        .spawn()
+        .unwrap()
+}
+
 fn bundles_in(case: &Path) -> Vec<String> {
     std::fs::read_dir(case)
         .map(|rd| {
@@ -645,15 +659,7 @@ fn bundles_in(case: &Path) -> Vec<String> {
 #[test]
 fn ctrl_c_leaves_no_bundle_and_is_journaled() {
     let (h, r) = big_host();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ir"));
-    cmd.env_clear()
-        .env("HOME", &h.home)
-        .arg("--root")
-        .arg(&h.root)
-        .arg("--case")
-        .arg(&h.case)
-        .args(["collect", "-r", &r, "--level", "9", "--threads", "1"]);
-    let child = cmd.spawn().unwrap();
+    let child = spawn_slow_collect(&h, &r);
     std::thread::sleep(std::time::Duration::from_millis(700));
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
@@ -677,15 +683,7 @@ fn ctrl_c_leaves_no_bundle_and_is_journaled() {
 #[test]
 fn a_killed_collect_never_leaves_a_final_name() {
     let (h, r) = big_host();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ir"));
-    cmd.env_clear()
-        .env("HOME", &h.home)
-        .arg("--root")
-        .arg(&h.root)
-        .arg("--case")
-        .arg(&h.case)
-        .args(["collect", "-r", &r, "--level", "9", "--threads", "1"]);
-    let mut child = cmd.spawn().unwrap();
+    let mut child = spawn_slow_collect(&h, &r);
     std::thread::sleep(std::time::Duration::from_millis(700));
     child.kill().unwrap();
     child.wait().unwrap();

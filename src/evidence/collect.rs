@@ -584,6 +584,13 @@ impl Collector<'_> {
         Ok(())
     }
 
+    /// Records an item that could not be read, with the verdict its error means.
+    fn record_error(&mut self, it: &Item, m: Option<&Metadata>, e: &io::Error) -> Result<()> {
+        let mut v = self.base(it, None, m);
+        v["error"] = json!(e.to_string());
+        self.record(v, io_verdict(e), 0)
+    }
+
     fn add_dir(&mut self, it: &Item, m: &Metadata) -> Result<()> {
         let mut archive = self.archive_path(it.host);
         archive.push(b'/');
@@ -604,12 +611,7 @@ impl Collector<'_> {
     fn add_symlink(&mut self, local: &Path, it: &Item, m: &Metadata) -> Result<()> {
         let target = match std::fs::read_link(local) {
             Ok(t) => t,
-            Err(e) => {
-                let mut v = self.base(it, None, Some(m));
-                v["error"] = json!(e.to_string());
-                let verdict = io_verdict(&e);
-                return self.record(v, verdict, 0);
-            }
+            Err(e) => return self.record_error(it, Some(m), &e),
         };
         let archive = self.archive_path(it.host);
         let tb = target.as_os_str().as_bytes();
@@ -631,12 +633,7 @@ impl Collector<'_> {
     fn add_file(&mut self, local: &Path, it: &Item, lmeta: &Metadata) -> Result<()> {
         let file = match crate::safefs::open_nofollow(local) {
             Ok(f) => f,
-            Err(e) => {
-                let mut v = self.base(it, None, Some(lmeta));
-                v["error"] = json!(e.to_string());
-                let verdict = io_verdict(&e);
-                return self.record(v, verdict, 0);
-            }
+            Err(e) => return self.record_error(it, Some(lmeta), &e),
         };
         let f1 = file.metadata()?;
         let mut notes: Vec<String> = Vec::new();

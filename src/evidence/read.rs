@@ -556,16 +556,21 @@ impl Extractor {
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 
+/// Creates a new file, 600, refusing an existing name or a symlink.
+fn create_private(dst: &Path) -> Result<File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(dst)
+        .with_context(|| format!("creating {}", dst.display()))
+}
+
 impl Sink for Extractor {
     fn manifest(&mut self, rel: &[u8], data: &[u8]) -> Result<()> {
         let dst = self.dir.join(safe_rel(rel)?);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(&dst)
-            .with_context(|| format!("creating {}", dst.display()))?;
+        let mut f = create_private(&dst)?;
         io::Write::write_all(&mut f, data)?;
         Ok(())
     }
@@ -619,13 +624,7 @@ impl Sink for Extractor {
                 Ok(())
             }
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-                    .open(&dst)
-                    .with_context(|| format!("creating {}", dst.display()))?;
+                let mut f = create_private(&dst)?;
                 let mut buf = vec![0u8; 1 << 16];
                 loop {
                     let n = e.read(&mut buf)?;
