@@ -102,6 +102,10 @@ pub enum Command {
     /// Session transcripts and logs scanned for injection and tool misuse;
     /// exit 1 on any hit.
     Hunt(cmd::hunt::HuntArgs),
+    /// Stop the gateway however it runs: journal its volatile state, stop
+    /// and disable its supervisor, SIGTERM then SIGKILL the verified pid,
+    /// then prove nothing runs, listens or holds a lock.
+    Stop(cmd::stop::StopArgs),
     /// Work with the case journal: verify its chain, show it, add a note.
     #[command(subcommand)]
     Journal(cmd::journal::JournalCommand),
@@ -145,6 +149,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Inventory(a) => cmd::inventory::run(&ctx, &a),
         Command::Journal(c) => cmd::journal::run(&ctx, &c),
         Command::Collect(a) => cmd::collect::run(&ctx, &a),
+        Command::Stop(a) => cmd::stop::run(&ctx, &a),
         Command::Timeline(a) => cmd::timeline::run(&ctx, &a),
         Command::Persistence(a) => cmd::persistence::run(&ctx, &a),
         Command::Hunt(a) => cmd::hunt::run(&ctx, &a),

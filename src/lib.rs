@@ -9,6 +9,7 @@
 pub mod case;
 pub mod cli;
 pub mod cmd;
+pub mod contain;
 pub mod evidence;
 pub mod exit;
 pub mod host;

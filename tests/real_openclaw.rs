@@ -44,7 +44,7 @@ pub struct Gateway {
     pub state: PathBuf,
     pub port: u16,
     pub token: String,
-    child: Option<Child>,
+    pub child: Option<Child>,
 }
 
 impl Gateway {
@@ -320,4 +320,126 @@ fn collect_from_a_live_gateway_snapshots_its_databases() {
         .arg(&key)
         .assert()
         .success();
+}
+
+#[test]
+fn stop_stops_a_foreground_gateway_and_proves_it() {
+    let Some(mut gw) = Gateway::start() else {
+        return skip_or_fail(
+            "openclaw is not installed: run scripts/install-openclaw.sh (or set IR_OPENCLAW)",
+        );
+    };
+    let case = gw.dir.path().join("case");
+    let ir = |args: &[&str]| {
+        assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"))
+            .env("OPENCLAW_STATE_DIR", &gw.state)
+            .arg("--case")
+            .arg(&case)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let pid = gw.lock_pid();
+    let out = ir(&["--json", "stop", "--timeout", "20"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json_out(&out);
+    assert_eq!(r["stopped"], true, "{r}");
+    assert_eq!(r["targets"][0], pid);
+    // The process is gone, the port closed, the lock files removed.
+    let t0 = Instant::now();
+    while gw.child.as_mut().unwrap().try_wait().unwrap().is_none()
+        && t0.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        gw.child.as_mut().unwrap().try_wait().unwrap().is_some(),
+        "gateway still running"
+    );
+    assert!(
+        TcpStream::connect(("127.0.0.1", gw.port)).is_err(),
+        "port still open"
+    );
+    let uid = rustix::process::getuid().as_raw();
+    assert!(
+        !gw.state
+            .join(format!("tmp/openclaw-{uid}/gateway.state.lock"))
+            .exists()
+    );
+    // The journal holds what stopping destroyed, before the signal.
+    let j = std::fs::read_to_string(case.join("journal.jsonl")).unwrap();
+    let snap = j
+        .lines()
+        .position(|l| l.contains("\"pre-stop snapshot\""))
+        .expect("snapshot");
+    let sig = j
+        .lines()
+        .position(|l| l.contains("\"event\":\"signal\""))
+        .expect("signal");
+    assert!(snap < sig);
+    assert!(
+        j.lines()
+            .nth(snap)
+            .unwrap()
+            .contains(&format!("\"pid\":{pid}"))
+    );
+    assert!(
+        !j.contains(&gw.token),
+        "the gateway's environment leaked its token"
+    );
+    // Again: already stopped, exit 0.
+    let out = ir(&["--json", "stop"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_out(&out)["already_stopped"], true);
+}
+
+#[test]
+fn a_lock_naming_another_process_is_never_signalled() {
+    // Runs without OpenClaw: a crafted lock names a live `sleep`, with its
+    // true start time, so only the "is it OpenClaw" check stands in the way.
+    let dir = tempfile::tempdir().unwrap();
+    let mut victim = Command::new("/bin/sleep").arg("60").spawn().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", victim.id())).unwrap();
+    let start: u64 = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let uid = rustix::process::getuid().as_raw();
+    let lockdir = dir.path().join(format!("state/tmp/openclaw-{uid}"));
+    std::fs::create_dir_all(&lockdir).unwrap();
+    std::fs::write(
+        lockdir.join("gateway.state.lock"),
+        format!(
+            "{{\"pid\":{},\"startTime\":{start},\"port\":1}}\n   ",
+            victim.id()
+        ),
+    )
+    .unwrap();
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"))
+        .env("OPENCLAW_STATE_DIR", dir.path().join("state"))
+        .arg("--case")
+        .arg(dir.path().join("case"))
+        .args(["stop", "--timeout", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing was signalled"));
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "ir signalled a process that is not OpenClaw"
+    );
+    victim.kill().unwrap();
+    let _ = victim.wait();
 }

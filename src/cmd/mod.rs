@@ -8,5 +8,6 @@ pub mod hunt;
 pub mod inventory;
 pub mod journal;
 pub mod persistence;
+pub mod stop;
 pub mod timeline;
 pub mod verify;

@@ -4,6 +4,7 @@
 //! live response (`--root /`), a mounted disk image, and tests that plant a
 //! fake root with a fake `/proc`.
 
+pub mod exec;
 pub mod procfs;
 pub mod users;
 

@@ -1,0 +1,5 @@
+//! Containment and recovery: the commands that change the host. Each one
+//! journals what it is about to destroy before it acts, proves what it did,
+//! and refuses what would destroy evidence that is not preserved.
+
+pub mod stop;
