@@ -106,6 +106,9 @@ pub enum Command {
     /// and disable its supervisor, SIGTERM then SIGKILL the verified pid,
     /// then prove nothing runs, listens or holds a lock.
     Stop(cmd::stop::StopArgs),
+    /// Offline hardening audit of the state dir and config (OpenClaw's check
+    /// ids where they match); --fix applies the safe fixes.
+    Audit(cmd::audit::AuditArgs),
     /// Work with the case journal: verify its chain, show it, add a note.
     #[command(subcommand)]
     Journal(cmd::journal::JournalCommand),
@@ -150,6 +153,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Journal(c) => cmd::journal::run(&ctx, &c),
         Command::Collect(a) => cmd::collect::run(&ctx, &a),
         Command::Stop(a) => cmd::stop::run(&ctx, &a),
+        Command::Audit(a) => cmd::audit::run(&ctx, &a),
         Command::Timeline(a) => cmd::timeline::run(&ctx, &a),
         Command::Persistence(a) => cmd::persistence::run(&ctx, &a),
         Command::Hunt(a) => cmd::hunt::run(&ctx, &a),

@@ -159,6 +159,48 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// Replaces an existing file atomically, keeping its owner and group (we
+/// may run as root on a user's file) and setting `mode`. The original must
+/// be a regular file, not a symlink. If anything fails (no space, no
+/// permission), the original is left exactly as it was.
+pub fn replace_file(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    let meta = lstat(path)?.with_context(|| format!("{} does not exist", path.display()))?;
+    if !meta.file_type().is_file() {
+        bail!(
+            "{} is a {}, not a regular file; not replaced",
+            path.display(),
+            type_name(meta.file_type())
+        );
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ir-tmp-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temp file beside {}", path.display()))?;
+    tmp.write_all(data)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("writing the new {}", path.display()))?;
+    if rustix::process::geteuid().is_root() {
+        rustix::fs::fchown(
+            tmp.as_file(),
+            Some(rustix::fs::Uid::from_raw(meta.uid())),
+            Some(rustix::fs::Gid::from_raw(meta.gid())),
+        )?;
+    }
+    rustix::fs::fchmod(tmp.as_file(), Mode::from_raw_mode(mode))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("renaming into {}", path.display()))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
 /// Creates a directory (and parents) with mode 700 if it does not exist, and
 /// refuses one that exists but is not a directory or is a symlink.
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {

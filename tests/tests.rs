@@ -3,6 +3,7 @@
 mod util;
 
 mod collect;
+mod contain;
 mod inventory;
 mod journal;
 mod real_openclaw;

@@ -1,6 +1,7 @@
 //! One module per subcommand: turn arguments into library calls and render
 //! the result as text or JSON. No logic another command could need.
 
+pub mod audit;
 pub mod collect;
 pub mod completions;
 pub mod extract;

@@ -2,4 +2,5 @@
 //! journals what it is about to destroy before it acts, proves what it did,
 //! and refuses what would destroy evidence that is not preserved.
 
+pub mod audit;
 pub mod stop;

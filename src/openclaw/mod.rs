@@ -6,6 +6,7 @@
 //! [`Deployment`] it returns.
 
 pub mod config;
+pub mod edit;
 pub mod gateway;
 pub mod layout;
 pub mod locate;

@@ -1,0 +1,85 @@
+//! `ir audit [--fix]`: offline hardening audit.
+
+use crate::case::{Ctx, Outcome};
+use crate::contain::audit::{self, Finding};
+use crate::exit::Exit;
+use anyhow::Result;
+use serde_json::json;
+use std::fmt::Write;
+
+/// Arguments of `ir audit`.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Apply the safe fixes (chmod; open group policies to allowlist).
+    #[arg(long)]
+    pub fix: bool,
+}
+
+/// Audits; with --fix, fixes and audits again. Exit 1 on a critical or warn finding.
+pub fn run(ctx: &Ctx, a: &AuditArgs) -> Result<Exit> {
+    let ((findings, changes), exit) = ctx.journaled("audit", |run| {
+        let target = ctx.target();
+        let mut dep = crate::openclaw::discover(&target)?;
+        let mut changes = Vec::new();
+        if a.fix {
+            changes = audit::fix(&dep, run)?;
+            dep = crate::openclaw::discover(&target)?;
+        }
+        let findings = audit::audit(&dep);
+        let exit = if findings.iter().any(|f| f.severity != "info") {
+            Exit::Findings
+        } else {
+            Exit::Ok
+        };
+        let details = json!({"findings": findings, "changes": changes});
+        Ok(((findings, changes), Outcome { exit, details }))
+    })?;
+    if ctx.global.json {
+        crate::output::print_json(&json!({"findings": findings, "changes": changes}));
+    } else {
+        crate::output::print(&render(&findings, &changes));
+    }
+    Ok(exit)
+}
+
+/// Renders findings as text.
+pub fn render(findings: &[Finding], changes: &[serde_json::Value]) -> String {
+    let mut o = String::new();
+    for c in changes {
+        let _ = writeln!(
+            o,
+            "fixed: {} {} {} -> {}",
+            c["kind"].as_str().unwrap_or(""),
+            c["path"].as_str().unwrap_or(""),
+            c["from"].as_str().unwrap_or(""),
+            c["to"].as_str().unwrap_or("")
+        );
+    }
+    let n = |s: &str| findings.iter().filter(|f| f.severity == s).count();
+    let _ = writeln!(
+        o,
+        "{} critical, {} warn, {} info",
+        n("critical"),
+        n("warn"),
+        n("info")
+    );
+    for f in findings {
+        let _ = writeln!(
+            o,
+            "\n[{}] {}  ({})\n  {}",
+            f.severity,
+            f.title,
+            f.id,
+            crate::sanitize::escape(&f.detail)
+        );
+        if !f.fix.is_empty() {
+            let _ = writeln!(
+                o,
+                "  fix: {}{}",
+                f.fix,
+                if f.fixable { " (ir audit --fix)" } else { "" }
+            );
+        }
+    }
+    o
+}
