@@ -106,6 +106,10 @@ pub enum Command {
     /// and disable its supervisor, SIGTERM then SIGKILL the verified pid,
     /// then prove nothing runs, listens or holds a lock.
     Stop(cmd::stop::StopArgs),
+    /// Rotate the gateway, hooks and remote secrets, revoke paired devices
+    /// and DM approvals, list provider keys to revoke; prove the old token
+    /// is rejected. Refuses until the evidence is in a verified bundle.
+    Rotate(cmd::rotate::RotateArgs),
     /// Offline hardening audit of the state dir and config (OpenClaw's check
     /// ids where they match); --fix applies the safe fixes.
     Audit(cmd::audit::AuditArgs),
@@ -154,6 +158,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Collect(a) => cmd::collect::run(&ctx, &a),
         Command::Stop(a) => cmd::stop::run(&ctx, &a),
         Command::Audit(a) => cmd::audit::run(&ctx, &a),
+        Command::Rotate(a) => cmd::rotate::run(&ctx, &a),
         Command::Timeline(a) => cmd::timeline::run(&ctx, &a),
         Command::Persistence(a) => cmd::persistence::run(&ctx, &a),
         Command::Hunt(a) => cmd::hunt::run(&ctx, &a),

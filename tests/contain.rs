@@ -112,3 +112,173 @@ fn audit_fix_refuses_a_broken_config_and_changes_nothing() {
         std::fs::read(h.state().join("openclaw.json")).unwrap()
     );
 }
+
+// ---------- rotate ----------
+
+/// `ir` on the live root with the fixture's state dir as `--home`.
+fn live(h: &Host) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
+    c.env_clear()
+        .env("HOME", h.path(&h.home))
+        .env("PATH", "/usr/bin:/bin")
+        .arg("--home")
+        .arg(h.state())
+        .arg("--case")
+        .arg(&h.case);
+    c
+}
+
+fn collect_live(h: &Host) {
+    let (_, r) = crate::collect::keypair(h.dir.path());
+    live(h).args(["-q", "collect", "-r", &r]).assert().success();
+}
+
+#[test]
+fn rotate_refuses_until_the_evidence_is_preserved() {
+    let h = Host::files();
+    let cfg = h.state().join("openclaw.json");
+    let before = std::fs::read(&cfg).unwrap();
+    live(&h)
+        .arg("rotate")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("Run `ir collect` first"));
+    assert_eq!(before, std::fs::read(&cfg).unwrap());
+    assert_eq!(h.entries().last().unwrap()["status"], "refused");
+    // After a collection the config changed again: not preserved as it is now.
+    collect_live(&h);
+    std::fs::write(
+        &cfg,
+        String::from_utf8(before.clone())
+            .unwrap()
+            .replace("18789", "18790"),
+    )
+    .unwrap();
+    live(&h)
+        .arg("rotate")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("changed since it was collected"));
+    // --force goes ahead, and says so in the journal.
+    live(&h).args(["rotate", "--force"]).assert().success();
+    assert!(h.entries().iter().any(|e| e["event"] == "forced"));
+}
+
+#[test]
+fn rotate_files_layout() {
+    let h = Host::files();
+    collect_live(&h);
+    let out = live(&h)
+        .args(["--json", "rotate", "--purge-backups", "--show-token"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_out(&out);
+    let token = v["new_gateway_token"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 64);
+    let cfg = std::fs::read_to_string(h.state().join("openclaw.json")).unwrap();
+    // The new token is in, the comments and layout stayed, hooks got its own.
+    assert!(cfg.contains(&token));
+    assert!(
+        cfg.starts_with("// OpenClaw config, hand-edited by alice"),
+        "{cfg}"
+    );
+    assert!(cfg.contains("// not a real secret"));
+    assert!(!cfg.contains("FAKE-TOKEN-for-fixtures") && !cfg.contains("FAKE-HOOKS-TOKEN"));
+    let parsed = ir::openclaw::config::parse(&cfg, std::path::Path::new("x")).unwrap();
+    let hooks = parsed["hooks"]["token"].as_str().unwrap();
+    assert_ne!(hooks, token);
+    assert_eq!(
+        std::fs::metadata(h.state().join("openclaw.json"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    // Legacy pairings revoked, old-secret backups purged.
+    assert!(!h.state().join("devices/paired.json").exists());
+    assert!(
+        !h.state()
+            .join("credentials/telegram-allowFrom.json")
+            .exists()
+    );
+    assert!(!h.state().join("openclaw.json.bak").exists());
+    // Provider keys listed by fingerprint, never by value.
+    let creds = v["provider_credentials"].as_array().unwrap();
+    let providers: Vec<&str> = creds
+        .iter()
+        .map(|c| c["provider"].as_str().unwrap())
+        .collect();
+    for p in [
+        "anthropic",
+        "openai-codex",
+        "custom-127-0-0-1-18999",
+        "openai",
+        "telegram",
+    ] {
+        assert!(providers.contains(&p), "{p} missing: {providers:?}");
+    }
+    let all = String::from_utf8_lossy(&out.stdout).replace(&token, "");
+    assert!(!all.contains("FAKE"), "a secret value was printed");
+    let journal = std::fs::read_to_string(h.journal()).unwrap();
+    assert!(!journal.contains(&token), "the new token was journaled");
+    assert!(!journal.contains("FAKE-mock-key") && !journal.contains("sk-ant-FAKE"));
+    assert!(journal.contains(&ir::contain::rotate::fingerprint(&token)));
+}
+
+#[test]
+fn rotate_revokes_sqlite_pairings_and_refuses_a_locked_database() {
+    let h = Host::sqlite();
+    collect_live(&h);
+    let db = h.state().join("state/openclaw.sqlite");
+    // A live writer holds the database: nothing may change.
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let cfg_before = std::fs::read(h.state().join("openclaw.json")).unwrap();
+    live(&h)
+        .arg("rotate")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("locked by another writer"));
+    assert_eq!(
+        cfg_before,
+        std::fs::read(h.state().join("openclaw.json")).unwrap()
+    );
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    let out = live(&h).args(["--json", "rotate"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_out(&out);
+    let count = |t: &str| {
+        v["revoked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["what"] == t)
+            .map(|r| r["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("device_pairing_paired"), Some(1));
+    assert_eq!(count("device_auth_tokens"), Some(1));
+    assert_eq!(count("channel_pairing_allow_entries"), Some(2));
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM device_pairing_paired", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, 0);
+    assert!(
+        v["provider_credentials"]
+            .to_string()
+            .contains("sqlite:auth_profile_store")
+    );
+}

@@ -550,3 +550,88 @@ fn audit_agrees_with_openclaw_security_audit() {
         assert!(ours.iter().any(|(i, _)| i == want), "{want}: {ours:?}");
     }
 }
+
+#[test]
+fn rotate_on_a_running_gateway_rejects_the_old_token() {
+    let Some(gw) = Gateway::start() else {
+        return skip_or_fail(
+            "openclaw is not installed: run scripts/install-openclaw.sh (or set IR_OPENCLAW)",
+        );
+    };
+    let case = gw.dir.path().join("case");
+    let (_, r) = crate::collect::keypair(gw.dir.path());
+    let ir = || {
+        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
+        c.env("OPENCLAW_STATE_DIR", &gw.state)
+            .arg("--case")
+            .arg(&case);
+        c
+    };
+    ir().args(["-q", "collect", "-r", &r]).assert().success();
+    let out = ir()
+        .args(["--json", "rotate", "--show-token"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_out(&out);
+    assert_eq!(v["proof"]["checked"], true);
+    assert_eq!(v["proof"]["old_rejected"], true);
+    assert_eq!(v["proof"]["new_accepted"], true);
+    let new = v["new_gateway_token"].as_str().unwrap().to_string();
+    // And OpenClaw's own client agrees.
+    let call = |tok: &str| {
+        let mut c = Command::new(openclaw_bin().unwrap());
+        gw.env(&mut c);
+        c.args(["gateway", "call", "health", "--json", "--url"])
+            .arg(format!("ws://127.0.0.1:{}", gw.port))
+            .arg("--token")
+            .arg(tok)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        !call(&gw.token).status.success(),
+        "the old token still works"
+    );
+    let ok = call(&new);
+    assert!(
+        ok.status.success(),
+        "the new token fails: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+// Regression: any openclaw-gateway process on the host made every deployment
+// look running, and rotate probed another deployment's gateway.
+#[test]
+fn another_deployments_gateway_is_not_ours() {
+    let Some(gw) = Gateway::start() else {
+        return skip_or_fail(
+            "openclaw is not installed: run scripts/install-openclaw.sh (or set IR_OPENCLAW)",
+        );
+    };
+    let h = crate::util::Host::files();
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"))
+        .arg("--home")
+        .arg(h.state())
+        .arg("--case")
+        .arg(&h.case)
+        .args(["--json", "inventory"])
+        .output()
+        .unwrap();
+    let r = &json_out(&out)["deployment"]["runtime"];
+    assert_eq!(r["running"], false, "{r}");
+    assert!(r["processes"].as_array().unwrap().is_empty());
+    assert!(
+        r["other_gateways"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == gw.lock_pid()),
+        "{r}"
+    );
+}

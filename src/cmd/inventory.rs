@@ -261,6 +261,13 @@ pub fn render(d: &Deployment) -> String {
                 .unwrap_or_else(|| "unknown".into())
         );
     }
+    if !r.other_gateways.is_empty() {
+        let _ = writeln!(
+            o,
+            "  other OpenClaw gateways on this host (not this deployment's): {:?}",
+            r.other_gateways
+        );
+    }
     let _ = writeln!(o, "\nSupervisor");
     if r.supervisors.is_empty() {
         let _ = writeln!(o, "  none found (foreground or nohup)");

@@ -9,6 +9,7 @@ pub mod hunt;
 pub mod inventory;
 pub mod journal;
 pub mod persistence;
+pub mod rotate;
 pub mod stop;
 pub mod timeline;
 pub mod verify;

@@ -3,4 +3,6 @@
 //! and refuses what would destroy evidence that is not preserved.
 
 pub mod audit;
+pub mod gate;
+pub mod rotate;
 pub mod stop;

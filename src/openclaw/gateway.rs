@@ -304,6 +304,8 @@ pub struct Runtime {
     /// Sockets listening on the gateway port or held by a gateway process.
     pub listeners: Vec<Socket>,
     pub supervisors: Vec<Supervisor>,
+    /// OpenClaw gateways of other deployments on this host (pids).
+    pub other_gateways: Vec<u32>,
     pub running: bool,
 }
 
@@ -455,7 +457,10 @@ fn find_supervisors(paths: &Paths, env: &Env, root: &Root) -> Vec<Supervisor> {
     out
 }
 
-/// Finds the running gateway of this deployment.
+/// Finds the running gateway of this deployment. Other OpenClaw gateways
+/// on the host (another profile, another user) are listed apart and never
+/// taken for this one: a process is ours when this deployment's live lock
+/// names it or when it listens on this deployment's port.
 pub fn runtime(paths: &Paths, settings: &Settings, env: &Env, root: &Root) -> Runtime {
     let locks: Vec<Lock> = lock_candidates(paths, root, env)
         .iter()
@@ -465,48 +470,69 @@ pub fn runtime(paths: &Paths, settings: &Settings, env: &Env, root: &Root) -> Ru
         .iter()
         .find(|l| l.status == "live")
         .and_then(|l| l.pid);
-    let all = procfs::processes(root);
-    let mut gw_pids: Vec<u32> = all
-        .iter()
-        .filter(|p| is_gateway_title(p))
-        .map(|p| p.pid)
-        .collect();
-    if let Some(p) = pid
-        && !gw_pids.contains(&p)
-    {
-        gw_pids.push(p);
-    }
-    let processes: Vec<GatewayProcess> = gw_pids
-        .iter()
-        .filter_map(|&p| {
-            let process = all.iter().find(|x| x.pid == p)?.clone();
-            let children = procfs::descendants(&all, p)
-                .into_iter()
-                .filter_map(|c| all.iter().find(|x| x.pid == c).cloned())
-                .collect();
-            Some(GatewayProcess {
-                owns_lock: Some(p) == pid,
-                cgroup_unit: cgroup_unit(root, p),
-                process,
-                children,
-            })
-        })
-        .collect();
     let port = locks
         .iter()
         .find(|l| l.status == "live")
         .and_then(|l| l.port)
         .unwrap_or(settings.port);
-    let mut owner_pids: Vec<u32> = processes
+    let all = procfs::processes(root);
+    let mut candidates: Vec<u32> = all
         .iter()
-        .flat_map(|g| std::iter::once(g.process.pid).chain(g.children.iter().map(|c| c.pid)))
+        .filter(|p| is_gateway_title(p))
+        .map(|p| p.pid)
         .collect();
+    if let Some(p) = pid
+        && !candidates.contains(&p)
+    {
+        candidates.push(p);
+    }
+    let family = |p: u32| {
+        std::iter::once(p)
+            .chain(procfs::descendants(&all, p))
+            .collect::<Vec<u32>>()
+    };
+    let mut owner_pids: Vec<u32> = candidates.iter().flat_map(|&p| family(p)).collect();
     owner_pids.sort_unstable();
+    owner_pids.dedup();
     let mut sockets = procfs::tcp_sockets(root);
     procfs::attach_owners(root, &mut sockets, &owner_pids);
+    let listens_on_port = |p: u32| {
+        let fam = family(p);
+        sockets.iter().any(|s| {
+            s.state == "LISTEN" && s.local_port == port && s.pid.is_some_and(|o| fam.contains(&o))
+        })
+    };
+    let mut processes = Vec::new();
+    let mut others = Vec::new();
+    for &p in &candidates {
+        let Some(process) = all.iter().find(|x| x.pid == p).cloned() else {
+            continue;
+        };
+        if Some(p) != pid && !listens_on_port(p) {
+            others.push(p);
+            continue;
+        }
+        let children = procfs::descendants(&all, p)
+            .into_iter()
+            .filter_map(|c| all.iter().find(|x| x.pid == c).cloned())
+            .collect();
+        processes.push(GatewayProcess {
+            owns_lock: Some(p) == pid,
+            cgroup_unit: cgroup_unit(root, p),
+            process,
+            children,
+        });
+    }
+    let ours: Vec<u32> = processes
+        .iter()
+        .flat_map(|g| family(g.process.pid))
+        .collect();
     let listeners: Vec<Socket> = sockets
         .into_iter()
-        .filter(|s| s.state == "LISTEN" && (s.local_port == port || s.pid.is_some()))
+        .filter(|s| {
+            s.state == "LISTEN"
+                && (s.local_port == port || s.pid.is_some_and(|o| ours.contains(&o)))
+        })
         .collect();
     let running =
         pid.is_some() || !processes.is_empty() || listeners.iter().any(|l| l.local_port == port);
@@ -515,6 +541,7 @@ pub fn runtime(paths: &Paths, settings: &Settings, env: &Env, root: &Root) -> Ru
         pid,
         processes,
         listeners,
+        other_gateways: others,
         supervisors: find_supervisors(paths, env, root),
         running,
     }

@@ -1,0 +1,643 @@
+//! `ir rotate`: new gateway, hooks and remote secrets; paired devices and DM
+//! approvals revoked; every provider credential listed by fingerprint for
+//! revocation at its provider; proof that the gateway now rejects the old
+//! token.
+//!
+//! Secrets are generated from the OS CSPRNG, held in zeroizing memory,
+//! written atomically with mode 600 (comments and layout of the JSON5
+//! config kept), never journaled (a fingerprint is) and never printed
+//! unless `--show-token`. Everything this rewrites or deletes (the config
+//! with the old tokens, `.env`, the pairing tables, the `.bak` copies) must
+//! first sit in a verified bundle ([`super::gate`]).
+
+use super::gate;
+use crate::case::Run;
+use crate::openclaw::config::{self, SecretInfo};
+use crate::openclaw::edit::ConfigEdit;
+use crate::openclaw::{Deployment, layout};
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+/// A new secret: 32 bytes from the OS CSPRNG, hex (64 characters), the
+/// same alphabet OpenClaw's own tokens use.
+pub fn new_token() -> Result<Zeroizing<String>> {
+    let mut b = Zeroizing::new([0u8; 32]);
+    getrandom::fill(b.as_mut()).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    let mut s = Zeroizing::new(String::with_capacity(64));
+    for x in b.iter() {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{x:02x}");
+    }
+    Ok(s)
+}
+
+/// What may be recorded about a secret: the first 12 hex of its SHA-256.
+pub fn fingerprint(secret: &str) -> String {
+    crate::journal::sha256_hex(secret.as_bytes())[..12].to_string()
+}
+
+/// A provider credential to revoke at its provider.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Credential {
+    pub provider: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub source: String,
+    pub last4: String,
+    pub sha256_prefix: String,
+}
+
+fn credential(provider: &str, kind: &str, source: String, secret: &str) -> Credential {
+    let chars: Vec<char> = secret.chars().collect();
+    let last4: String = if chars.len() >= 12 {
+        chars[chars.len() - 4..].iter().collect()
+    } else {
+        "****".into()
+    };
+    Credential {
+        provider: crate::sanitize::escape(provider),
+        kind: kind.into(),
+        source,
+        last4: crate::sanitize::escape(&last4),
+        sha256_prefix: fingerprint(secret),
+    }
+}
+
+fn profiles_credentials(v: &Value, source: &str, out: &mut Vec<Credential>) {
+    let map = v
+        .get("profiles")
+        .and_then(Value::as_object)
+        .or_else(|| v.as_object());
+    for (name, p) in map.into_iter().flatten() {
+        let provider = p
+            .get("provider")
+            .and_then(Value::as_str)
+            .unwrap_or(name.split(':').next().unwrap_or(name));
+        let kind = p
+            .get("type")
+            .or_else(|| p.get("mode"))
+            .and_then(Value::as_str)
+            .unwrap_or("api_key");
+        for field in ["key", "apiKey", "api_key", "token", "access", "refresh"] {
+            if let Some(s) = p
+                .get(field)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            {
+                let k = if matches!(field, "access" | "refresh") {
+                    format!("{kind}:{field}")
+                } else {
+                    kind.to_string()
+                };
+                out.push(credential(provider, &k, format!("{source} ({name})"), s));
+            }
+        }
+    }
+}
+
+/// Every provider and channel credential the deployment holds.
+pub fn provider_credentials(dep: &Deployment) -> Vec<Credential> {
+    let mut out = Vec::new();
+    let s = &dep.paths.state_dir;
+    for a in layout::agent_dirs(s) {
+        for f in ["auth-profiles.json", "auth.json"] {
+            let p = s.join("agents").join(&a).join("agent").join(f);
+            if let Ok(b) = crate::safefs::read_bounded(&p, 16 << 20)
+                && let Ok(v) = serde_json::from_slice::<Value>(&b)
+            {
+                profiles_credentials(&v, &format!("agents/{a}/agent/{f}"), &mut out);
+            }
+        }
+    }
+    for db in &dep.layout.databases {
+        if let Ok(c) = crate::sqlite::open_isolated(&db.path)
+            && crate::sqlite::has_table(&c.conn, "auth_profile_store")
+        {
+            let rows: Vec<(String, String)> = c
+                .conn
+                .prepare("SELECT store_key, store_json FROM auth_profile_store")
+                .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+                .unwrap_or_default();
+            for (k, j) in rows {
+                if let Ok(v) = serde_json::from_str::<Value>(&j) {
+                    profiles_credentials(
+                        &v,
+                        &format!(
+                            "{}:auth_profile_store:{k}",
+                            db.path.file_name().unwrap_or_default().to_string_lossy()
+                        ),
+                        &mut out,
+                    );
+                }
+            }
+        }
+    }
+    if let Some(c) = &dep.config {
+        if let Some(Value::Object(ps)) = config::get(c, "models.providers") {
+            for (name, p) in ps {
+                if let Some(k) = p
+                    .get("apiKey")
+                    .and_then(Value::as_str)
+                    .filter(|k| !k.is_empty())
+                {
+                    out.push(credential(
+                        name,
+                        "api_key",
+                        format!("config models.providers.{name}.apiKey"),
+                        k,
+                    ));
+                }
+            }
+        }
+        if let Some(Value::Object(chs)) = config::get(c, "channels") {
+            for (ch, v) in chs {
+                for (k, val) in v.as_object().into_iter().flatten() {
+                    let lk = k.to_ascii_lowercase();
+                    if (lk.contains("token") || lk.contains("secret") || lk.contains("password"))
+                        && let Some(s) = val.as_str()
+                    {
+                        out.push(credential(
+                            ch,
+                            "channel",
+                            format!("config channels.{ch}.{k}"),
+                            s,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if let Ok(b) = crate::safefs::read_bounded(&s.join(".env"), 4 << 20) {
+        for l in String::from_utf8_lossy(&b).lines() {
+            let l = l.trim().trim_start_matches("export ");
+            if let Some((k, v)) = l.split_once('=')
+                && crate::evidence::volatile::is_secret_env(k)
+            {
+                let v = v.trim().trim_matches(['"', '\'']);
+                if !v.is_empty() {
+                    let provider = k.split('_').next().unwrap_or(k).to_ascii_lowercase();
+                    out.push(credential(&provider, "env", format!(".env {k}"), v));
+                }
+            }
+        }
+    }
+    if let Ok(rd) = std::fs::read_dir(dep.paths.credentials_dir.join("whatsapp")) {
+        for e in rd.flatten() {
+            out.push(Credential {
+                provider: "whatsapp".into(),
+                kind: "linked-device session".into(),
+                source: format!(
+                    "credentials/whatsapp/{}",
+                    crate::sanitize::escape_os(&e.file_name())
+                ),
+                last4: "-".into(),
+                sha256_prefix: "-".into(),
+            });
+        }
+    }
+    out
+}
+
+/// A secret that was replaced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rotated {
+    pub secret: String,
+    /// Where the new value was written.
+    pub written_to: String,
+    pub old_fingerprint: Option<String>,
+    pub new_fingerprint: String,
+}
+
+/// The proof against the running gateway.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Proof {
+    pub checked: bool,
+    pub old_rejected: Option<bool>,
+    pub new_accepted: Option<bool>,
+    pub detail: String,
+}
+
+/// What `ir rotate` did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Report {
+    pub rotated: Vec<Rotated>,
+    pub revoked: Vec<Value>,
+    pub revocation_skipped: Option<String>,
+    pub provider_credentials: Vec<Credential>,
+    pub backups_purged: Vec<String>,
+    pub proof: Proof,
+    pub operator_actions: Vec<String>,
+    pub forced: Vec<gate::Uncovered>,
+    /// Only with --show-token; never serialized.
+    #[serde(skip)]
+    pub new_gateway_token: Option<Zeroizing<String>>,
+}
+
+/// Options of `ir rotate`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub show_token: bool,
+    pub purge_backups: bool,
+    pub force: bool,
+}
+
+/// Sends `POST /tools/invoke` with an empty body: the gateway answers 401
+/// to a wrong token and 400 to a right one, and invokes nothing.
+pub fn probe(addr: std::net::SocketAddr, token: &str) -> Result<u16> {
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let req = Zeroizing::new(format!(
+        "POST /tools/invoke HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    ));
+    s.write_all(req.as_bytes())?;
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf)?;
+    let line = String::from_utf8_lossy(&buf[..n]);
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("no HTTP status from the gateway")
+}
+
+fn prove(dep: &Deployment, old: Option<&str>, new: &str) -> Proof {
+    let Some(l) = dep
+        .runtime
+        .listeners
+        .iter()
+        .find(|l| l.local.is_loopback() || l.local.is_unspecified())
+    else {
+        return Proof {
+            checked: false,
+            detail: "no loopback listener of the gateway to check against".into(),
+            ..Proof::default()
+        };
+    };
+    let ip = if l.local.is_unspecified() {
+        if l.local.is_ipv4() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)
+        }
+    } else {
+        l.local
+    };
+    let addr = std::net::SocketAddr::new(ip, l.local_port);
+    // The gateway hot-reloads the token; give it a few seconds.
+    let t0 = Instant::now();
+    let mut p = Proof {
+        checked: true,
+        ..Proof::default()
+    };
+    loop {
+        p.new_accepted = probe(addr, new).ok().map(|c| c != 401);
+        p.old_rejected = old.and_then(|o| probe(addr, o).ok()).map(|c| c == 401);
+        let done = p.new_accepted == Some(true) && p.old_rejected.unwrap_or(true);
+        if done || t0.elapsed() > Duration::from_secs(15) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    p.detail = format!(
+        "POST /tools/invoke on {addr}: new token {}, old token {}",
+        match p.new_accepted {
+            Some(true) => "accepted",
+            Some(false) => "REJECTED",
+            None => "not checked (no answer)",
+        },
+        match p.old_rejected {
+            Some(true) => "rejected",
+            Some(false) => "STILL ACCEPTED",
+            None => "not checked",
+        }
+    );
+    p
+}
+
+/// Sets `KEY=value` in a dotenv file, keeping every other line.
+fn set_dotenv(path: &Path, key: &str, value: &str) -> Result<()> {
+    let old = match crate::safefs::read_bounded(path, 4 << 20) {
+        Ok(b) => Zeroizing::new(String::from_utf8(b).context(".env is not UTF-8")?),
+        Err(e) if e.is_not_found() => Zeroizing::new(String::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Zeroizing::new(String::with_capacity(old.len() + value.len() + 64));
+    let mut done = false;
+    for l in old.lines() {
+        let t = l.trim_start().trim_start_matches("export ");
+        if t.split_once('=').is_some_and(|(k, _)| k.trim() == key) {
+            out.push_str(&format!("{key}={value}\n"));
+            done = true;
+        } else {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    if !done {
+        out.push_str(&format!("{key}={value}\n"));
+    }
+    if crate::safefs::lstat(path)?.is_some() {
+        crate::safefs::replace_file(path, out.as_bytes(), 0o600)
+    } else {
+        crate::safefs::write_atomic(path, out.as_bytes(), 0o600)
+    }
+}
+
+/// Opens the state database and takes its write lock, before anything
+/// else changes: a live writer makes rotation refuse with nothing done.
+fn lock_state_db(db: &Path) -> Result<rusqlite::Connection> {
+    let c = rusqlite::Connection::open_with_flags(
+        db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
+    )?;
+    c.busy_timeout(Duration::from_millis(1500))?;
+    if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
+        return Err(crate::exit::Refused(format!(
+            "{} is locked by another writer ({e}); nothing was changed: stop whatever holds it and run ir rotate again",
+            db.display()
+        ))
+        .into());
+    }
+    Ok(c)
+}
+
+/// Deletes the pairing rows inside the transaction [`lock_state_db`] began.
+fn revoke_sqlite(
+    c: &rusqlite::Connection,
+    db: &Path,
+    run: &Run,
+    out: &mut Vec<Value>,
+) -> Result<()> {
+    let mut counts = Vec::new();
+    for t in [
+        "device_pairing_paired",
+        "device_auth_tokens",
+        "device_pairing_pending",
+        "channel_pairing_allow_entries",
+    ] {
+        if crate::sqlite::has_table(c, t) {
+            let n = c.execute(&format!("DELETE FROM {t}"), [])?;
+            counts.push((t, n));
+        }
+    }
+    c.execute_batch("COMMIT")?;
+    for (t, n) in counts {
+        let e = json!({"what": t, "where": db.display().to_string(), "count": n});
+        run.event("revoke", e.clone())?;
+        out.push(e);
+    }
+    Ok(())
+}
+
+fn legacy_pairing_files(dep: &Deployment) -> Vec<PathBuf> {
+    let s = &dep.paths.state_dir;
+    let mut v = Vec::new();
+    let mut add = |dir: PathBuf, pred: &dyn Fn(&str) -> bool| {
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            for e in rd.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if pred(&n) && e.file_type().is_ok_and(|t| t.is_file()) {
+                    v.push(e.path());
+                }
+            }
+        }
+    };
+    add(s.join("devices"), &|n| n.ends_with(".json"));
+    add(s.join("nodes"), &|n| {
+        n == "paired.json" || n == "pending.json"
+    });
+    add(dep.paths.credentials_dir.clone(), &|n| {
+        n.ends_with("-allowFrom.json")
+    });
+    v.sort();
+    v
+}
+
+/// Rotates and revokes.
+pub fn rotate(
+    dep: &Deployment,
+    case_journal: &Path,
+    root: &crate::host::Root,
+    o: &Options,
+    run: &Run,
+) -> Result<Report> {
+    let mut r = Report::default();
+    let edit = ConfigEdit::open(&dep.paths.config)?; // a broken config refuses before anything changes
+    let running = dep.runtime.running;
+    let s = &dep.paths.state_dir;
+    // What this run will rewrite or delete must be preserved first.
+    let mut touched: Vec<PathBuf> = vec![dep.paths.config.clone()];
+    let env_file = s.join(".env");
+    if matches!(dep.gateway.token, SecretInfo::Ref { ref source, .. } if source == "env")
+        && crate::safefs::lstat(&env_file)?.is_some()
+    {
+        touched.push(env_file.clone());
+    }
+    let mut backups: Vec<PathBuf> = Vec::new();
+    if o.purge_backups
+        && let Ok(rd) = std::fs::read_dir(s)
+    {
+        for e in rd.flatten() {
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with("openclaw.json.bak")
+                && e.file_type().is_ok_and(|t| t.is_file())
+            {
+                backups.push(e.path());
+            }
+        }
+        backups.sort();
+        touched.extend(backups.iter().cloned());
+    }
+    let state_db = s.join("state/openclaw.sqlite");
+    let legacy = legacy_pairing_files(dep);
+    if !running {
+        for suffix in ["", "-wal"] {
+            let p = PathBuf::from(format!("{}{suffix}", state_db.display()));
+            if crate::safefs::lstat(&p)?.is_some_and(|m| m.len() > 0) {
+                touched.push(p);
+            }
+        }
+        touched.extend(legacy.iter().cloned());
+    }
+    let pairs: Vec<(PathBuf, PathBuf)> = touched
+        .iter()
+        .map(|p| (p.clone(), root.host_view(p)))
+        .collect();
+    let (_, forced) = gate::require(case_journal, &pairs, o.force, "rotation")?;
+    if !forced.is_empty() {
+        run.event("forced", json!({"uncovered": forced}))?;
+        r.forced = forced;
+    }
+
+    let db_lock = if !running && crate::safefs::lstat(&state_db)?.is_some() {
+        Some(lock_state_db(&state_db)?)
+    } else {
+        None
+    };
+
+    // 1. The gateway token.
+    let old_token = edit.get_str("gateway.auth.token");
+    let token = new_token()?;
+    let new_fp = fingerprint(&token);
+    match &dep.gateway.token {
+        SecretInfo::Ref {
+            source,
+            provider,
+            id,
+        } => match source.as_str() {
+            "env" => {
+                let key = id
+                    .clone()
+                    .unwrap_or_else(|| "OPENCLAW_GATEWAY_TOKEN".into());
+                set_dotenv(&env_file, &key, &token)?;
+                r.rotated.push(Rotated {
+                    secret: "gateway.auth.token".into(),
+                    written_to: format!(".env {key}"),
+                    old_fingerprint: None,
+                    new_fingerprint: new_fp.clone(),
+                });
+                r.operator_actions.push(format!("the gateway reads {key} from its environment at start: restart it (and update any service unit or shell that sets {key})"));
+            }
+            other => {
+                r.operator_actions.push(format!(
+                    "gateway.auth.token is a SecretRef with source \"{other}\" (provider {}, id {}): rotate it at that source, then restart the gateway; ir did not change it",
+                    provider.as_deref().unwrap_or("-"),
+                    id.as_deref().unwrap_or("-")
+                ));
+            }
+        },
+        _ => {
+            edit.set_string("gateway.auth.token", &token)?;
+            if dep.gateway.auth_mode.is_none() {
+                edit.set_string("gateway.auth.mode", "token")?;
+            }
+            r.rotated.push(Rotated {
+                secret: "gateway.auth.token".into(),
+                written_to: "config".into(),
+                old_fingerprint: old_token.as_deref().map(|t| fingerprint(t)),
+                new_fingerprint: new_fp.clone(),
+            });
+        }
+    }
+    // 2. The other secrets in the config, each its own new value.
+    for key in [
+        "hooks.token",
+        "gateway.remote.token",
+        "gateway.remote.password",
+    ] {
+        if let Some(old) = edit.get_str(key) {
+            let v = new_token()?;
+            edit.set_string(key, &v)?;
+            r.rotated.push(Rotated {
+                secret: key.into(),
+                written_to: "config".into(),
+                old_fingerprint: Some(fingerprint(&old)),
+                new_fingerprint: fingerprint(&v),
+            });
+            if key.starts_with("gateway.remote") {
+                r.operator_actions.push(format!("{key} is this machine's credential for a remote gateway: set the same new value there"));
+            }
+        }
+    }
+    edit.save()?;
+    for x in &r.rotated {
+        run.event("rotated", serde_json::to_value(x)?)?;
+    }
+    // 3. Revocation, offline only.
+    if running {
+        r.revocation_skipped = Some("the gateway is running: stop it (ir stop) and run ir rotate again to revoke paired devices and DM approvals".into());
+    } else {
+        if let Some(c) = &db_lock {
+            revoke_sqlite(c, &state_db, run, &mut r.revoked)?;
+        }
+        for p in &legacy {
+            std::fs::remove_file(p).with_context(|| format!("removing {}", p.display()))?;
+            let e = json!({"what": "legacy pairing file", "where": crate::sanitize::escape_path(&root.host_view(p)), "count": 1});
+            run.event("revoke", e.clone())?;
+            r.revoked.push(e);
+        }
+        if let Some(c) = &dep.config
+            && let Some(Value::Object(chs)) = config::get(c, "channels")
+            && chs
+                .values()
+                .any(|v| v.get("allowFrom").is_some() || v.get("groupAllowFrom").is_some())
+        {
+            r.operator_actions.push("channels.*.allowFrom / groupAllowFrom in the config still allow senders: prune them by hand".into());
+        }
+    }
+    // 4. Backups that hold the old secrets.
+    for b in &backups {
+        std::fs::remove_file(b).with_context(|| format!("removing {}", b.display()))?;
+        let shown = crate::sanitize::escape_path(&root.host_view(b));
+        run.event("purged", json!({"path": shown}))?;
+        r.backups_purged.push(shown);
+    }
+    // 5. What must be revoked at each provider.
+    r.provider_credentials = provider_credentials(dep);
+    run.event(
+        "provider credentials",
+        json!({"count": r.provider_credentials.len(), "credentials": r.provider_credentials}),
+    )?;
+    // 6. Proof.
+    r.proof = if running
+        && r.rotated
+            .iter()
+            .any(|x| x.secret == "gateway.auth.token" && x.written_to == "config")
+    {
+        prove(dep, old_token.as_deref().map(|s| s.as_str()), &token)
+    } else if running {
+        Proof {
+            checked: false,
+            detail: "the token is not in the config: restart the gateway, then check".into(),
+            ..Proof::default()
+        }
+    } else {
+        Proof {
+            checked: false,
+            detail: "no gateway running: the new token applies at its next start".into(),
+            ..Proof::default()
+        }
+    };
+    run.event("proof", serde_json::to_value(&r.proof)?)?;
+    if r.proof.checked
+        && (r.proof.new_accepted != Some(true) || r.proof.old_rejected == Some(false))
+    {
+        bail!("the gateway did not take the new token: {}", r.proof.detail);
+    }
+    if o.show_token {
+        r.new_gateway_token = Some(token);
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_hex() {
+        let a = new_token().unwrap();
+        let b = new_token().unwrap();
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(*a, *b);
+        assert_eq!(fingerprint("x").len(), 12);
+    }
+
+    #[test]
+    fn dotenv_keeps_other_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(".env");
+        std::fs::write(&p, "# keys\nA=1\nexport GW=old\nB=2\n").unwrap();
+        set_dotenv(&p, "GW", "new").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "# keys\nA=1\nGW=new\nB=2\n"
+        );
+    }
+}
