@@ -110,6 +110,9 @@ pub enum Command {
     /// and DM approvals, list provider keys to revoke; prove the old token
     /// is rejected. Refuses until the evidence is in a verified bundle.
     Rotate(cmd::rotate::RotateArgs),
+    /// Remove the sessions (transcripts and session rows), only once they
+    /// sit in a verified bundle and the gateway is stopped.
+    ClearSessions(cmd::clear_sessions::ClearArgs),
     /// Offline hardening audit of the state dir and config (OpenClaw's check
     /// ids where they match); --fix applies the safe fixes.
     Audit(cmd::audit::AuditArgs),
@@ -159,6 +162,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Stop(a) => cmd::stop::run(&ctx, &a),
         Command::Audit(a) => cmd::audit::run(&ctx, &a),
         Command::Rotate(a) => cmd::rotate::run(&ctx, &a),
+        Command::ClearSessions(a) => cmd::clear_sessions::run(&ctx, &a),
         Command::Timeline(a) => cmd::timeline::run(&ctx, &a),
         Command::Persistence(a) => cmd::persistence::run(&ctx, &a),
         Command::Hunt(a) => cmd::hunt::run(&ctx, &a),

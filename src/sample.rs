@@ -53,6 +53,7 @@ pub fn build_sqlite_state(state_dir: &Path, host_state_dir: &str) -> Result<()> 
 
 fn build_global(path: &Path, host_state_dir: &str) -> Result<Connection> {
     let c = create(path, STATE_SCHEMA)?;
+    c.pragma_update(None, "user_version", 18)?;
     c.execute(
         "INSERT INTO schema_meta VALUES ('primary','global',18,NULL,?1,?2,?2)",
         params![VERSION, T0 - 86_400_000],
@@ -123,8 +124,11 @@ fn build_global(path: &Path, host_state_dir: &str) -> Result<Connection> {
     Ok(c)
 }
 
-fn build_agent(path: &Path) -> Result<Connection> {
+/// Builds the `main` agent database alone (for a real, onboarded state dir).
+pub fn build_agent(path: &Path) -> Result<Connection> {
     let c = create(path, AGENT_SCHEMA)?;
+    // OpenClaw refuses an agent database whose user_version is not its schema's.
+    c.pragma_update(None, "user_version", 23)?;
     c.execute(
         "INSERT INTO schema_meta VALUES ('primary','agent',23,'main',?1,?2,?2)",
         params![VERSION, T0 - 86_400_000],

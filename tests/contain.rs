@@ -282,3 +282,76 @@ fn rotate_revokes_sqlite_pairings_and_refuses_a_locked_database() {
             .contains("sqlite:auth_profile_store")
     );
 }
+
+// ---------- clear-sessions ----------
+
+#[test]
+fn clear_sessions_files_layout_after_collect() {
+    let h = Host::files();
+    let s = h.state().join("agents/main/sessions");
+    std::fs::write(
+        s.join("39d25ea4-98c6-4639-87d9-49df26f6ca58.jsonl.deleted.2026-11-22T00-00-00.000Z"),
+        "{}\n",
+    )
+    .unwrap();
+    live(&h)
+        .arg("clear-sessions")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("Run `ir collect` first"));
+    assert!(s.join("sessions.json").exists());
+    collect_live(&h);
+    // A transcript written after the collection is not preserved: refused, named.
+    std::fs::write(s.join("late.jsonl"), "{\"type\":\"session\"}\n").unwrap();
+    live(&h)
+        .arg("clear-sessions")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("late.jsonl (not in the bundle)"));
+    std::fs::remove_file(s.join("late.jsonl")).unwrap();
+    let out = live(&h)
+        .args(["--json", "clear-sessions"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(&s).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(json_out(&out)["files_removed"].as_array().unwrap().len(), 4);
+    assert!(h.entries().iter().any(|e| e["event"] == "removed"));
+}
+
+#[test]
+fn clear_sessions_sqlite_keeps_auth_profiles_and_refuses_a_locked_database() {
+    let h = Host::sqlite();
+    collect_live(&h);
+    let db = h.state().join("agents/main/agent/openclaw-agent.sqlite");
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    live(&h)
+        .arg("clear-sessions")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("locked by another writer"));
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let count = |t: &str| -> i64 {
+        c.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        count("transcript_events"),
+        8,
+        "the refused run changed something"
+    );
+    live(&h).arg("clear-sessions").assert().success();
+    assert_eq!(count("transcript_events"), 0);
+    assert_eq!(count("session_nodes"), 0);
+    assert_eq!(count("session_windows"), 0);
+    assert_eq!(count("auth_profile_store"), 1);
+    assert_eq!(count("schema_meta"), 1);
+}

@@ -37,6 +37,72 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A minimal OpenAI-compatible model on 127.0.0.1 (`/v1/models`, streaming
+/// and plain `/v1/chat/completions`), so OpenClaw can run an agent turn
+/// offline and write a real session. It stops when the test process ends.
+pub fn mock_model() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming().take(200) {
+            let Ok(mut c) = conn else { continue };
+            std::thread::spawn(move || {
+                let _ = c.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut buf = Vec::new();
+                let mut tmp = [0u8; 8192];
+                let (head, want) = loop {
+                    let Ok(n) = c.read(&mut tmp) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&tmp[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..i]).to_string();
+                        let len = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        break (head, i + 4 + len);
+                    }
+                };
+                while buf.len() < want {
+                    let Ok(n) = c.read(&mut tmp) else { return };
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&tmp[..n]);
+                }
+                let body = String::from_utf8_lossy(&buf).to_string();
+                let (ctype, payload) = if head.starts_with("GET") {
+                    ("application/json", r#"{"object":"list","data":[{"id":"mock-model","object":"model","owned_by":"mock"}]}"#.to_string())
+                } else if body.contains("\"stream\":true") {
+                    let chunk = |delta: &str, finish: &str| {
+                        format!(
+                            "data: {{\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"mock-model\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]}}\n\n"
+                        )
+                    };
+                    let mut sse = chunk(
+                        r#"{"role":"assistant","content":"Mock reply: done."}"#,
+                        "null",
+                    );
+                    sse.push_str(&chunk("{}", "\"stop\""));
+                    sse.push_str("data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"mock-model\",\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}}\n\n");
+                    sse.push_str("data: [DONE]\n\n");
+                    ("text/event-stream", sse)
+                } else {
+                    ("application/json", r#"{"id":"chatcmpl-mock","object":"chat.completion","created":1,"model":"mock-model","choices":[{"index":0,"message":{"role":"assistant","content":"Mock reply: done."},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}"#.to_string())
+                };
+                let _ = c.write_all(format!("HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}", payload.len()).as_bytes());
+            });
+        }
+    });
+    port
+}
+
 /// A real gateway in an isolated state dir, killed (with its process
 /// group) when dropped, so a failing test never leaves one behind.
 pub struct Gateway {
@@ -59,12 +125,63 @@ impl Gateway {
 
     /// Onboards and starts a gateway; `None` when openclaw is not installed.
     pub fn start() -> Option<Gateway> {
+        let mut g = Gateway::onboard()?;
+        g.run();
+        Some(g)
+    }
+
+    /// Onboards an isolated state dir, without starting the gateway.
+    pub fn onboard() -> Option<Gateway> {
+        Gateway::onboard_with(&[])
+    }
+
+    /// Onboards with a mock model provider, and runs one agent turn so the
+    /// agent database holds a real session.
+    pub fn onboard_with_session() -> Option<Gateway> {
+        let port = mock_model();
+        let base = format!("http://127.0.0.1:{port}/v1");
+        let g = Gateway::onboard_with(&[
+            "--auth-choice",
+            "custom-api-key",
+            "--custom-base-url",
+            &base,
+            "--custom-model-id",
+            "mock-model",
+            "--custom-api-key",
+            "mock-key-123456",
+            "--custom-compatibility",
+            "openai",
+        ])?;
+        let mut c = Command::new(openclaw_bin().unwrap());
+        g.env(&mut c);
+        let out = c
+            .args([
+                "agent",
+                "--local",
+                "--agent",
+                "main",
+                "--message",
+                "please say hello",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "agent turn failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(g)
+    }
+
+    fn onboard_with(extra: &[&str]) -> Option<Gateway> {
         let bin = openclaw_bin()?;
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         let mut tok = [0u8; 24];
         getrandom::fill(&mut tok).unwrap();
-        let mut g = Gateway {
+        let g = Gateway {
             state: dir.path().join("state"),
             dir,
             port: free_port(),
@@ -80,8 +197,6 @@ impl Gateway {
                 "--accept-risk",
                 "--mode",
                 "local",
-                "--auth-choice",
-                "skip",
                 "--skip-health",
                 "--skip-channels",
                 "--skip-skills",
@@ -95,6 +210,11 @@ impl Gateway {
                 "token",
                 "--json",
             ])
+            .args(if extra.is_empty() {
+                &["--auth-choice", "skip"][..]
+            } else {
+                extra
+            })
             .arg("--gateway-port")
             .arg(g.port.to_string())
             .arg("--gateway-token")
@@ -106,12 +226,21 @@ impl Gateway {
             "onboard failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let mut run = Command::new(&bin);
-        g.env(&mut run);
+        Some(g)
+    }
+
+    /// Starts `openclaw gateway run` and waits for /healthz.
+    pub fn run(&mut self) {
+        let mut run = Command::new(openclaw_bin().unwrap());
+        self.env(&mut run);
         // Its own process group, so Drop can kill the gateway and its children.
         std::os::unix::process::CommandExt::process_group(&mut run, 0);
-        let log = std::fs::File::create(g.dir.path().join("gateway.out")).unwrap();
-        g.child = Some(
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("gateway.out"))
+            .unwrap();
+        self.child = Some(
             run.args(["gateway", "run"])
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
@@ -119,8 +248,20 @@ impl Gateway {
                 .spawn()
                 .unwrap(),
         );
-        g.wait_healthy(Duration::from_secs(90));
-        Some(g)
+        self.wait_healthy(Duration::from_secs(90));
+    }
+
+    /// `openclaw <args> --json` against this state dir, parsed.
+    pub fn openclaw_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut c = Command::new(openclaw_bin().unwrap());
+        self.env(&mut c);
+        let out = c.args(args).arg("--json").output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "openclaw {args:?}: {e}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
     }
 
     fn wait_healthy(&mut self, limit: Duration) {
@@ -634,4 +775,38 @@ fn another_deployments_gateway_is_not_ours() {
             .any(|p| p == gw.lock_pid()),
         "{r}"
     );
+}
+
+#[test]
+fn clear_sessions_leaves_a_database_openclaw_starts_on() {
+    let Some(mut gw) = Gateway::onboard_with_session() else {
+        return skip_or_fail(
+            "openclaw is not installed: run scripts/install-openclaw.sh (or set IR_OPENCLAW)",
+        );
+    };
+    // A session OpenClaw itself wrote and lists.
+    let listed = gw.openclaw_json(&["sessions"]);
+    assert!(
+        listed["count"].as_u64().unwrap_or(0) >= 1,
+        "no session to clear: {listed}"
+    );
+    let case = gw.dir.path().join("case");
+    let (_, r) = crate::collect::keypair(gw.dir.path());
+    let state = gw.state.clone();
+    let ir = || {
+        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
+        c.env("OPENCLAW_STATE_DIR", &state).arg("--case").arg(&case);
+        c
+    };
+    ir().args(["-q", "collect", "-r", &r]).assert().success();
+    ir().arg("clear-sessions").assert().success();
+    assert_eq!(gw.openclaw_json(&["sessions"])["count"], 0);
+    // The gateway starts cleanly on what is left, and lists no old session.
+    gw.run();
+    assert_eq!(gw.openclaw_json(&["sessions"])["count"], 0);
+    // While it runs, clear-sessions refuses.
+    ir().arg("clear-sessions")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("the gateway is running"));
 }

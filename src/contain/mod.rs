@@ -3,6 +3,7 @@
 //! and refuses what would destroy evidence that is not preserved.
 
 pub mod audit;
+pub mod clear;
 pub mod gate;
 pub mod rotate;
 pub mod stop;

@@ -1,0 +1,61 @@
+//! `ir clear-sessions`: remove poisoned sessions once the evidence is safe.
+
+use crate::case::{Ctx, Outcome};
+use crate::exit::Exit;
+use anyhow::Result;
+use std::fmt::Write;
+
+/// Arguments of `ir clear-sessions`.
+#[derive(Debug, clap::Args)]
+pub struct ClearArgs {
+    /// Only this agent's sessions.
+    #[arg(long, value_name = "ID")]
+    pub agent: Option<String>,
+    /// Go ahead even if the sessions are not preserved (journaled as forced).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Clears.
+pub fn run(ctx: &Ctx, a: &ClearArgs) -> Result<Exit> {
+    let (r, exit) = ctx.journaled("clear-sessions", |run| {
+        if !ctx.root().is_live() {
+            return Err(crate::exit::hint(
+                "ir clear-sessions changes the live host; --root must be /",
+                "run it on the host itself",
+            ));
+        }
+        let dep = crate::openclaw::discover(&ctx.target())?;
+        let r = crate::contain::clear::clear(
+            &dep,
+            run.journal().path(),
+            &ctx.root(),
+            a.agent.as_deref(),
+            a.force,
+            run,
+        )?;
+        Ok((r.clone(), Outcome::ok(serde_json::to_value(&r)?)))
+    })?;
+    if ctx.global.json {
+        crate::output::print_json(&r);
+    } else {
+        let mut o = String::new();
+        let _ = writeln!(o, "cleared agents: {}", r.agents.join(", "));
+        let _ = writeln!(o, "files removed: {}", r.files_removed.len());
+        for d in &r.rows_deleted {
+            let total: u64 = d["rows"]
+                .as_object()
+                .map_or(0, |m| m.values().filter_map(|v| v.as_u64()).sum());
+            let _ = writeln!(
+                o,
+                "rows deleted: {total} in {}",
+                d["db"].as_str().unwrap_or("")
+            );
+        }
+        for n in &r.notes {
+            let _ = writeln!(o, "note: {n}");
+        }
+        crate::output::print(&o);
+    }
+    Ok(exit)
+}
