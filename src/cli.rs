@@ -113,6 +113,10 @@ pub enum Command {
     /// Remove the sessions (transcripts and session rows), only once they
     /// sit in a verified bundle and the gateway is stopped.
     ClearSessions(cmd::clear_sessions::ClearArgs),
+    /// Back to service: safe fixes, --start the gateway (supervisor, or as it
+    /// ran before), prove it healthy and listening as configured, write
+    /// post-incident-audit.json and what is left to do.
+    Recover(cmd::recover::RecoverArgs),
     /// Offline hardening audit of the state dir and config (OpenClaw's check
     /// ids where they match); --fix applies the safe fixes.
     Audit(cmd::audit::AuditArgs),
@@ -162,6 +166,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Stop(a) => cmd::stop::run(&ctx, &a),
         Command::Audit(a) => cmd::audit::run(&ctx, &a),
         Command::Rotate(a) => cmd::rotate::run(&ctx, &a),
+        Command::Recover(a) => cmd::recover::run(&ctx, &a),
         Command::ClearSessions(a) => cmd::clear_sessions::run(&ctx, &a),
         Command::Timeline(a) => cmd::timeline::run(&ctx, &a),
         Command::Persistence(a) => cmd::persistence::run(&ctx, &a),

@@ -810,3 +810,66 @@ fn clear_sessions_leaves_a_database_openclaw_starts_on() {
         .code(2)
         .stderr(predicates::str::contains("the gateway is running"));
 }
+
+/// Stops, by its lock, a gateway the test did not spawn itself.
+struct StopByLock(PathBuf);
+
+impl Drop for StopByLock {
+    fn drop(&mut self) {
+        let uid = rustix::process::getuid().as_raw();
+        if let Ok(t) = std::fs::read_to_string(
+            self.0
+                .join(format!("tmp/openclaw-{uid}/gateway.state.lock")),
+        ) && let Ok(v) = serde_json::from_str::<serde_json::Value>(t.trim_end())
+            && let Some(pid) = v["pid"]
+                .as_u64()
+                .and_then(|p| rustix::process::Pid::from_raw(p as i32))
+        {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+#[test]
+fn recover_starts_the_gateway_the_way_it_ran() {
+    let Some(gw) = Gateway::start() else {
+        return skip_or_fail(
+            "openclaw is not installed: run scripts/install-openclaw.sh (or set IR_OPENCLAW)",
+        );
+    };
+    let _cleanup = StopByLock(gw.state.clone());
+    let case = gw.dir.path().join("case");
+    let ir = || {
+        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
+        c.env("OPENCLAW_STATE_DIR", &gw.state)
+            .arg("--case")
+            .arg(&case);
+        c
+    };
+    ir().args(["stop", "--timeout", "20"]).assert().success();
+    assert!(TcpStream::connect(("127.0.0.1", gw.port)).is_err());
+    let out = ir()
+        .args(["--json", "recover", "--start"])
+        .output()
+        .unwrap();
+    let r = json_out(&out);
+    assert_eq!(
+        r["healthy"],
+        true,
+        "{r}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(r["listening_as_configured"], true, "{r}");
+    assert!(
+        r["listeners"].as_array().unwrap().iter().all(|l| l
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+            || l.as_str().unwrap().starts_with("[::1]:"))
+    );
+    assert!(case.join("post-incident-audit.json").exists());
+    assert!(r["todo"].to_string().contains("openclaw 2026.9.6"));
+    // The restarted gateway is a real one: ir stops it again.
+    ir().args(["stop", "--timeout", "20"]).assert().success();
+}

@@ -10,6 +10,7 @@ pub mod hunt;
 pub mod inventory;
 pub mod journal;
 pub mod persistence;
+pub mod recover;
 pub mod rotate;
 pub mod stop;
 pub mod timeline;

@@ -5,5 +5,6 @@
 pub mod audit;
 pub mod clear;
 pub mod gate;
+pub mod recover;
 pub mod rotate;
 pub mod stop;

@@ -1,0 +1,81 @@
+//! `ir recover [--start]`: back to service, hardened.
+
+use crate::case::{Ctx, Outcome};
+use crate::exit::Exit;
+use anyhow::Result;
+use std::fmt::Write;
+
+/// Arguments of `ir recover`.
+#[derive(Debug, clap::Args)]
+pub struct RecoverArgs {
+    /// Start the gateway again (through its supervisor, or as it ran before).
+    #[arg(long)]
+    pub start: bool,
+}
+
+/// Recovers; exit 1 when something is left to do that matters.
+pub fn run(ctx: &Ctx, a: &RecoverArgs) -> Result<Exit> {
+    let (r, exit) = ctx.journaled("recover", |run| {
+        if !ctx.root().is_live() {
+            return Err(crate::exit::hint(
+                "ir recover changes the live host; --root must be /",
+                "run it on the host itself",
+            ));
+        }
+        let r = crate::contain::recover::recover(&ctx.target(), &ctx.global.case, a.start, run)?;
+        let bad = r.healthy == Some(false)
+            || r.listening_as_configured == Some(false)
+            || r.findings.iter().any(|f| f.severity == "critical");
+        let exit = if bad { Exit::Findings } else { Exit::Ok };
+        Ok((
+            r.clone(),
+            Outcome {
+                exit,
+                details: serde_json::to_value(&r)?,
+            },
+        ))
+    })?;
+    if ctx.global.json {
+        crate::output::print_json(&r);
+    } else {
+        let mut o = String::new();
+        for f in &r.fixes {
+            let _ = writeln!(
+                o,
+                "fixed    {} {} -> {}",
+                f["path"].as_str().unwrap_or(""),
+                f["from"].as_str().unwrap_or(""),
+                f["to"].as_str().unwrap_or("")
+            );
+        }
+        if let Some(s) = &r.started {
+            let _ = writeln!(o, "started  {s}");
+            let _ = writeln!(
+                o,
+                "healthy  {}",
+                r.healthy.map_or("-".into(), |h| h.to_string())
+            );
+            let _ = writeln!(
+                o,
+                "listens  {} ({})",
+                r.listeners.join(", "),
+                if r.listening_as_configured == Some(true) {
+                    "as configured"
+                } else {
+                    "NOT as configured"
+                }
+            );
+        }
+        let _ = writeln!(
+            o,
+            "audit    {} ({} findings)",
+            r.post_audit.display(),
+            r.findings.len()
+        );
+        for t in &r.todo {
+            let _ = writeln!(o, "TODO     {t}");
+        }
+        crate::output::print(&o);
+    }
+    Ok(exit)
+}
