@@ -802,7 +802,7 @@ fn extract_refuses_a_malicious_archive() {
 }
 
 /// A small tmpfs, unmounted when dropped.
-struct SmallFs(PathBuf);
+pub struct SmallFs(pub PathBuf);
 
 impl Drop for SmallFs {
     fn drop(&mut self) {

@@ -355,3 +355,82 @@ fn clear_sessions_sqlite_keeps_auth_profiles_and_refuses_a_locked_database() {
     assert_eq!(count("auth_profile_store"), 1);
     assert_eq!(count("schema_meta"), 1);
 }
+
+#[test]
+fn rotate_env_secret_ref_updates_dotenv() {
+    let h = Host::sqlite();
+    let cfg = h.state().join("openclaw.json");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace("\"token\": \"FAKE-short-token\"", "\"token\": {\"source\": \"env\", \"provider\": \"default\", \"id\": \"OPENCLAW_GATEWAY_TOKEN\"}");
+    std::fs::write(&cfg, text).unwrap();
+    collect_live(&h);
+    let out = live(&h)
+        .args(["--json", "rotate", "--show-token"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_out(&out);
+    let token = v["new_gateway_token"].as_str().unwrap();
+    let env = std::fs::read_to_string(h.state().join(".env")).unwrap();
+    assert!(
+        env.contains(&format!("OPENCLAW_GATEWAY_TOKEN={token}")),
+        "{env}"
+    );
+    assert!(
+        env.contains("OPENAI_API_KEY=sk-FAKE-sqlite-fixture-0000"),
+        "other lines kept"
+    );
+    assert!(v["operator_actions"].to_string().contains("restart"));
+}
+
+#[test]
+fn a_failed_config_write_leaves_the_old_config_intact() {
+    let h = Host::files();
+    collect_live(&h);
+    // Put the state dir on a full filesystem: the new config cannot be written.
+    let mnt = h.dir.path().join("full");
+    std::fs::create_dir(&mnt).unwrap();
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return crate::util::skip_or_fail("cannot mount a tmpfs (needs root) to test a full disk");
+    }
+    let _guard = crate::collect::SmallFs(mnt.clone());
+    let state = mnt.join("state");
+    crate::util::copy_tree(&h.state(), &state);
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
+    c.arg("--home")
+        .arg(&state)
+        .arg("--case")
+        .arg(h.dir.path().join("case2"));
+    let (_, r) = crate::collect::keypair(h.dir.path());
+    c.args(["-q", "collect", "-r", &r]).assert().success();
+    let before = std::fs::read(state.join("openclaw.json")).unwrap();
+    let _ = std::fs::write(mnt.join("filler"), vec![0u8; 1 << 20]);
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
+    c.arg("--home")
+        .arg(&state)
+        .arg("--case")
+        .arg(h.dir.path().join("case2"))
+        .arg("rotate");
+    c.assert()
+        .code(2)
+        .stderr(predicates::str::contains("No space left"));
+    assert_eq!(
+        before,
+        std::fs::read(state.join("openclaw.json")).unwrap(),
+        "the old config was damaged"
+    );
+    let left: Vec<String> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".ir-tmp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

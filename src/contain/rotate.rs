@@ -366,6 +366,52 @@ fn lock_state_db(db: &Path) -> Result<rusqlite::Connection> {
 }
 
 /// Deletes the pairing rows inside the transaction [`lock_state_db`] began.
+/// The file behind a file SecretRef: `secrets.providers.<p>.path` when the
+/// config names one, else `$STATE/secrets.json`.
+fn secrets_file(dep: &Deployment, provider: Option<&str>) -> PathBuf {
+    let named = provider.and_then(|p| {
+        dep.config
+            .as_ref()
+            .and_then(|c| config::get_str(c, &format!("secrets.providers.{p}.path")))
+    });
+    match named {
+        Some(p) if p.starts_with('/') => PathBuf::from(p),
+        Some(p) => dep.paths.state_dir.join(p),
+        None => dep.paths.state_dir.join("secrets.json"),
+    }
+}
+
+/// Sets a string in a JSON secrets file, at a JSON pointer (`/a/b`) or a
+/// top-level key, creating what is missing.
+fn set_secret_file(path: &Path, id: &str, value: &str) -> Result<()> {
+    let mut v: Value = match crate::safefs::read_bounded(path, 4 << 20) {
+        Ok(b) => serde_json::from_slice(&Zeroizing::new(b))
+            .with_context(|| format!("{} is not JSON", path.display()))?,
+        Err(e) if e.is_not_found() => json!({}),
+        Err(e) => return Err(e.into()),
+    };
+    let keys: Vec<&str> = if id.starts_with('/') {
+        id[1..].split('/').collect()
+    } else {
+        vec![id]
+    };
+    let (last, parents) = keys.split_last().context("empty SecretRef id")?;
+    let mut cur = &mut v;
+    for k in parents {
+        if !cur.get(*k).is_some_and(Value::is_object) {
+            cur[*k] = json!({});
+        }
+        cur = &mut cur[*k];
+    }
+    cur[*last] = Value::String(value.to_string());
+    let text = Zeroizing::new(serde_json::to_vec_pretty(&v)?);
+    if crate::safefs::lstat(path)?.is_some() {
+        crate::safefs::replace_file(path, &text, 0o600)
+    } else {
+        crate::safefs::write_atomic(path, &text, 0o600)
+    }
+}
+
 fn revoke_sqlite(
     c: &rusqlite::Connection,
     db: &Path,
@@ -437,6 +483,18 @@ pub fn rotate(
     {
         touched.push(env_file.clone());
     }
+    if let SecretInfo::Ref {
+        ref source,
+        ref provider,
+        ..
+    } = dep.gateway.token
+        && source == "file"
+    {
+        let f = secrets_file(dep, provider.as_deref());
+        if crate::safefs::lstat(&f)?.is_some() {
+            touched.push(f);
+        }
+    }
     let mut backups: Vec<PathBuf> = Vec::new();
     if o.purge_backups
         && let Ok(rd) = std::fs::read_dir(s)
@@ -502,6 +560,20 @@ pub fn rotate(
                     new_fingerprint: new_fp.clone(),
                 });
                 r.operator_actions.push(format!("the gateway reads {key} from its environment at start: restart it (and update any service unit or shell that sets {key})"));
+            }
+            "file" => {
+                let file = secrets_file(dep, provider.as_deref());
+                let id = id.clone().unwrap_or_else(|| "/gateway/auth/token".into());
+                set_secret_file(&file, &id, &token)?;
+                r.rotated.push(Rotated {
+                    secret: "gateway.auth.token".into(),
+                    written_to: format!(
+                        "{} {id}",
+                        crate::sanitize::escape_path(&root.host_view(&file))
+                    ),
+                    old_fingerprint: None,
+                    new_fingerprint: new_fp.clone(),
+                });
             }
             other => {
                 r.operator_actions.push(format!(
@@ -627,6 +699,17 @@ mod tests {
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(*a, *b);
         assert_eq!(fingerprint("x").len(), 12);
+    }
+
+    #[test]
+    fn secret_file_pointer() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("secrets.json");
+        std::fs::write(&p, r#"{"other": 1}"#).unwrap();
+        set_secret_file(&p, "/gateway/token", "t").unwrap();
+        let v: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        assert_eq!(v["gateway"]["token"], "t");
+        assert_eq!(v["other"], 1);
     }
 
     #[test]
