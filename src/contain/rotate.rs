@@ -390,10 +390,9 @@ fn set_secret_file(path: &Path, id: &str, value: &str) -> Result<()> {
         Err(e) if e.is_not_found() => json!({}),
         Err(e) => return Err(e.into()),
     };
-    let keys: Vec<&str> = if id.starts_with('/') {
-        id[1..].split('/').collect()
-    } else {
-        vec![id]
+    let keys: Vec<&str> = match id.strip_prefix('/') {
+        Some(p) => p.split('/').collect(),
+        None => vec![id],
     };
     let (last, parents) = keys.split_last().context("empty SecretRef id")?;
     let mut cur = &mut v;
