@@ -434,3 +434,25 @@ fn a_failed_config_write_leaves_the_old_config_intact() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn a_fake_roots_proc_is_never_signalled_or_probed() {
+    // The files fixture's /proc says pid 4242 runs the gateway: under --root
+    // that pid is not this host's, so stop signals nothing.
+    let h = Host::files();
+    let out = h.ir().args(["--json", "stop"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v = json_out(&out);
+    assert!(v["signals"].as_array().unwrap().is_empty());
+    assert!(v["notes"].to_string().contains("not the live host"));
+    // Rotation of an image works offline and never probes a port.
+    let (_, r) = crate::collect::keypair(h.dir.path());
+    h.ir().args(["-q", "collect", "-r", &r]).assert().success();
+    let out = h.ir().args(["--json", "rotate"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json_out(&out)["proof"]["checked"], false);
+}

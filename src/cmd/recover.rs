@@ -16,10 +16,10 @@ pub struct RecoverArgs {
 /// Recovers; exit 1 when something is left to do that matters.
 pub fn run(ctx: &Ctx, a: &RecoverArgs) -> Result<Exit> {
     let (r, exit) = ctx.journaled("recover", |run| {
-        if !ctx.root().is_live() {
+        if a.start && !ctx.root().is_live() {
             return Err(crate::exit::hint(
-                "ir recover changes the live host; --root must be /",
-                "run it on the host itself",
+                "ir recover --start starts a process on the live host; --root must be /",
+                "drop --start to fix and audit an image offline",
             ));
         }
         let r = crate::contain::recover::recover(&ctx.target(), &ctx.global.case, a.start, run)?;

@@ -22,14 +22,14 @@ pub struct StopArgs {
 /// something remains.
 pub fn run(ctx: &Ctx, a: &StopArgs) -> Result<Exit> {
     let (r, exit) = ctx.journaled("stop", |run| {
-        if !ctx.root().is_live() {
-            return Err(crate::exit::hint(
-                "ir stop acts on the live host; --root must be /",
-                "run it on the host itself, without --root",
-            ));
-        }
         let target = ctx.target();
         let dep = crate::openclaw::discover(&target)?;
+        if !ctx.root().is_live() {
+            // A /proc under --root is an image's, or a planted one: its pids are
+            // not this host's, so nothing is ever signalled from it.
+            let r = stop::Report::not_live(&dep);
+            return Ok((r.clone(), Outcome::ok(serde_json::to_value(&r)?)));
+        }
         let r = stop::stop(
             &dep,
             &ctx.root(),

@@ -35,6 +35,23 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
+impl Report {
+    /// The report for a `--root` that is not the live host: nothing to stop.
+    pub fn not_live(dep: &Deployment) -> Report {
+        Report {
+            already_stopped: !dep.runtime.running,
+            targets: vec![],
+            supervisor: vec![],
+            signals: vec![],
+            stopped: true,
+            remaining: json!({}),
+            notes: vec![
+                "--root is not the live host: no process was looked for or signalled".into(),
+            ],
+        }
+    }
+}
+
 /// True when a process is OpenClaw by its title or command line.
 pub fn is_openclaw(p: &Process) -> bool {
     p.comm.starts_with("openclaw") || p.cmdline.iter().any(|a| a.contains("openclaw"))
