@@ -655,7 +655,13 @@ pub fn rotate(
         json!({"count": r.provider_credentials.len(), "credentials": r.provider_credentials}),
     )?;
     // 6. Proof.
-    r.proof = if running
+    r.proof = if !root.is_live() {
+        Proof {
+            checked: false,
+            detail: "--root is not the live host: nothing to check against".into(),
+            ..Proof::default()
+        }
+    } else if running
         && r.rotated
             .iter()
             .any(|x| x.secret == "gateway.auth.token" && x.written_to == "config")
