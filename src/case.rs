@@ -183,6 +183,16 @@ impl Ctx {
         command: &str,
         f: impl FnOnce(&Run) -> Result<(R, Outcome)>,
     ) -> Result<(R, Exit)> {
+        self.journaled_with(command, Value::Null, f)
+    }
+
+    /// [`Ctx::journaled`], with `details` recorded in the start entry.
+    pub fn journaled_with<R>(
+        &self,
+        command: &str,
+        details: Value,
+        f: impl FnOnce(&Run) -> Result<(R, Outcome)>,
+    ) -> Result<(R, Exit)> {
         let journal = self.journal()?;
         let mut id = [0u8; 8];
         getrandom::fill(&mut id).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
@@ -215,6 +225,9 @@ impl Ctx {
                 "env": locate::Env::from_process().0,
             }),
         );
+        if !details.is_null() {
+            start.insert("details".into(), details);
+        }
         journal.append(start)?;
         let t0 = Instant::now();
         let result = f(&run);

@@ -120,6 +120,18 @@ pub enum Command {
     /// Offline hardening audit of the state dir and config (OpenClaw's check
     /// ids where they match); --fix applies the safe fixes.
     Audit(cmd::audit::AuditArgs),
+    /// Record the volatile state (processes, sockets, gateway environment)
+    /// into the case dir, before anything changes.
+    Snapshot,
+    /// Run a playbook: a shipped one by name, or a TOML file.
+    Run(cmd::run::RunArgs),
+    /// List the shipped playbooks.
+    Playbooks,
+    /// Write report.md and report.json into the case dir, from the journal.
+    Report,
+    /// A whole incident on a sample compromised host in a temp dir: the
+    /// respond playbook end to end. The real host is never touched.
+    Demo(cmd::demo::DemoArgs),
     /// Work with the case journal: verify its chain, show it, add a note.
     #[command(subcommand)]
     Journal(cmd::journal::JournalCommand),
@@ -167,6 +179,11 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Audit(a) => cmd::audit::run(&ctx, &a),
         Command::Rotate(a) => cmd::rotate::run(&ctx, &a),
         Command::Recover(a) => cmd::recover::run(&ctx, &a),
+        Command::Snapshot => cmd::snapshot::run(&ctx),
+        Command::Run(a) => cmd::run::run(&ctx, &a),
+        Command::Playbooks => cmd::run::list(&ctx),
+        Command::Report => cmd::report::run(&ctx),
+        Command::Demo(a) => cmd::demo::run(&ctx, &a),
         Command::ClearSessions(a) => cmd::clear_sessions::run(&ctx, &a),
         Command::Timeline(a) => cmd::timeline::run(&ctx, &a),
         Command::Persistence(a) => cmd::persistence::run(&ctx, &a),

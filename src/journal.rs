@@ -155,6 +155,18 @@ impl Entry {
     pub fn str(&self, key: &str) -> Option<&str> {
         self.value.get(key).and_then(Value::as_str)
     }
+
+    /// A value by JSON pointer (`/details/status`).
+    pub fn pointer(&self, ptr: &str) -> Option<&Value> {
+        let rest = ptr.strip_prefix('/')?;
+        let (first, tail) = rest.split_once('/').map_or((rest, ""), |(a, b)| (a, b));
+        let v = self.value.get(first)?;
+        if tail.is_empty() {
+            Some(v)
+        } else {
+            v.pointer(&format!("/{tail}"))
+        }
+    }
 }
 
 /// Splits off the trailing `,"digest":"<64 hex>"}` and checks it. Returns

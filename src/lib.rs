@@ -16,6 +16,8 @@ pub mod host;
 pub mod journal;
 pub mod openclaw;
 pub mod output;
+pub mod playbook;
+pub mod report;
 pub mod safefs;
 pub mod sample;
 pub mod sanitize;

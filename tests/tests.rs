@@ -6,5 +6,6 @@ mod collect;
 mod contain;
 mod inventory;
 mod journal;
+mod playbook;
 mod real_openclaw;
 mod triage;

@@ -21,6 +21,7 @@ pub fn run(ctx: &Ctx, a: &AuditArgs) -> Result<Exit> {
         let target = ctx.target();
         let mut dep = crate::openclaw::discover(&target)?;
         let mut changes = Vec::new();
+        let before = audit::audit(&dep);
         if a.fix {
             changes = audit::fix(&dep, run)?;
             dep = crate::openclaw::discover(&target)?;
@@ -31,7 +32,11 @@ pub fn run(ctx: &Ctx, a: &AuditArgs) -> Result<Exit> {
         } else {
             Exit::Ok
         };
-        let details = json!({"findings": findings, "changes": changes});
+        let details = if a.fix {
+            json!({"findings_before": before, "findings": findings, "changes": changes})
+        } else {
+            json!({"findings": findings, "changes": changes})
+        };
         Ok(((findings, changes), Outcome { exit, details }))
     })?;
     if ctx.global.json {

@@ -34,7 +34,8 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
         }
         let exit = if r.hits.is_empty() { Exit::Ok } else { Exit::Findings };
         let details = json!({"sources": r.sources.len(), "tool_calls": r.tool_calls.len(), "hits": r.hits.len(),
-            "by_rule": by_rule, "malformed": r.malformed, "unreadable": r.unreadable.len()});
+            "by_rule": by_rule, "malformed": r.malformed, "unreadable": r.unreadable.len(),
+            "top_hits": r.hits.iter().take(100).collect::<Vec<_>>()});
         Ok((r, Outcome { exit, details }))
     })?;
     if ctx.global.json {

@@ -56,7 +56,9 @@ pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
         let r = timeline::run(&roots, &root, &w, threads);
         let flagged = r.entries.iter().filter(|e| !e.flags.is_empty()).count();
         let details = json!({"since": r.since, "until": r.until, "roots": r.roots.len(), "scanned": r.scanned,
-            "changed": r.entries.len(), "flagged": flagged, "unreadable": r.unreadable.len()});
+            "changed": r.entries.len(), "flagged": flagged, "unreadable": r.unreadable.len(),
+            "flagged_entries": r.entries.iter().filter(|e| !e.flags.is_empty()).take(50).collect::<Vec<_>>(),
+            "newest": r.entries.iter().take(20).collect::<Vec<_>>()});
         Ok((r, Outcome::ok(details)))
     })?;
     match (ctx.global.json, a.format.as_str()) {

@@ -12,10 +12,34 @@ use std::path::PathBuf;
 /// Arguments of `ir verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The bundle (.tar.gz.age).
-    pub bundle: PathBuf,
+    /// The bundle (.tar.gz.age); default: the case's last collected bundle.
+    pub bundle: Option<PathBuf>,
     #[command(flatten)]
     pub id: IdentityArgs,
+}
+
+/// The bundle the case journal's last successful collect wrote.
+pub fn latest_bundle(journal: &std::path::Path) -> Result<PathBuf> {
+    let entries = crate::journal::read_entries(journal).unwrap_or_default();
+    entries
+        .iter()
+        .rev()
+        .filter(|e| {
+            e.str("command") == Some("collect")
+                && e.str("kind") == Some("end")
+                && e.str("status") == Some("ok")
+        })
+        .find_map(|e| {
+            e.pointer("/details/bundle")
+                .and_then(serde_json::Value::as_str)
+                .map(PathBuf::from)
+        })
+        .ok_or_else(|| {
+            crate::exit::hint(
+                "no bundle given and the case journal records no collect",
+                "give the bundle's path",
+            )
+        })
 }
 
 /// Checks the bundle: without a key, its hash and header; with one, every
@@ -23,10 +47,14 @@ pub struct VerifyArgs {
 pub fn run(ctx: &Ctx, a: &VerifyArgs) -> Result<Exit> {
     crate::signal::install();
     let case_journal = ctx.global.case.join(crate::journal::JOURNAL_FILE);
-    let (outer, mut problems) = read::outer(&a.bundle, Some(&case_journal))?;
+    let bundle = match &a.bundle {
+        Some(b) => b.clone(),
+        None => latest_bundle(&case_journal)?,
+    };
+    let (outer, mut problems) = read::outer(&bundle, Some(&case_journal))?;
     let mut inner = None;
     if a.id.given() {
-        let (i, p, _) = read::read_all(&a.bundle, &a.id, &mut HashOnly)?;
+        let (i, p, _) = read::read_all(&bundle, &a.id, &mut HashOnly)?;
         problems.extend(p);
         if let (Some(want), Some(got)) = (&outer.journal_manifest_sha256, &i.manifest_sha256)
             && want != got
@@ -81,7 +109,7 @@ pub fn run(ctx: &Ctx, a: &VerifyArgs) -> Result<Exit> {
         let _ = ctx.journaled("verify", |_| {
             Ok(((), Outcome {
                 exit: if sound { Exit::Ok } else { Exit::Findings },
-                details: json!({"bundle": a.bundle, "sha256": outer.sha256, "content_checked": inner.is_some(), "sound": sound, "problems": problems}),
+                details: json!({"bundle": bundle, "sha256": outer.sha256, "content_checked": inner.is_some(), "sound": sound, "problems": problems}),
             }))
         });
     }
