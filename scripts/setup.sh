@@ -2,7 +2,8 @@
 # Installs what the test suite needs beyond cargo, idempotently:
 #   - Go `age` and GNU tar (Debian packages), for bundle interop tests;
 #   - Node 24 and openclaw from the npm registry, for the real-gateway tests
-#     (scripts/install-openclaw.sh, into a cache dir outside the repo).
+#     (scripts/install-openclaw.sh, into a cache dir outside the repo);
+#   - ansible-core from PyPI, for the fleet playbook's test.
 # On a machine where this cannot install something, the tests that need it
 # print SKIPPED with the reason; under CI=true they fail instead.
 set -uo pipefail
@@ -19,6 +20,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   else
     echo "setup: missing ${need_apt[*]} (install them as root to run every test)" >&2
   fi
+fi
+
+# Ansible, for the fleet playbook's test (PyPI).
+if ! command -v ansible-playbook >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
+  echo "setup: pip install ansible-core" >&2
+  python3 -m pip install --quiet ansible-core >&2 || echo "setup: ansible-core install failed; the Ansible test will skip" >&2
 fi
 
 if command -v npm >/dev/null 2>&1; then

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod ansible;
 mod collect;
 mod contain;
 mod inventory;
