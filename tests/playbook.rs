@@ -256,3 +256,49 @@ fn demo_end_to_end() {
     assert!(!md.contains("FAKE-demo-provider-key") && !md.contains("sk-FAKE-demo-openai"));
     let _ = json_out;
 }
+
+#[test]
+fn ctrl_c_is_journaled_and_exits_130() {
+    let h = Host::files();
+    let p = write_pb(
+        &h,
+        "name = \"t\"\n[[step]]\nid = \"slow\"\nexec = \"/bin/sleep\"\nargs = [\"30\"]\ntimeout = 60\n[[step]]\nid = \"after\"\nrun = [\"report\"]\n",
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ir"))
+        .env_clear()
+        .env("HOME", &h.home)
+        .arg("--root")
+        .arg(&h.root)
+        .arg("--case")
+        .arg(&h.case)
+        .arg("run")
+        .arg(&p)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let end = h
+        .entries()
+        .into_iter()
+        .rev()
+        .find(|e| e["kind"] == "end" && e["command"] == "run")
+        .unwrap();
+    assert_eq!(end["status"], "interrupted");
+    assert!(
+        !h.case.join("report.md").exists(),
+        "a step ran after the interruption"
+    );
+    h.ir().args(["journal", "verify"]).assert().success();
+}

@@ -72,10 +72,10 @@ pub fn run(program: &str, args: &[&str], env: &[(&str, &str)], timeout: Duration
         if let Some(s) = child.try_wait()? {
             break s.code();
         }
-        if t0.elapsed() > timeout {
+        if t0.elapsed() > timeout || crate::signal::interrupted() {
             let _ = child.kill();
             let _ = child.wait();
-            timed_out = true;
+            timed_out = !crate::signal::interrupted();
             break None;
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -198,7 +198,9 @@ fn run_step(
         let r = crate::host::exec::run(prog, &args, &[], Duration::from_secs(step.timeout))?;
         run.event("exec", serde_json::to_value(&r)?)?;
         Ok((
-            if r.timed_out {
+            if crate::signal::interrupted() {
+                130
+            } else if r.timed_out {
                 124
             } else {
                 r.status.unwrap_or(2)
