@@ -775,6 +775,15 @@ pub fn verify(path: &Path) -> Result<Report> {
     })
 }
 
+/// The last `end` entry of `command` (any status when `ok_only` is false).
+pub fn last_end<'a>(entries: &'a [Entry], command: &str, ok_only: bool) -> Option<&'a Entry> {
+    entries.iter().rev().find(|e| {
+        e.str("command") == Some(command)
+            && e.str("kind") == Some("end")
+            && (!ok_only || e.str("status") == Some("ok"))
+    })
+}
+
 /// Reads every parseable entry, in file order (for `journal show`).
 pub fn read_entries(path: &Path) -> Result<Vec<Entry>> {
     let f = crate::safefs::open_nofollow(path)

@@ -13,10 +13,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 fn last_end<'a>(entries: &'a [Entry], command: &str) -> Option<&'a Entry> {
-    entries
-        .iter()
-        .rev()
-        .find(|e| e.str("command") == Some(command) && e.str("kind") == Some("end"))
+    journal::last_end(entries, command, false)
 }
 
 fn first_end<'a>(entries: &'a [Entry], command: &str) -> Option<&'a Entry> {

@@ -634,13 +634,7 @@ fn big_host() -> (Host, String) {
 
 /// A collect slow enough (level 9, one thread) to be interrupted.
 fn spawn_slow_collect(h: &Host, r: &str) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_ir"))
-        .env_clear()
-        .env("HOME", &h.home)
-        .arg("--root")
-        .arg(&h.root)
-        .arg("--case")
-        .arg(&h.case)
+    h.command()
         .args(["collect", "-r", r, "--level", "9", "--threads", "1"])
         .spawn()
         .unwrap()

@@ -264,13 +264,8 @@ fn ctrl_c_is_journaled_and_exits_130() {
         &h,
         "name = \"t\"\n[[step]]\nid = \"slow\"\nexec = \"/bin/sleep\"\nargs = [\"30\"]\ntimeout = 60\n[[step]]\nid = \"after\"\nrun = [\"report\"]\n",
     );
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ir"))
-        .env_clear()
-        .env("HOME", &h.home)
-        .arg("--root")
-        .arg(&h.root)
-        .arg("--case")
-        .arg(&h.case)
+    let child = h
+        .command()
         .arg("run")
         .arg(&p)
         .stderr(std::process::Stdio::piped())

@@ -21,14 +21,8 @@ pub struct VerifyArgs {
 /// The bundle the case journal's last successful collect wrote.
 pub fn latest_bundle(journal: &std::path::Path) -> Result<PathBuf> {
     let entries = crate::journal::read_entries(journal).unwrap_or_default();
-    entries
-        .iter()
-        .rev()
-        .filter(|e| {
-            e.str("command") == Some("collect")
-                && e.str("kind") == Some("end")
-                && e.str("status") == Some("ok")
-        })
+    crate::journal::last_end(&entries, "collect", true)
+        .into_iter()
         .find_map(|e| {
             e.pointer("/details/bundle")
                 .and_then(serde_json::Value::as_str)

@@ -36,14 +36,7 @@ pub struct Uncovered {
 pub fn latest(journal: &Path) -> Result<Preserved, String> {
     let entries = crate::journal::read_entries(journal)
         .map_err(|e| format!("the case journal cannot be read: {e:#}"))?;
-    let end = entries
-        .iter()
-        .rev()
-        .find(|e| {
-            e.str("command") == Some("collect")
-                && e.str("kind") == Some("end")
-                && e.str("status") == Some("ok")
-        })
+    let end = crate::journal::last_end(&entries, "collect", true)
         .ok_or("the case journal records no successful `ir collect`")?;
     let d = end.value.get("details").cloned().unwrap_or(Value::Null);
     let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);

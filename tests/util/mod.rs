@@ -96,6 +96,19 @@ impl Host {
         c
     }
 
+    /// A plain (unasserted) `ir` process on this host and case, for tests
+    /// that signal it.
+    pub fn command(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ir"));
+        c.env_clear()
+            .env("HOME", &self.home)
+            .arg("--root")
+            .arg(&self.root)
+            .arg("--case")
+            .arg(&self.case);
+        c
+    }
+
     /// The case journal.
     pub fn journal(&self) -> PathBuf {
         self.case.join("journal.jsonl")
