@@ -367,6 +367,8 @@ fn hostile_tree_is_collected_safely() {
     // A name with a newline and invalid UTF-8.
     let weird = std::ffi::OsStr::from_bytes(b"we\nird\xff.txt");
     std::fs::write(s.join(weird), b"odd name").unwrap();
+    // A hard link: stored once, then as a link.
+    std::fs::hard_link(s.join("openclaw.json"), s.join("linked-config.json")).unwrap();
     // A directory with 100,000 entries.
     let big = s.join("agents/main/sessions/big");
     std::fs::create_dir(&big).unwrap();
@@ -405,6 +407,18 @@ fn hostile_tree_is_collected_safely() {
     assert_eq!(item(&m, &p("a"))["target"], "b");
     assert_eq!(item(&m, &p("self"))["type"], "symlink");
     assert_eq!(item(&m, &p("dangling"))["verdict"], "ok");
+    let (a, b) = (
+        item(&m, &p("linked-config.json")),
+        item(&m, &p("openclaw.json")),
+    );
+    let (first, second) = if a["type"] == "hardlink" {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    assert_eq!(second["type"], "hardlink");
+    assert_eq!(second["sha256"], first["sha256"]);
+    assert_eq!(second["target"], first["archive_path"]);
     assert_eq!(item(&m, &p("huge.sparse"))["verdict"], "truncated_at_cap");
     assert_eq!(item(&m, &p("huge.sparse"))["sparse_data_bytes"], 0);
     let w = item(&m, &p("we\\nird\\xff.txt"));

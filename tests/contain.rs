@@ -456,3 +456,24 @@ fn a_fake_roots_proc_is_never_signalled_or_probed() {
     );
     assert_eq!(json_out(&out)["proof"]["checked"], false);
 }
+
+#[test]
+fn rotate_refuses_a_broken_config_and_changes_nothing() {
+    let h = Host::files();
+    collect_live(&h);
+    let cfg = h.state().join("openclaw.json");
+    std::fs::write(&cfg, "{ gateway: { auth: { token: 'x' ,, } }").unwrap();
+    let before = std::fs::read(&cfg).unwrap();
+    let env_before = std::fs::read(h.state().join(".env")).unwrap();
+    live(&h)
+        .args(["rotate", "--force"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("JSON5 syntax error at line 1"));
+    assert_eq!(before, std::fs::read(&cfg).unwrap());
+    assert_eq!(env_before, std::fs::read(h.state().join(".env")).unwrap());
+    assert!(
+        h.state().join("devices/paired.json").exists(),
+        "revocation ran anyway"
+    );
+}

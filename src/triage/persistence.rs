@@ -1012,6 +1012,20 @@ pub fn run(dep: Option<&Deployment>, root: &Root, window: &Window) -> Report {
     ] {
         scripts(&mut c, "macos-periodic", "T1053.003", d);
     }
+    // Login items: binary stores, listed (with their hashes) for the analyst.
+    let mut login = vec!["/private/var/db/com.apple.backgroundtaskmanagement".to_string()];
+    for u in &all {
+        let h = u.home.trim_end_matches('/');
+        login.push(format!(
+            "{h}/Library/Application Support/com.apple.backgroundtaskmanagementagent"
+        ));
+        login.push(format!(
+            "{h}/Library/Preferences/com.apple.loginitems.plist"
+        ));
+    }
+    for d in &login {
+        scripts(&mut c, "macos-login-item", "T1547.015", d);
+    }
     if let Some(dep) = dep {
         openclaw(&mut c, dep);
     }
