@@ -22,10 +22,17 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-# Ansible, for the fleet playbook's test (PyPI).
-if ! command -v ansible-playbook >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
-  echo "setup: pip install ansible-core" >&2
-  python3 -m pip install --quiet ansible-core >&2 || echo "setup: ansible-core install failed; the Ansible test will skip" >&2
+# Ansible, for the fleet playbook's test: ansible-core from PyPI in a venv in
+# the tools cache (a system Python may refuse pip installs, PEP 668).
+tools="${IR_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ir-tools}"
+if [ ! -x "$tools/ansible/bin/ansible-playbook" ] && command -v python3 >/dev/null 2>&1; then
+  echo "setup: ansible-core into $tools/ansible" >&2
+  mkdir -p "$tools"
+  if ! python3 -m venv "$tools/ansible" >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >&2
+    python3 -m venv "$tools/ansible" >&2
+  fi
+  "$tools/ansible/bin/python" -m pip install --quiet ansible-core >&2 || echo "setup: ansible-core install failed; the Ansible test will skip" >&2
 fi
 
 if command -v npm >/dev/null 2>&1; then

@@ -4,15 +4,36 @@
 use crate::util::{Host, skip_or_fail};
 use std::process::Command;
 
-#[test]
-fn fleet_collection_over_ansible() {
-    if Command::new("ansible-playbook")
+/// scripts/setup.sh's venv in the tools cache, else PATH.
+fn ansible_playbook() -> Option<std::path::PathBuf> {
+    let tools = std::env::var("IR_TOOLS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+            std::env::var("XDG_CACHE_HOME")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|_| std::path::Path::new(&home).join(".cache"))
+                .join("ir-tools")
+        });
+    let venv = tools.join("ansible/bin/ansible-playbook");
+    if venv.exists() {
+        return Some(venv);
+    }
+    Command::new("ansible-playbook")
         .arg("--version")
         .output()
-        .is_err()
-    {
-        return skip_or_fail("ansible-playbook is missing (python3 -m pip install ansible-core)");
-    }
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|_| "ansible-playbook".into())
+}
+
+#[test]
+fn fleet_collection_over_ansible() {
+    let Some(ansible) = ansible_playbook() else {
+        return skip_or_fail(
+            "ansible-playbook is missing (scripts/setup.sh installs ansible-core)",
+        );
+    };
     let a = Host::files();
     let b = Host::sqlite();
     let dir = tempfile::tempdir().unwrap();
@@ -31,7 +52,7 @@ fn fleet_collection_over_ansible() {
     let out_dir = dir.path().join("out");
     let playbook =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/ansible/collect.yml");
-    let out = Command::new("ansible-playbook")
+    let out = Command::new(&ansible)
         .arg("-i")
         .arg(&inv)
         .arg(&playbook)
