@@ -37,6 +37,13 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `ir` pointed at a state dir (through OPENCLAW_STATE_DIR) and a case.
+pub fn ir_on(state: &Path, case: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
+    c.env("OPENCLAW_STATE_DIR", state).arg("--case").arg(case);
+    c
+}
+
 /// A minimal OpenAI-compatible model on 127.0.0.1 (`/v1/models`, streaming
 /// and plain `/v1/chat/completions`), so OpenClaw can run an agent turn
 /// offline and write a real session. It stops when the test process ends.
@@ -391,13 +398,7 @@ fn collect_from_a_live_gateway_snapshots_its_databases() {
     };
     let case = gw.dir.path().join("case");
     let (key, r) = crate::collect::keypair(gw.dir.path());
-    let ir = || {
-        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
-        c.env("OPENCLAW_STATE_DIR", &gw.state)
-            .arg("--case")
-            .arg(&case);
-        c
-    };
+    let ir = || ir_on(&gw.state, &case);
     let out = ir().args(["--json", "collect", "-r", &r]).output().unwrap();
     assert!(
         out.status.success(),
@@ -701,13 +702,7 @@ fn rotate_on_a_running_gateway_rejects_the_old_token() {
     };
     let case = gw.dir.path().join("case");
     let (_, r) = crate::collect::keypair(gw.dir.path());
-    let ir = || {
-        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
-        c.env("OPENCLAW_STATE_DIR", &gw.state)
-            .arg("--case")
-            .arg(&case);
-        c
-    };
+    let ir = || ir_on(&gw.state, &case);
     ir().args(["-q", "collect", "-r", &r]).assert().success();
     let out = ir()
         .args(["--json", "rotate", "--show-token"])
@@ -793,11 +788,7 @@ fn clear_sessions_leaves_a_database_openclaw_starts_on() {
     let case = gw.dir.path().join("case");
     let (_, r) = crate::collect::keypair(gw.dir.path());
     let state = gw.state.clone();
-    let ir = || {
-        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
-        c.env("OPENCLAW_STATE_DIR", &state).arg("--case").arg(&case);
-        c
-    };
+    let ir = || ir_on(&state, &case);
     ir().args(["-q", "collect", "-r", &r]).assert().success();
     ir().arg("clear-sessions").assert().success();
     assert_eq!(gw.openclaw_json(&["sessions"])["count"], 0);
@@ -840,13 +831,7 @@ fn recover_starts_the_gateway_the_way_it_ran() {
     };
     let _cleanup = StopByLock(gw.state.clone());
     let case = gw.dir.path().join("case");
-    let ir = || {
-        let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"));
-        c.env("OPENCLAW_STATE_DIR", &gw.state)
-            .arg("--case")
-            .arg(&case);
-        c
-    };
+    let ir = || ir_on(&gw.state, &case);
     ir().args(["stop", "--timeout", "20"]).assert().success();
     assert!(TcpStream::connect(("127.0.0.1", gw.port)).is_err());
     let out = ir()
