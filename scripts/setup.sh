@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond cargo, idempotently:
-#   - Go `age` and GNU tar (Debian packages), for bundle interop tests;
+#   - Go `age`, GNU tar and ssh-keygen (Debian packages), for bundle interop tests;
 #   - Node 24 and openclaw from the npm registry, for the real-gateway tests
 #     (scripts/install-openclaw.sh, into a cache dir outside the repo);
 #   - ansible-core from PyPI, for the fleet playbook's test.
@@ -13,6 +13,8 @@ need_apt=()
 command -v age >/dev/null 2>&1 || need_apt+=(age)
 command -v tar >/dev/null 2>&1 || need_apt+=(tar)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
+command -v sha256sum >/dev/null 2>&1 || need_apt+=(coreutils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: apt-get install ${need_apt[*]}" >&2

@@ -316,26 +316,29 @@ fn bad_keys_are_clear_errors_and_leave_nothing_behind() {
 
 #[test]
 fn ssh_recipients_work() {
-    let h = Host::files();
-    let dir = h.dir.path();
     if Command::new("ssh-keygen").arg("-?").output().is_err() {
         return skip_or_fail("ssh-keygen missing (apt-get install openssh-client)");
     }
-    let st = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(dir.join("id"))
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let pubkey = std::fs::read_to_string(dir.join("id.pub")).unwrap();
-    let (bundle, _) = collect(&h, pubkey.trim(), &[]);
-    h.ir()
-        .arg("verify")
-        .arg(&bundle)
-        .arg("-i")
-        .arg(dir.join("id"))
-        .assert()
-        .success();
+    for kind in ["ed25519", "rsa"] {
+        let h = Host::files();
+        let dir = h.dir.path();
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", kind, "-N", "", "-f"])
+            .arg(dir.join("id"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let pubkey = std::fs::read_to_string(dir.join("id.pub")).unwrap();
+        assert!(pubkey.starts_with(&format!("ssh-{kind}")));
+        let (bundle, _) = collect(&h, pubkey.trim(), &[]);
+        h.ir()
+            .arg("verify")
+            .arg(&bundle)
+            .arg("-i")
+            .arg(dir.join("id"))
+            .assert()
+            .success();
+    }
 }
 
 #[test]
