@@ -588,56 +588,13 @@ fn a_lock_naming_another_process_is_never_signalled() {
 
 #[test]
 fn audit_agrees_with_openclaw_security_audit() {
-    let Some(bin) = openclaw_bin() else {
+    let Some(gw) = Gateway::onboard() else {
         return skip_or_fail(
             "openclaw is not installed: run scripts/install-openclaw.sh (or set IR_OPENCLAW)",
         );
     };
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    std::fs::create_dir_all(dir.path().join("home")).unwrap();
-    let env = |c: &mut Command| {
-        c.env("OPENCLAW_STATE_DIR", &state)
-            .env("HOME", dir.path().join("home"))
-            .env("OPENCLAW_OFFLINE", "1")
-            .env("OPENCLAW_SKIP_CHANNELS", "1")
-            .env("OPENCLAW_DISABLE_BONJOUR", "1");
-    };
-    let mut onboard = Command::new(&bin);
-    env(&mut onboard);
-    let st = onboard
-        .args([
-            "onboard",
-            "--non-interactive",
-            "--accept-risk",
-            "--mode",
-            "local",
-            "--auth-choice",
-            "skip",
-            "--skip-health",
-            "--skip-channels",
-            "--skip-skills",
-            "--skip-search",
-            "--skip-ui",
-            "--skip-hooks",
-            "--no-install-daemon",
-            "--gateway-bind",
-            "loopback",
-            "--gateway-auth",
-            "token",
-            "--gateway-token",
-            "0123456789abcdef0123456789abcdef0123456789abcdef",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
     // Weaken it: world-readable config, a short token, a lan bind with a token.
-    let cfgp = state.join("openclaw.json");
+    let cfgp = gw.state.join("openclaw.json");
     let mut cfg: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&cfgp).unwrap()).unwrap();
     cfg["gateway"]["bind"] = "lan".into();
@@ -645,14 +602,7 @@ fn audit_agrees_with_openclaw_security_audit() {
     std::fs::write(&cfgp, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&cfgp, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut theirs_cmd = Command::new(&bin);
-    env(&mut theirs_cmd);
-    let out = theirs_cmd
-        .args(["security", "audit", "--json"])
-        .output()
-        .unwrap();
-    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let theirs = gw.openclaw_json(&["security", "audit"]);
     let mut theirs: Vec<(String, String)> = theirs["findings"]
         .as_array()
         .unwrap()
@@ -665,10 +615,7 @@ fn audit_agrees_with_openclaw_security_audit() {
         })
         .filter(|(id, _)| ir::contain::audit::implements(id))
         .collect();
-    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"))
-        .env("OPENCLAW_STATE_DIR", &state)
-        .arg("--case")
-        .arg(dir.path().join("case"))
+    let out = ir_on(&gw.state, &gw.dir.path().join("case"))
         .args(["--json", "audit"])
         .output()
         .unwrap();

@@ -122,8 +122,8 @@ pub const SYSTEM_PERSISTENCE: &[&str] = &[
     "/private/var/at/tabs",
 ];
 
-/// Per-user persistence locations, relative to each passwd home.
-pub const USER_PERSISTENCE: &[&str] = &[
+/// Shell startup files of a user, relative to the home (T1546.004).
+pub const USER_SHELL_RC: &[&str] = &[
     ".bashrc",
     ".bash_profile",
     ".bash_login",
@@ -134,12 +134,16 @@ pub const USER_PERSISTENCE: &[&str] = &[
     ".zprofile",
     ".zlogin",
     ".config/fish/config.fish",
+    ".config/autostart-scripts",
+];
+
+/// Other per-user persistence locations, relative to each passwd home.
+pub const USER_PERSISTENCE: &[&str] = &[
     ".ssh/authorized_keys",
     ".ssh/authorized_keys2",
     ".ssh/rc",
     ".ssh/config",
     ".config/autostart",
-    ".config/autostart-scripts",
     ".config/systemd/user",
     ".local/share/systemd/user",
     ".config/environment.d",
@@ -223,7 +227,7 @@ pub fn roots(dep: &Deployment, root: &Root, add: &[PathBuf]) -> Vec<Scope> {
         if u.home.is_empty() || u.home == "/" || u.home == "/nonexistent" {
             continue;
         }
-        for rel in USER_PERSISTENCE {
+        for rel in USER_SHELL_RC.iter().chain(USER_PERSISTENCE) {
             push(
                 root.join(Path::new(&u.home).join(rel)),
                 "persistence",

@@ -854,19 +854,7 @@ pub fn run(dep: Option<&Deployment>, root: &Root, window: &Window) -> Report {
         if u.home.is_empty() || u.home == "/" {
             continue;
         }
-        for rel in [
-            ".bashrc",
-            ".bash_profile",
-            ".bash_login",
-            ".bash_logout",
-            ".profile",
-            ".zshrc",
-            ".zshenv",
-            ".zprofile",
-            ".zlogin",
-            ".config/fish/config.fish",
-            ".config/autostart-scripts",
-        ] {
+        for rel in crate::evidence::scope::USER_SHELL_RC {
             let h = format!("{}/{rel}", u.home.trim_end_matches('/'));
             scripts(&mut c, "shell-rc", "T1546.004", &h);
         }
