@@ -238,11 +238,24 @@ impl Ctx {
         end.insert("duration_ms".into(), json!(t0.elapsed().as_millis() as u64));
         match result {
             Ok((r, outcome)) => {
-                end.insert("status".into(), json!("ok"));
-                end.insert("exit_code".into(), json!(outcome.exit.code()));
+                // A signal that arrived after the last point where the work
+                // checked for one: the work is whole, but the operator asked
+                // to stop, so the run ends as interrupted.
+                let exit = if crate::signal::interrupted() {
+                    Exit::Interrupted
+                } else {
+                    outcome.exit
+                };
+                let status = if exit == Exit::Interrupted {
+                    "interrupted"
+                } else {
+                    "ok"
+                };
+                end.insert("status".into(), json!(status));
+                end.insert("exit_code".into(), json!(exit.code()));
                 end.insert("details".into(), outcome.details);
                 journal.append(end)?;
-                Ok((r, outcome.exit))
+                Ok((r, exit))
             }
             Err(e) => {
                 let (status, code) = exit::classify(&e);

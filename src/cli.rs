@@ -171,6 +171,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let ctx = Ctx::new(global, &raw);
+    // Once for every command: Ctrl-C and SIGTERM only set a flag, so each
+    // command stops at a safe point, journals an `interrupted` end and
+    // exits 130 instead of dying between its start and end entries.
+    crate::signal::install();
     let result = match cli.command {
         Command::Inventory(a) => cmd::inventory::run(&ctx, &a),
         Command::Journal(c) => cmd::journal::run(&ctx, &c),

@@ -17,6 +17,7 @@ pub mod journal;
 pub mod openclaw;
 pub mod output;
 pub mod playbook;
+pub mod record;
 pub mod report;
 pub mod safefs;
 pub mod sample;

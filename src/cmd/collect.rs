@@ -65,7 +65,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 
 /// Runs a collection.
 pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
-    crate::signal::install();
     let (summary, exit) = ctx.journaled("collect", |run| {
         let enc = keys::encryption(&a.keys)?;
         let dep = crate::openclaw::discover(&ctx.target())?;
@@ -109,7 +108,7 @@ pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
             "manifest": s.manifest, "manifest_sha256": s.manifest_sha256, "top": s.top,
             "items": s.items, "input_bytes": s.input_bytes, "verdicts": s.verdicts,
             "snapshots": s.snapshots, "encryption": s.encryption, "notes": s.notes,
-            "deployment": crate::cmd::inventory::summary(&dep),
+            "deployment": dep.summary(),
         });
         Ok((s, Outcome::ok(details)))
     })?;

@@ -23,7 +23,6 @@ pub struct ExtractArgs {
 
 /// Extracts into a temp dir beside DIR, checks every hash, then renames.
 pub fn run(ctx: &crate::case::Ctx, a: &ExtractArgs) -> Result<Exit> {
-    crate::signal::install();
     if !a.id.given() {
         return Err(exit::hint(
             "extract needs the key",

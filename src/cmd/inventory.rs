@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx, _a: &InventoryArgs) -> Result<Exit> {
             Exit::Error
         };
         let details = json!({
-            "deployment": summary(&dep),
+            "deployment": dep.summary(),
             "problems": dep.problems,
         });
         Ok((dep, Outcome { exit, details }))
@@ -44,23 +44,6 @@ pub fn run(ctx: &Ctx, _a: &InventoryArgs) -> Result<Exit> {
         );
     }
     Ok(exit)
-}
-
-/// The short form of a deployment that goes into journal entries.
-pub fn summary(d: &Deployment) -> serde_json::Value {
-    json!({
-        "state_dir": escape_path(&d.paths.state_dir),
-        "state_dir_source": d.paths.state_dir_source,
-        "config": escape_path(&d.paths.config),
-        "config_present": d.config_present,
-        "profile": d.paths.profile,
-        "layout": d.layout.kind,
-        "version": d.layout.version,
-        "workspaces": d.agents.iter().filter_map(|a| a.workspace.as_deref().map(escape_path)).collect::<Vec<_>>(),
-        "gateway_pid": d.runtime.pid,
-        "gateway_running": d.runtime.running,
-        "port": d.gateway.port,
-    })
 }
 
 fn secret(s: &SecretInfo) -> String {

@@ -39,7 +39,6 @@ pub fn latest_bundle(journal: &std::path::Path) -> Result<PathBuf> {
 /// Checks the bundle: without a key, its hash and header; with one, every
 /// byte inside. Exit 0 when sound, 1 when anything does not match.
 pub fn run(ctx: &Ctx, a: &VerifyArgs) -> Result<Exit> {
-    crate::signal::install();
     let case_journal = ctx.global.case.join(crate::journal::JOURNAL_FILE);
     let bundle = match &a.bundle {
         Some(b) => b.clone(),

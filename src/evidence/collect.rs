@@ -1079,7 +1079,7 @@ pub fn collect(
         "host": host,
         "ir_version": env!("CARGO_PKG_VERSION"),
         "root": crate::sanitize::escape_path(root.dir()),
-        "deployment": crate::cmd::inventory::summary(dep),
+        "deployment": dep.summary(),
         "verdicts": VERDICTS,
     });
     let mut manifest = tempfile::Builder::new()

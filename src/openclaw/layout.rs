@@ -24,6 +24,18 @@ pub enum Kind {
     Empty,
 }
 
+impl Kind {
+    /// The name written to journals and manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Files => "files",
+            Kind::Sqlite => "sqlite",
+            Kind::Mixed => "mixed",
+            Kind::Empty => "empty",
+        }
+    }
+}
+
 /// One OpenClaw SQLite database and what its `schema_meta` says.
 #[derive(Debug, Clone, Serialize)]
 pub struct Database {

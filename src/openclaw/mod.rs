@@ -69,6 +69,30 @@ pub struct Deployment {
     pub config: Option<Value>,
 }
 
+impl Deployment {
+    /// The short form that goes into journal entries and bundle manifests.
+    pub fn summary(&self) -> crate::record::DeploymentSummary {
+        use crate::sanitize::escape_path;
+        crate::record::DeploymentSummary {
+            state_dir: escape_path(&self.paths.state_dir),
+            state_dir_source: self.paths.state_dir_source.to_string(),
+            config: escape_path(&self.paths.config),
+            config_present: self.config_present,
+            profile: self.paths.profile.clone(),
+            layout: self.layout.kind.as_str().to_string(),
+            version: self.layout.version.clone(),
+            workspaces: self
+                .agents
+                .iter()
+                .filter_map(|a| a.workspace.as_deref().map(escape_path))
+                .collect(),
+            gateway_pid: self.runtime.pid,
+            gateway_running: self.runtime.running,
+            port: self.gateway.port,
+        }
+    }
+}
+
 /// What the operator asked for, plus the environment and root to read.
 #[derive(Debug, Clone)]
 pub struct Target {

@@ -235,7 +235,6 @@ pub fn execute(
         ))
         .into());
     }
-    crate::signal::install();
     let journal = ctx.global.case.join(crate::journal::JOURNAL_FILE);
     let before = if o.resume {
         done_before(&journal, &pb.name)

@@ -1,0 +1,547 @@
+//! Typed records: what one command writes and another reads back.
+//!
+//! Commands hand data to each other through the case journal (an `end`
+//! entry's `details`), the bundle manifest and the report. Before this
+//! module those were hand-built JSON read back by key name, so renaming a
+//! field on the writer silently disabled the reader (the evidence gate, the
+//! report). Here each such record is one serde type that the writer
+//! serialises and the reader deserialises: a record that does not parse is
+//! an error naming the journal entry, never a silent default.
+//!
+//! The on-disk names are a format: journals and manifests written by
+//! earlier versions must still read. So members are only ever added (as
+//! `Option` or with `#[serde(default)]`), never renamed, and unknown extra
+//! members are ignored on read.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// The type of a file, one vocabulary for the walker, the collector, the
+/// bundle reader, the timeline and every message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    /// A second name for a file already stored (tar's hard-link member).
+    Hardlink,
+    Fifo,
+    Socket,
+    CharDevice,
+    BlockDevice,
+    /// Anything else (a tar member type `ir` never writes).
+    #[serde(other)]
+    Unknown,
+}
+
+impl FileKind {
+    /// From the type bits of `st_mode` (`S_IFMT`).
+    pub fn from_mode(mode: u32) -> FileKind {
+        match mode & 0o170000 {
+            0o100000 => FileKind::File,
+            0o040000 => FileKind::Dir,
+            0o120000 => FileKind::Symlink,
+            0o010000 => FileKind::Fifo,
+            0o140000 => FileKind::Socket,
+            0o020000 => FileKind::CharDevice,
+            0o060000 => FileKind::BlockDevice,
+            _ => FileKind::Unknown,
+        }
+    }
+
+    /// From a `std` file type (never a hard link: that is a property of a
+    /// second name, not of the file).
+    pub fn from_file_type(ft: std::fs::FileType) -> FileKind {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_file() {
+            FileKind::File
+        } else if ft.is_dir() {
+            FileKind::Dir
+        } else if ft.is_symlink() {
+            FileKind::Symlink
+        } else if ft.is_fifo() {
+            FileKind::Fifo
+        } else if ft.is_socket() {
+            FileKind::Socket
+        } else if ft.is_char_device() {
+            FileKind::CharDevice
+        } else if ft.is_block_device() {
+            FileKind::BlockDevice
+        } else {
+            FileKind::Unknown
+        }
+    }
+
+    /// From a tar member type.
+    pub fn from_tar(t: tar::EntryType) -> FileKind {
+        use tar::EntryType as T;
+        match t {
+            T::Regular | T::Continuous | T::GNUSparse => FileKind::File,
+            T::Directory => FileKind::Dir,
+            T::Symlink => FileKind::Symlink,
+            T::Link => FileKind::Hardlink,
+            T::Fifo => FileKind::Fifo,
+            T::Char => FileKind::CharDevice,
+            T::Block => FileKind::BlockDevice,
+            _ => FileKind::Unknown,
+        }
+    }
+
+    /// The name written to manifests and JSON (`char_device`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::File => "file",
+            FileKind::Dir => "dir",
+            FileKind::Symlink => "symlink",
+            FileKind::Hardlink => "hardlink",
+            FileKind::Fifo => "fifo",
+            FileKind::Socket => "socket",
+            FileKind::CharDevice => "char_device",
+            FileKind::BlockDevice => "block_device",
+            FileKind::Unknown => "unknown",
+        }
+    }
+
+    /// The name for a sentence (`char device`, `directory`).
+    pub fn words(self) -> &'static str {
+        match self {
+            FileKind::Dir => "directory",
+            FileKind::CharDevice => "char device",
+            FileKind::BlockDevice => "block device",
+            FileKind::Hardlink => "hard link",
+            k => k.as_str(),
+        }
+    }
+
+    /// The one-letter type of `ls -l` and of a TSK bodyfile's mode string.
+    pub fn type_char(self) -> char {
+        match self {
+            FileKind::File | FileKind::Hardlink => '-',
+            FileKind::Dir => 'd',
+            FileKind::Symlink => 'l',
+            FileKind::Fifo => 'p',
+            FileKind::Socket => 's',
+            FileKind::CharDevice => 'c',
+            FileKind::BlockDevice => 'b',
+            FileKind::Unknown => '?',
+        }
+    }
+
+    /// Neither a regular file, a directory nor a link: never opened.
+    pub fn is_special(self) -> bool {
+        matches!(
+            self,
+            FileKind::Fifo
+                | FileKind::Socket
+                | FileKind::CharDevice
+                | FileKind::BlockDevice
+                | FileKind::Unknown
+        )
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.words())
+    }
+}
+
+/// One severity scale for every detector (hunt, persistence, audit), most
+/// serious last so that `Ord` sorts `Critical` highest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warn,
+    Critical,
+}
+
+impl Severity {
+    /// The name written to JSON and shown to the operator.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Parses `critical`, `warn` or `info`.
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "critical" => Some(Severity::Critical),
+            "warn" => Some(Severity::Warn),
+            "info" => Some(Severity::Info),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which detector raised a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingSource {
+    Hunt,
+    Persistence,
+    Audit,
+    Timeline,
+}
+
+/// A finding in the one shape the report ranks and renders, whichever
+/// detector raised it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub source: FindingSource,
+    pub severity: Severity,
+    /// The hunt rule, persistence flag or audit check id.
+    pub rule: String,
+    /// The persistence mechanism, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mechanism: Option<String>,
+    /// Where: a host path, `file:line` or `db:table:rowid`.
+    pub location: String,
+    /// What was seen (escaped), short.
+    pub evidence: String,
+}
+
+// ---------------------------------------------------------------------------
+// The journal.
+
+/// Every journal entry: the envelope `ir` stamps on it, then its body. The
+/// trailing `digest` member is checked byte-wise by the journal module, not
+/// here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    pub seq: u64,
+    pub prev: String,
+    pub ts: String,
+    /// `ir-journal/1`, on the first entry only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// The writing binary's hash, on the first entry only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ir_sha256: Option<String>,
+    pub host: String,
+    pub uid: u32,
+    pub user: String,
+    pub pid: u32,
+    pub ir_version: String,
+    /// A write that a killed run left cut short, named by the next entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_partial: Option<Partial>,
+    #[serde(flatten)]
+    pub body: Record,
+}
+
+/// The fragment of an interrupted write, as the entry after it records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Partial {
+    pub offset: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// What a journal entry says, by its `kind`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    Start(Start),
+    End(End),
+    Event(Event),
+    Note(Note),
+}
+
+impl Record {
+    /// The run this entry belongs to (notes belong to none).
+    pub fn run(&self) -> Option<&str> {
+        match self {
+            Record::Start(s) => Some(&s.run),
+            Record::End(e) => Some(&e.run),
+            Record::Event(e) => Some(&e.run),
+            Record::Note(_) => None,
+        }
+    }
+
+    /// The command this entry belongs to.
+    pub fn command(&self) -> Option<&str> {
+        match self {
+            Record::Start(s) => Some(&s.command),
+            Record::End(e) => Some(&e.command),
+            Record::Event(e) => Some(&e.command),
+            Record::Note(_) => None,
+        }
+    }
+}
+
+/// What a command was asked to look at, as its `start` entry records it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TargetRecord {
+    pub root: String,
+    pub home: Option<String>,
+    pub config: Option<String>,
+    pub profile: Option<String>,
+    /// The OpenClaw variables of the environment that chose the target.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// A command began.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Start {
+    pub run: String,
+    pub command: String,
+    /// argv with secret values redacted.
+    pub argv: Vec<String>,
+    pub cwd: Option<String>,
+    pub target: TargetRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Failed,
+    Refused,
+    Interrupted,
+}
+
+impl Status {
+    /// The name written to the journal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Refused => "refused",
+            Status::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// A command ended.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct End {
+    pub run: String,
+    pub command: String,
+    pub duration_ms: u64,
+    pub status: Status,
+    pub exit_code: i32,
+    /// The command's own record; read it with [`End::details_as`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// Something a running command did that the journal must hold on its own
+/// line (a signal sent, a credential revoked, a playbook step).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Event {
+    pub run: String,
+    pub command: String,
+    pub event: String,
+    #[serde(default)]
+    pub details: Value,
+}
+
+/// The operator's own words (`ir journal note`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Note {
+    pub message: String,
+}
+
+/// Reads a command's record out of `details`, naming the entry when it does
+/// not parse.
+pub fn details_as<T: serde::de::DeserializeOwned>(
+    details: Option<&Value>,
+    what: &str,
+    seq: u64,
+) -> anyhow::Result<T> {
+    let v = details.ok_or_else(|| anyhow::anyhow!("journal entry {seq} ({what}) has no details"))?;
+    serde_json::from_value(v.clone()).map_err(|e| {
+        anyhow::anyhow!("journal entry {seq} ({what}) does not hold a {what} record: {e}")
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Records of particular commands.
+
+/// The short form of a deployment that goes into journal entries and the
+/// bundle manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentSummary {
+    pub state_dir: String,
+    pub state_dir_source: String,
+    pub config: String,
+    pub config_present: bool,
+    pub profile: Option<String>,
+    /// `files`, `sqlite`, `mixed` or `empty`.
+    pub layout: String,
+    pub version: Option<String>,
+    #[serde(default)]
+    pub workspaces: Vec<String>,
+    pub gateway_pid: Option<u32>,
+    pub gateway_running: bool,
+    pub port: u16,
+}
+
+/// How many manifest items got one verdict, and their stored bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    pub count: u64,
+    pub bytes: u64,
+}
+
+/// How a bundle is encrypted: to recipients (their public strings,
+/// shortened) or with a passphrase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EncryptionRecord {
+    Recipients { recipients: Vec<String> },
+    Passphrase { passphrase: bool },
+}
+
+impl EncryptionRecord {
+    /// Whether the bundle opens with a passphrase rather than a key.
+    pub fn is_passphrase(&self) -> bool {
+        matches!(self, EncryptionRecord::Passphrase { .. })
+    }
+}
+
+/// What `ir collect` journals in its `end` entry, and what the evidence
+/// gate, `verify` and the report read back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectRecord {
+    /// The bundle's final path.
+    pub bundle: PathBuf,
+    /// SHA-256 of the bundle's ciphertext.
+    pub sha256: String,
+    pub size: u64,
+    /// `<bundle>.sha256`.
+    pub sidecar: PathBuf,
+    /// The plaintext manifest copy in the case dir.
+    pub manifest: PathBuf,
+    pub manifest_sha256: String,
+    /// The bundle's top folder.
+    pub top: String,
+    pub items: u64,
+    pub input_bytes: u64,
+    /// Verdict name → tally.
+    pub verdicts: BTreeMap<String, Tally>,
+    #[serde(default)]
+    pub snapshots: Vec<String>,
+    pub encryption: EncryptionRecord,
+    #[serde(default)]
+    pub notes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentSummary>,
+}
+
+/// How a manifest item was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Read whole, unchanged during the read.
+    Ok,
+    /// Its size or times moved while it was read.
+    ChangedDuringRead,
+    /// Stored cut at `--max-file-size`.
+    TruncatedAtCap,
+    /// A FIFO, socket or device: recorded, never opened.
+    SkippedSpecial,
+    /// Permission denied.
+    Denied,
+    /// Gone between listing and reading.
+    Vanished,
+}
+
+impl Verdict {
+    /// Every verdict, in the order manifests list them.
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Ok,
+        Verdict::ChangedDuringRead,
+        Verdict::TruncatedAtCap,
+        Verdict::SkippedSpecial,
+        Verdict::Denied,
+        Verdict::Vanished,
+    ];
+
+    /// The name written to manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::ChangedDuringRead => "changed_during_read",
+            Verdict::TruncatedAtCap => "truncated_at_cap",
+            Verdict::SkippedSpecial => "skipped_special",
+            Verdict::Denied => "denied",
+            Verdict::Vanished => "vanished",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_kinds_agree_across_sources() {
+        for k in [
+            FileKind::File,
+            FileKind::Dir,
+            FileKind::Symlink,
+            FileKind::Fifo,
+            FileKind::Socket,
+            FileKind::CharDevice,
+            FileKind::BlockDevice,
+        ] {
+            let json = serde_json::to_value(k).unwrap();
+            assert_eq!(json, Value::String(k.as_str().into()));
+            let back: FileKind = serde_json::from_value(json).unwrap();
+            assert_eq!(back, k);
+        }
+        assert_eq!(FileKind::from_mode(0o100644), FileKind::File);
+        assert_eq!(FileKind::from_mode(0o020600), FileKind::CharDevice);
+        assert_eq!(
+            FileKind::from_tar(tar::EntryType::Link),
+            FileKind::Hardlink
+        );
+        assert_eq!(FileKind::Dir.to_string(), "directory");
+        let odd: FileKind = serde_json::from_str("\"door\"").unwrap();
+        assert_eq!(odd, FileKind::Unknown);
+    }
+
+    #[test]
+    fn severities_order_and_parse() {
+        assert!(Severity::Critical > Severity::Warn && Severity::Warn > Severity::Info);
+        assert_eq!(Severity::parse("warn"), Some(Severity::Warn));
+        assert_eq!(Severity::parse("high"), None);
+    }
+
+    #[test]
+    fn a_renamed_collect_member_fails_to_read_and_names_the_entry() {
+        let v = serde_json::json!({"bundel": "/x", "sha256": "00"});
+        let err = details_as::<CollectRecord>(Some(&v), "collect", 7).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("entry 7") && msg.contains("bundle"), "{msg}");
+    }
+}
