@@ -11,8 +11,9 @@ use crate::exit::{self, Exit};
 use crate::host::Root;
 use crate::journal::{Appended, Journal};
 use crate::openclaw::{Target, locate};
+use crate::record::{End, Event, Record, Start, Status, TargetRecord};
 use anyhow::Result;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -67,13 +68,12 @@ pub struct Run<'a> {
 impl Run<'_> {
     /// Appends an `event` entry to this run.
     pub fn event(&self, event: &str, details: Value) -> Result<Appended> {
-        let mut m = Map::new();
-        m.insert("kind".into(), json!("event"));
-        m.insert("run".into(), json!(self.id));
-        m.insert("command".into(), json!(self.command));
-        m.insert("event".into(), json!(event));
-        m.insert("details".into(), details);
-        self.journal.append(m)
+        self.journal.append(Record::Event(Event {
+            run: self.id.clone(),
+            command: self.command.clone(),
+            event: event.to_string(),
+            details,
+        }))
     }
 
     /// The journal this run writes to.
@@ -201,41 +201,19 @@ impl Ctx {
             id: hex::encode(id),
             command: command.to_string(),
         };
-        let g = &self.global;
-        let mut start = Map::new();
-        start.insert("kind".into(), json!("start"));
-        start.insert("run".into(), json!(run.id));
-        start.insert("command".into(), json!(command));
-        start.insert("argv".into(), json!(self.argv));
-        start.insert(
-            "cwd".into(),
-            json!(
-                std::env::current_dir()
-                    .ok()
-                    .map(|d| crate::sanitize::escape_path(&d))
-            ),
-        );
-        start.insert(
-            "target".into(),
-            json!({
-                "root": crate::sanitize::escape_path(&g.root),
-                "home": g.home.as_deref().map(crate::sanitize::escape_path),
-                "config": g.config.as_deref().map(crate::sanitize::escape_path),
-                "profile": g.profile,
-                "env": locate::Env::from_process().0,
-            }),
-        );
-        if !details.is_null() {
-            start.insert("details".into(), details);
-        }
-        journal.append(start)?;
+        journal.append(Record::Start(self.start_record(&run, details)))?;
         let t0 = Instant::now();
         let result = f(&run);
-        let mut end = Map::new();
-        end.insert("kind".into(), json!("end"));
-        end.insert("run".into(), json!(run.id));
-        end.insert("command".into(), json!(command));
-        end.insert("duration_ms".into(), json!(t0.elapsed().as_millis() as u64));
+        let mut end = End {
+            run: run.id.clone(),
+            command: run.command.clone(),
+            duration_ms: t0.elapsed().as_millis() as u64,
+            status: Status::Ok,
+            exit_code: 0,
+            details: None,
+            error: None,
+            fix: None,
+        };
         match result {
             Ok((r, outcome)) => {
                 // A signal that arrived after the last point where the work
@@ -246,32 +224,47 @@ impl Ctx {
                 } else {
                     outcome.exit
                 };
-                let status = if exit == Exit::Interrupted {
-                    "interrupted"
-                } else {
-                    "ok"
-                };
-                end.insert("status".into(), json!(status));
-                end.insert("exit_code".into(), json!(exit.code()));
-                end.insert("details".into(), outcome.details);
-                journal.append(end)?;
+                if exit == Exit::Interrupted {
+                    end.status = Status::Interrupted;
+                }
+                end.exit_code = exit.code();
+                end.details = Some(outcome.details);
+                journal.append(Record::End(end))?;
                 Ok((r, exit))
             }
             Err(e) => {
                 let (status, code) = exit::classify(&e);
-                end.insert("status".into(), json!(status));
-                end.insert("exit_code".into(), json!(code.code()));
-                end.insert("error".into(), json!(format!("{e:#}")));
-                if let Some(fix) = exit::fix_of(&e) {
-                    end.insert("fix".into(), json!(fix));
-                }
+                end.status = status;
+                end.exit_code = code.code();
+                end.error = Some(format!("{e:#}"));
+                end.fix = exit::fix_of(&e).map(str::to_owned);
                 // The error is what the operator must see; a journal failure
                 // on top of it is reported, not allowed to hide it.
-                if let Err(je) = journal.append(end) {
+                if let Err(je) = journal.append(Record::End(end)) {
                     eprintln!("ir: error: could not journal the failure: {je:#}");
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// The `start` entry of a run: argv, cwd and what chose the target.
+    fn start_record(&self, run: &Run, details: Value) -> Start {
+        let g = &self.global;
+        let esc = crate::sanitize::escape_path;
+        Start {
+            run: run.id.clone(),
+            command: run.command.clone(),
+            argv: self.argv.clone(),
+            cwd: std::env::current_dir().ok().map(|d| esc(&d)),
+            target: TargetRecord {
+                root: esc(&g.root),
+                home: g.home.as_deref().map(esc),
+                config: g.config.as_deref().map(esc),
+                profile: g.profile.clone(),
+                env: locate::Env::from_process().0,
+            },
+            details: (!details.is_null()).then_some(details),
         }
     }
 }

@@ -3,6 +3,8 @@
 //! 0 success, 1 findings (something was found: tampering, persistence,
 //! hits), 2 error (bad input, refusal, failure), 130 interrupted (Ctrl-C).
 
+use crate::record::Status;
+
 /// The process exit status of a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,12 +76,12 @@ pub fn fix_of(err: &anyhow::Error) -> Option<&str> {
 }
 
 /// The journal status and exit code an error maps to.
-pub fn classify(err: &anyhow::Error) -> (&'static str, Exit) {
+pub fn classify(err: &anyhow::Error) -> (Status, Exit) {
     if err.chain().any(|e| e.is::<Interrupted>()) {
-        ("interrupted", Exit::Interrupted)
+        (Status::Interrupted, Exit::Interrupted)
     } else if err.chain().any(|e| e.is::<Refused>()) {
-        ("refused", Exit::Error)
+        (Status::Refused, Exit::Error)
     } else {
-        ("failed", Exit::Error)
+        (Status::Failed, Exit::Error)
     }
 }

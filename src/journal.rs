@@ -24,9 +24,10 @@
 //! `write`, and `fsync`, so concurrent `ir` processes never interleave or
 //! fork the chain.
 
+use crate::record::{CollectRecord, End, Envelope, Event, Partial, Record, Status};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -147,26 +148,52 @@ pub struct Entry {
     pub digest: String,
     /// Whether the digest matches the line.
     pub digest_ok: bool,
-    pub value: Map<String, Value>,
+    /// The entry as a typed record, or why it is not one (a line with a
+    /// valid digest that is no `ir` record was not written by `ir`).
+    pub record: Result<Envelope, String>,
 }
 
 impl Entry {
-    /// A string member of the entry.
-    pub fn str(&self, key: &str) -> Option<&str> {
-        self.value.get(key).and_then(Value::as_str)
+    /// The typed entry, when it is one.
+    pub fn envelope(&self) -> Option<&Envelope> {
+        self.record.as_ref().ok()
     }
 
-    /// A value by JSON pointer (`/details/status`).
-    pub fn pointer(&self, ptr: &str) -> Option<&Value> {
-        let rest = ptr.strip_prefix('/')?;
-        let (first, tail) = rest.split_once('/').map_or((rest, ""), |(a, b)| (a, b));
-        let v = self.value.get(first)?;
-        if tail.is_empty() {
-            Some(v)
-        } else {
-            v.pointer(&format!("/{tail}"))
+    /// What the entry says, when it is a typed entry.
+    pub fn body(&self) -> Option<&Record> {
+        self.envelope().map(|e| &e.body)
+    }
+
+    /// The `end` record, when this is one.
+    pub fn end(&self) -> Option<&End> {
+        match self.body() {
+            Some(Record::End(e)) => Some(e),
+            _ => None,
         }
     }
+
+    /// The `event` record, when this is one.
+    pub fn event(&self) -> Option<&Event> {
+        match self.body() {
+            Some(Record::Event(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The time the entry was written.
+    pub fn ts(&self) -> &str {
+        self.envelope().map_or("", |e| e.ts.as_str())
+    }
+}
+
+/// The members every line must have to be chained at all, read before the
+/// typed record so that a line that is not a record still takes its place
+/// in the chain.
+#[derive(serde::Deserialize)]
+struct Chained {
+    seq: u64,
+    prev: String,
+    digest: String,
 }
 
 /// Splits off the trailing `,"digest":"<64 hex>"}` and checks it. Returns
@@ -187,22 +214,20 @@ pub fn parse_entry(line: &[u8]) -> Option<Entry> {
     {
         return None;
     }
-    let value: Map<String, Value> = serde_json::from_slice(line).ok()?;
-    let seq = value.get("seq")?.as_u64()?;
-    let prev = value.get("prev")?.as_str()?.to_string();
+    // The object must be JSON with no member twice: a decoy `digest` or
+    // `seq` earlier in the line must not be what a reader sees.
+    let chained: Chained = serde_json::from_slice(line).ok()?;
     let mut h = Sha256::new();
     h.update(&line[..cut]);
     h.update(b"}");
-    let digest_ok = hex::encode(h.finalize()) == digest
-        // The member we split off must be the one serde saw, not a decoy
-        // earlier in the object.
-        && value.get("digest").and_then(Value::as_str) == Some(digest);
+    let digest_ok = hex::encode(h.finalize()) == digest && chained.digest == digest;
+    let record = serde_json::from_slice::<Envelope>(line).map_err(|e| e.to_string());
     Some(Entry {
-        seq,
-        prev,
+        seq: chained.seq,
+        prev: chained.prev,
         digest: digest.to_string(),
         digest_ok,
-        value,
+        record,
     })
 }
 
@@ -274,6 +299,32 @@ fn open_for_append(path: &Path) -> Result<File> {
 }
 
 impl Journal {
+    /// The seq and prev of the entry an append will write after `tail`,
+    /// refusing to chain onto a damaged entry or a foreign fragment.
+    fn next_position(&self, tail: &Tail) -> Result<(u64, String)> {
+        let next = match &tail.last {
+            None => (0, ZERO_DIGEST.to_string()),
+            Some(line) => {
+                let e = parse_entry(line).filter(|e| e.digest_ok).ok_or_else(|| {
+                    crate::exit::hint(
+                        format!("the last entry of {} is damaged", self.path.display()),
+                        "run `ir journal verify` on it, and continue in a new --case",
+                    )
+                })?;
+                (e.seq + 1, e.digest)
+            }
+        };
+        if let Some((_, frag)) = &tail.partial
+            && !frag.starts_with(b"{\"seq\":")
+        {
+            bail!(
+                "{} ends with a line ir did not write; run `ir journal verify` and continue in a new --case",
+                self.path.display()
+            );
+        }
+        Ok(next)
+    }
+
     /// Opens (creating if needed) the journal of `case_dir`. Refuses a file
     /// that is not an `ir` journal.
     pub fn open(case_dir: &Path) -> Result<Journal> {
@@ -311,7 +362,7 @@ impl Journal {
             return Ok(());
         }
         let ok = match parse_entry(first.strip_suffix(b"\n").unwrap_or(&first)) {
-            Some(e) => e.seq == 0 && e.str("format") == Some(FORMAT),
+            Some(e) => e.seq == 0 && e.envelope().and_then(|v| v.format.as_deref()) == Some(FORMAT),
             // A first write that was cut short is still ours.
             None => !first.ends_with(b"\n") && first.starts_with(b"{\"seq\":0,"),
         };
@@ -324,61 +375,37 @@ impl Journal {
         Ok(())
     }
 
-    /// Appends one entry made of `fields`, stamped with seq, prev, time and
-    /// the writer's identity. Returns its seq and digest.
-    pub fn append(&self, fields: Map<String, Value>) -> Result<Appended> {
+    /// Appends one entry, stamped with seq, prev, time and the writer's
+    /// identity. Returns its seq and digest.
+    pub fn append(&self, record: Record) -> Result<Appended> {
         let mut file = open_for_append(&self.path)?;
         rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
             .with_context(|| format!("locking {}", self.path.display()))?;
         let len = file.metadata()?.len();
         let tail = read_tail(&file, len)?;
-
-        let (seq, prev) = match &tail.last {
-            None => (0, ZERO_DIGEST.to_string()),
-            Some(line) => {
-                let e = parse_entry(line).filter(|e| e.digest_ok).ok_or_else(|| {
-                    crate::exit::hint(
-                        format!("the last entry of {} is damaged", self.path.display()),
-                        "run `ir journal verify` on it, and continue in a new --case",
-                    )
-                })?;
-                (e.seq + 1, e.digest)
-            }
-        };
-        if let Some((_, frag)) = &tail.partial
-            && !frag.starts_with(b"{\"seq\":")
-        {
-            bail!(
-                "{} ends with a line ir did not write; run `ir journal verify` and continue in a new --case",
-                self.path.display()
-            );
-        }
-
+        let (seq, prev) = self.next_position(&tail)?;
         let id = Identity::current();
-        let mut body = Map::new();
-        body.insert("seq".into(), json!(seq));
-        body.insert("prev".into(), json!(prev));
-        body.insert("ts".into(), json!(now_rfc3339()));
-        if seq == 0 {
-            body.insert("format".into(), json!(FORMAT));
-            body.insert("ir_sha256".into(), json!(self_sha256()));
-        }
-        body.insert("host".into(), json!(id.host));
-        body.insert("uid".into(), json!(id.uid));
-        body.insert("user".into(), json!(id.user));
-        body.insert("pid".into(), json!(id.pid));
-        body.insert("ir_version".into(), json!(id.ir_version));
-        if let Some((off, frag)) = &tail.partial {
-            body.insert(
-                "recovered_partial".into(),
-                json!({"offset": off, "bytes": frag.len(), "sha256": sha256_hex(frag)}),
-            );
-        }
-        for (k, v) in fields {
-            if !body.contains_key(&k) && k != "digest" {
-                body.insert(k, v);
-            }
-        }
+        let envelope = Envelope {
+            seq,
+            prev,
+            ts: now_rfc3339(),
+            format: (seq == 0).then(|| FORMAT.to_string()),
+            ir_sha256: if seq == 0 { self_sha256() } else { None },
+            host: id.host.clone(),
+            uid: id.uid,
+            user: id.user.clone(),
+            pid: id.pid,
+            ir_version: id.ir_version.to_string(),
+            recovered_partial: tail.partial.as_ref().map(|(off, frag)| Partial {
+                offset: *off,
+                bytes: frag.len() as u64,
+                sha256: sha256_hex(frag),
+            }),
+            body: record,
+        };
+        let Value::Object(body) = serde_json::to_value(&envelope)? else {
+            bail!("a journal entry must serialise to an object");
+        };
         let (line, digest) = seal(&body)?;
         let mut buf = Vec::with_capacity(line.len() + 2);
         if tail.partial.is_some() {
@@ -450,341 +477,461 @@ pub fn verify(path: &Path) -> Result<Report> {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let head_file = head_path(path);
-    let mut notes = Vec::new();
-    let head: Option<Head> = match crate::safefs::read_bounded(&head_file, 4096) {
-        Ok(b) => match serde_json::from_slice(&b) {
-            Ok(h) => Some(h),
-            Err(_) => {
-                notes.push(format!(
-                    "{} is unreadable as a head record; ignored",
-                    head_file.display()
-                ));
-                None
-            }
-        },
-        Err(e) if e.is_not_found() => None,
-        Err(e) => {
-            notes.push(format!("head record not read: {e}"));
-            None
-        }
-    };
-
-    let mut problems: Vec<Problem> = Vec::new();
-    let mut push = |p: Problem| {
-        if problems.len() < 50 {
-            problems.push(p);
-        }
-    };
-    let mut entries = 0u64;
-    let mut any_ir = false;
-    let mut expected_seq = 0u64;
-    let mut prev_digest = ZERO_DIGEST.to_string();
-    let mut last: Option<(u64, String)> = None;
-    // A terminated line that is not an entry, waiting to be claimed by the
-    // next entry's `recovered_partial`: (line no, offset, len, sha256).
-    let mut pending_junk: Option<(u64, u64, usize, String)> = None;
-    let mut partial: Option<(u64, u64, Vec<u8>)> = None;
-    let mut open_runs: Vec<(String, String)> = Vec::new();
-
+    let mut v = Verifier::new(path, read_head(path));
     for (i, item) in crate::safefs::bounded_lines(f, MAX_LINE).enumerate() {
-        let lineno = i as u64 + 1;
         let (off, bytes, terminated) =
             item.with_context(|| format!("reading {}", path.display()))?;
+        let at = Line {
+            no: i as u64 + 1,
+            off,
+        };
         if !terminated {
-            partial = Some((lineno, off, bytes));
+            v.partial = Some((at, bytes));
             break;
         }
-        if let Some((jl, joff, _, _)) = &pending_junk {
-            // Two junk lines in a row: the first cannot be an interrupted write.
-            if parse_entry(&bytes).is_none() {
-                push(Problem {
-                    line: *jl,
-                    offset: *joff,
-                    seq: None,
-                    kind: "foreign_line",
-                    message: format!("line {jl} is not an ir entry (written by hand?)"),
-                });
-                pending_junk = None;
-            }
+        v.line(at, &bytes);
+    }
+    v.finish(path)
+}
+
+/// The head sidecar, with a note when it is unusable.
+fn read_head(journal: &Path) -> (Option<Head>, Option<String>) {
+    let head_file = head_path(journal);
+    match crate::safefs::read_bounded(&head_file, 4096) {
+        Ok(b) => match serde_json::from_slice(&b) {
+            Ok(h) => (Some(h), None),
+            Err(_) => (
+                None,
+                Some(format!(
+                    "{} is unreadable as a head record; ignored",
+                    head_file.display()
+                )),
+            ),
+        },
+        Err(e) if e.is_not_found() => (None, None),
+        Err(e) => (None, Some(format!("head record not read: {e}"))),
+    }
+}
+
+/// Where a line sits in the file: 1-based number and byte offset.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    no: u64,
+    off: u64,
+}
+
+/// A terminated line that is not an entry, waiting to be claimed by the
+/// next entry's `recovered_partial`.
+struct Junk {
+    at: Line,
+    len: u64,
+    sha256: String,
+}
+
+/// The verifier's state between lines: what the next entry must be, and
+/// what has been seen so far.
+struct Verifier {
+    head_file: PathBuf,
+    head: Option<Head>,
+    problems: Vec<Problem>,
+    notes: Vec<String>,
+    entries: u64,
+    expected_seq: u64,
+    prev_digest: String,
+    last: Option<(u64, String)>,
+    pending_junk: Option<Junk>,
+    partial: Option<(Line, Vec<u8>)>,
+    /// Runs with a start and no end yet: (run id, command).
+    open_runs: Vec<(String, String)>,
+}
+
+impl Verifier {
+    fn new(journal: &Path, (head, note): (Option<Head>, Option<String>)) -> Verifier {
+        Verifier {
+            head_file: head_path(journal),
+            head,
+            problems: Vec::new(),
+            notes: note.into_iter().collect(),
+            entries: 0,
+            expected_seq: 0,
+            prev_digest: ZERO_DIGEST.to_string(),
+            last: None,
+            pending_junk: None,
+            partial: None,
+            open_runs: Vec::new(),
         }
-        let Some(e) = parse_entry(&bytes) else {
-            if pending_junk.is_none() {
-                pending_junk = Some((lineno, off, bytes.len(), sha256_hex(&bytes)));
-            }
-            continue;
-        };
-        any_ir = true;
-        entries += 1;
-        let claimed = e.value.get("recovered_partial");
-        match (pending_junk.take(), claimed) {
-            (Some((jl, joff, jlen, jsha)), Some(c)) => {
-                if c.get("offset").and_then(Value::as_u64) == Some(joff)
-                    && c.get("bytes").and_then(Value::as_u64) == Some(jlen as u64)
-                    && c.get("sha256").and_then(Value::as_str) == Some(jsha.as_str())
-                {
-                    notes.push(format!(
-                        "line {jl} is the fragment of a write that was interrupted (a killed run); entry {} recorded it",
-                        e.seq
-                    ));
-                } else {
-                    push(Problem {
-                        line: jl,
-                        offset: joff,
-                        seq: None,
-                        kind: "foreign_line",
-                        message: format!(
-                            "line {jl} is not an ir entry and does not match the interrupted write entry {} records",
-                            e.seq
-                        ),
-                    });
-                }
-            }
-            (Some((jl, joff, _, _)), None) => push(Problem {
-                line: jl,
-                offset: joff,
-                seq: None,
-                kind: "foreign_line",
-                message: format!("line {jl} is not an ir entry (written by hand?)"),
-            }),
-            (None, Some(_)) => push(Problem {
-                line: lineno,
-                offset: off,
-                seq: Some(e.seq),
-                kind: "missing_line",
-                message: format!(
-                    "entry {} records an interrupted write before it, but that line is gone",
-                    e.seq
-                ),
-            }),
-            (None, None) => {}
-        }
-        if !e.digest_ok {
-            push(Problem {
-                line: lineno,
-                offset: off,
-                seq: Some(e.seq),
-                kind: "edited",
-                message: format!(
-                    "entry {} (line {lineno}) does not match its digest: it was edited",
-                    e.seq
-                ),
-            });
-        }
-        if e.seq == 0 && e.str("format") != Some(FORMAT) {
-            push(Problem {
-                line: lineno,
-                offset: off,
-                seq: Some(0),
-                kind: "edited",
-                message: "the first entry lacks the ir journal format marker".into(),
-            });
-        }
-        if e.seq != expected_seq {
-            let (kind, message) = if e.seq > expected_seq {
-                (
-                    "deleted",
-                    format!(
-                        "line {lineno} holds entry {} where entry {expected_seq} was expected: {} entr{} deleted",
-                        e.seq,
-                        e.seq - expected_seq,
-                        if e.seq - expected_seq == 1 {
-                            "y was"
-                        } else {
-                            "ies were"
-                        }
-                    ),
-                )
-            } else {
-                (
-                    "reordered",
-                    format!(
-                        "line {lineno} holds entry {} where entry {expected_seq} was expected: entries were reordered or duplicated",
-                        e.seq
-                    ),
-                )
-            };
-            push(Problem {
-                line: lineno,
-                offset: off,
-                seq: Some(e.seq),
+    }
+
+    fn problem(&mut self, at: Line, seq: Option<u64>, kind: &'static str, message: String) {
+        if self.problems.len() < 50 {
+            self.problems.push(Problem {
+                line: at.no,
+                offset: at.off,
+                seq,
                 kind,
                 message,
             });
-        } else if e.prev != prev_digest {
-            push(Problem {
-                line: lineno,
-                offset: off,
-                seq: Some(e.seq),
-                kind: "chain_broken",
-                message: format!(
-                    "entry {} (line {lineno}) does not chain to the entry before it",
-                    e.seq
-                ),
-            });
         }
-        if let (Some(run), Some(kind)) = (e.str("run"), e.str("kind")) {
-            match kind {
-                "start" => {
-                    open_runs.push((run.to_string(), e.str("command").unwrap_or("?").to_string()))
-                }
-                "end" => open_runs.retain(|(r, _)| r != run),
-                _ => {}
-            }
-        }
-        expected_seq = e.seq + 1;
-        prev_digest = e.digest.clone();
-        last = Some((e.seq, e.digest));
     }
 
-    if let Some((jl, joff, _, _)) = pending_junk {
-        push(Problem {
-            line: jl,
-            offset: joff,
-            seq: None,
-            kind: "foreign_line",
-            message: format!("line {jl} is not an ir entry (appended by hand?)"),
-        });
+    /// One terminated line.
+    fn line(&mut self, at: Line, bytes: &[u8]) {
+        let parsed = parse_entry(bytes);
+        if let Some(j) = &self.pending_junk
+            && parsed.is_none()
+        {
+            // Two junk lines in a row: the first cannot be an interrupted write.
+            let jl = j.at;
+            self.problem(
+                jl,
+                None,
+                "foreign_line",
+                format!("line {} is not an ir entry (written by hand?)", jl.no),
+            );
+            self.pending_junk = None;
+        }
+        match parsed {
+            None => {
+                if self.pending_junk.is_none() {
+                    self.pending_junk = Some(Junk {
+                        at,
+                        len: bytes.len() as u64,
+                        sha256: sha256_hex(bytes),
+                    });
+                }
+            }
+            Some(e) => self.entry(at, &e),
+        }
     }
-    let last_seq = last.as_ref().map(|l| l.0);
-    let mut interrupted = false;
-    if let Some((lineno, off, frag)) = &partial {
-        let cut_entry = head.as_ref().is_some_and(|h| {
+
+    /// One line that is shaped like an entry.
+    fn entry(&mut self, at: Line, e: &Entry) {
+        self.entries += 1;
+        self.claim_junk(at, e);
+        if !e.digest_ok {
+            self.problem(
+                at,
+                Some(e.seq),
+                "edited",
+                format!(
+                    "entry {} (line {}) does not match its digest: it was edited",
+                    e.seq, at.no
+                ),
+            );
+        } else if let Err(why) = &e.record {
+            self.problem(
+                at,
+                Some(e.seq),
+                "not_a_record",
+                format!(
+                    "entry {} (line {}) chains but is not an ir record ({why})",
+                    e.seq, at.no
+                ),
+            );
+        }
+        if e.seq == 0 && e.envelope().and_then(|v| v.format.as_deref()) != Some(FORMAT) {
+            self.problem(
+                at,
+                Some(0),
+                "edited",
+                "the first entry lacks the ir journal format marker".into(),
+            );
+        }
+        self.check_position(at, e);
+        self.track_run(e);
+        self.expected_seq = e.seq + 1;
+        self.prev_digest = e.digest.clone();
+        self.last = Some((e.seq, e.digest.clone()));
+    }
+
+    /// A junk line before an entry is an interrupted write only if this
+    /// entry names it, by offset, length and hash.
+    fn claim_junk(&mut self, at: Line, e: &Entry) {
+        let claimed = e.envelope().and_then(|v| v.recovered_partial.as_ref());
+        match (self.pending_junk.take(), claimed) {
+            (Some(j), Some(c)) => {
+                if c.offset == j.at.off && c.bytes == j.len && c.sha256 == j.sha256 {
+                    self.notes.push(format!(
+                        "line {} is the fragment of a write that was interrupted (a killed run); entry {} recorded it",
+                        j.at.no, e.seq
+                    ));
+                } else {
+                    self.problem(
+                        j.at,
+                        None,
+                        "foreign_line",
+                        format!(
+                            "line {} is not an ir entry and does not match the interrupted write entry {} records",
+                            j.at.no, e.seq
+                        ),
+                    );
+                }
+            }
+            (Some(j), None) => self.problem(
+                j.at,
+                None,
+                "foreign_line",
+                format!("line {} is not an ir entry (written by hand?)", j.at.no),
+            ),
+            (None, Some(_)) => self.problem(
+                at,
+                Some(e.seq),
+                "missing_line",
+                format!(
+                    "entry {} records an interrupted write before it, but that line is gone",
+                    e.seq
+                ),
+            ),
+            (None, None) => {}
+        }
+    }
+
+    /// Sequence and chain: deleted, reordered or unchained entries.
+    fn check_position(&mut self, at: Line, e: &Entry) {
+        let expected = self.expected_seq;
+        if e.seq > expected {
+            let n = e.seq - expected;
+            self.problem(
+                at,
+                Some(e.seq),
+                "deleted",
+                format!(
+                    "line {} holds entry {} where entry {expected} was expected: {n} entr{} deleted",
+                    at.no,
+                    e.seq,
+                    if n == 1 { "y was" } else { "ies were" }
+                ),
+            );
+        } else if e.seq < expected {
+            self.problem(
+                at,
+                Some(e.seq),
+                "reordered",
+                format!(
+                    "line {} holds entry {} where entry {expected} was expected: entries were reordered or duplicated",
+                    at.no, e.seq
+                ),
+            );
+        } else if e.prev != self.prev_digest {
+            self.problem(
+                at,
+                Some(e.seq),
+                "chain_broken",
+                format!(
+                    "entry {} (line {}) does not chain to the entry before it",
+                    e.seq, at.no
+                ),
+            );
+        }
+    }
+
+    fn track_run(&mut self, e: &Entry) {
+        match e.body() {
+            Some(Record::Start(s)) => self.open_runs.push((s.run.clone(), s.command.clone())),
+            Some(Record::End(end)) => self.open_runs.retain(|(r, _)| *r != end.run),
+            _ => {}
+        }
+    }
+
+    /// A final fragment: a killed writer, or a cut made after the fact.
+    /// Returns whether it is an interrupted write.
+    fn judge_partial(&mut self) -> bool {
+        let Some((at, frag)) = self.partial.take() else {
+            return false;
+        };
+        let last_seq = self.last.as_ref().map(|l| l.0);
+        let head_seq = self.head.as_ref().map(|h| h.seq);
+        let cut_entry = self.head.as_ref().is_some_and(|h| {
             Some(h.seq) > last_seq || (last_seq.is_none() && h.seq == 0 && h.size > 0)
         });
-        if !frag.starts_with(b"{\"seq\":") {
-            push(Problem {
-                line: *lineno,
-                offset: *off,
-                seq: None,
-                kind: "foreign_line",
-                message: format!("the last line ({lineno}) is not an ir entry"),
-            });
+        let interrupted = if !frag.starts_with(b"{\"seq\":") {
+            self.problem(
+                at,
+                None,
+                "foreign_line",
+                format!("the last line ({}) is not an ir entry", at.no),
+            );
+            false
         } else if cut_entry {
-            push(Problem {
-                line: *lineno,
-                offset: *off,
-                seq: head.as_ref().map(|h| h.seq),
-                kind: "truncated",
-                message: format!(
-                    "the last line ({lineno}) was cut short after it had been written completely (the head records entry {})",
-                    head.as_ref().map_or(0, |h| h.seq)
+            self.problem(
+                at,
+                head_seq,
+                "truncated",
+                format!(
+                    "the last line ({}) was cut short after it had been written completely (the head records entry {})",
+                    at.no,
+                    head_seq.unwrap_or(0)
                 ),
-            });
+            );
+            false
         } else {
-            interrupted = true;
-            notes.push(format!(
-                "the last line ({lineno}, {} bytes at offset {off}) is an interrupted write: a run was killed while journaling; the next append will record it",
-                frag.len()
+            self.notes.push(format!(
+                "the last line ({}, {} bytes at offset {}) is an interrupted write: a run was killed while journaling; the next append will record it",
+                at.no,
+                frag.len(),
+                at.off
+            ));
+            true
+        };
+        self.partial = Some((at, frag));
+        interrupted
+    }
+
+    /// The head sidecar against the last entry: a cut-off end, a rewrite,
+    /// or entries added without `ir`.
+    /// `compare` is false when the journal ends in a fragment that is not
+    /// an interrupted write (already a problem of its own).
+    fn check_head(&mut self, compare: bool) {
+        let (Some(h), Some((ls, ld))) = (self.head.clone(), self.last.clone()) else {
+            if self.head.is_none() && self.last.is_some() {
+                self.notes.push(format!(
+                    "no head record ({}): a cut-off end cannot be ruled out",
+                    self.head_file.display()
+                ));
+            }
+            return;
+        };
+        if !compare {
+            return;
+        }
+        let at = |line| Line { no: line, off: 0 };
+        if h.seq > ls {
+            self.problem(
+                at(self.entries + 1),
+                Some(h.seq),
+                "truncated",
+                format!(
+                    "the journal ends at entry {ls} but its head records entry {}: the end was cut off",
+                    h.seq
+                ),
+            );
+        } else if h.seq == ls && h.digest != ld {
+            self.problem(
+                at(self.entries),
+                Some(ls),
+                "edited",
+                format!(
+                    "entry {ls} differs from the one the head records: the journal was rewritten"
+                ),
+            );
+        } else if h.seq + 1 == ls {
+            self.notes.push(format!(
+                "entry {ls} was written but the head not updated: the writing run was killed right after"
+            ));
+        } else if h.seq + 1 < ls {
+            self.problem(
+                at(self.entries),
+                Some(h.seq + 1),
+                "appended",
+                format!(
+                    "entries {} to {ls} were added after the head's entry {} without ir",
+                    h.seq + 1,
+                    h.seq
+                ),
+            );
+        }
+    }
+
+    fn finish(mut self, path: &Path) -> Result<Report> {
+        if let Some(j) = self.pending_junk.take() {
+            self.problem(
+                j.at,
+                None,
+                "foreign_line",
+                format!("line {} is not an ir entry (appended by hand?)", j.at.no),
+            );
+        }
+        let had_partial = self.partial.is_some();
+        let interrupted = self.judge_partial();
+        self.check_head(!had_partial || interrupted);
+        for (run, cmd) in std::mem::take(&mut self.open_runs) {
+            self.notes.push(format!(
+                "run {run} ({cmd}) has a start entry and no end: it was interrupted or is still running"
             ));
         }
-    }
-    match (&head, &last) {
-        (Some(h), Some((ls, ld))) if partial.is_none() || interrupted => {
-            if h.seq > *ls {
-                push(Problem {
-                    line: entries + 1,
-                    offset: 0,
-                    seq: Some(h.seq),
-                    kind: "truncated",
-                    message: format!(
-                        "the journal ends at entry {ls} but its head records entry {}: the end was cut off",
-                        h.seq
-                    ),
-                });
-            } else if h.seq == *ls && &h.digest != ld {
-                push(Problem {
-                    line: entries,
-                    offset: 0,
-                    seq: Some(*ls),
-                    kind: "edited",
-                    message: format!(
-                        "entry {ls} differs from the one the head records: the journal was rewritten"
-                    ),
-                });
-            } else if h.seq + 1 == *ls {
-                notes.push(format!(
-                    "entry {ls} was written but the head not updated: the writing run was killed right after"
-                ));
-            } else if h.seq + 1 < *ls {
-                push(Problem {
-                    line: entries,
-                    offset: 0,
-                    seq: Some(h.seq + 1),
-                    kind: "appended",
-                    message: format!(
-                        "entries {} to {ls} were added after the head's entry {} without ir",
-                        h.seq + 1,
-                        h.seq
-                    ),
-                });
-            }
-        }
-        (None, Some(_)) => notes.push(format!(
-            "no head record ({}): a cut-off end cannot be ruled out",
-            head_file.display()
-        )),
-        _ => {}
-    }
-    for (run, cmd) in &open_runs {
-        notes.push(format!(
-            "run {run} ({cmd}) has a start entry and no end: it was interrupted or is still running"
-        ));
-    }
-    if !any_ir
-        && partial
+        let ours_partial = self
+            .partial
             .as_ref()
-            .is_none_or(|p| !p.2.starts_with(b"{\"seq\":"))
-    {
-        if problems.is_empty() && partial.is_none() {
-            return Ok(Report {
-                journal: path.display().to_string(),
-                verdict: Verdict::Intact,
-                entries: 0,
-                last_seq: None,
-                last_digest: None,
-                head,
-                problems,
-                notes: vec!["the journal is empty".into()],
-            });
+            .is_some_and(|p| p.1.starts_with(b"{\"seq\":"));
+        if self.entries == 0 && !ours_partial {
+            if self.problems.is_empty() && !had_partial {
+                self.notes = vec!["the journal is empty".into()];
+                return Ok(self.report(path, Verdict::Intact));
+            }
+            return Err(crate::exit::hint(
+                format!(
+                    "{} is not an ir journal: no line in it is an ir entry",
+                    path.display()
+                ),
+                "give the path of a case's journal.jsonl",
+            ));
         }
-        return Err(crate::exit::hint(
-            format!(
-                "{} is not an ir journal: no line in it is an ir entry",
-                path.display()
-            ),
-            "give the path of a case's journal.jsonl",
-        ));
+        let verdict = if !self.problems.is_empty() {
+            Verdict::Tampered
+        } else if interrupted {
+            Verdict::Interrupted
+        } else {
+            Verdict::Intact
+        };
+        Ok(self.report(path, verdict))
     }
-    let verdict = if !problems.is_empty() {
-        Verdict::Tampered
-    } else if interrupted {
-        Verdict::Interrupted
-    } else {
-        Verdict::Intact
-    };
-    Ok(Report {
-        journal: path.display().to_string(),
-        verdict,
-        entries,
-        last_seq,
-        last_digest: last.map(|l| l.1),
-        head,
-        problems,
-        notes,
-    })
+
+    fn report(self, path: &Path, verdict: Verdict) -> Report {
+        Report {
+            journal: path.display().to_string(),
+            verdict,
+            entries: self.entries,
+            last_seq: self.last.as_ref().map(|l| l.0),
+            last_digest: self.last.map(|l| l.1),
+            head: self.head,
+            problems: self.problems,
+            notes: self.notes,
+        }
+    }
 }
 
 /// The last `end` entry of `command` (any status when `ok_only` is false).
-pub fn last_end<'a>(entries: &'a [Entry], command: &str, ok_only: bool) -> Option<&'a Entry> {
-    entries.iter().rev().find(|e| {
-        e.str("command") == Some(command)
-            && e.str("kind") == Some("end")
-            && (!ok_only || e.str("status") == Some("ok"))
+pub fn last_end<'a>(
+    entries: &'a [Entry],
+    command: &str,
+    ok_only: bool,
+) -> Option<(&'a Entry, &'a End)> {
+    entries.iter().rev().find_map(|e| {
+        let end = e.end()?;
+        (end.command == command && (!ok_only || end.status == Status::Ok)).then_some((e, end))
     })
 }
 
-/// Reads every parseable entry, in file order (for `journal show`).
+/// The record of the last successful `ir collect` and the time it ended;
+/// an error (naming the entry) when that entry does not hold one.
+pub fn last_collect(entries: &[Entry]) -> Option<Result<(String, CollectRecord)>> {
+    let (e, end) = last_end(entries, "collect", true)?;
+    Some(end.record(e.seq).map(|r| (e.ts().to_string(), r)))
+}
+
+/// Every successful `ir collect` record, oldest first, each with its
+/// entry's seq; records that do not parse are errors naming their entry.
+pub fn collects(entries: &[Entry]) -> Vec<Result<(u64, CollectRecord)>> {
+    entries
+        .iter()
+        .filter_map(|e| {
+            let end = e.end()?;
+            (end.command == "collect" && end.status == Status::Ok)
+                .then(|| end.record(e.seq).map(|r| (e.seq, r)))
+        })
+        .collect()
+}
+
+/// The first `end` entry of `command`.
+pub fn first_end<'a>(entries: &'a [Entry], command: &str) -> Option<(&'a Entry, &'a End)> {
+    entries.iter().find_map(|e| {
+        let end = e.end()?;
+        (end.command == command).then_some((e, end))
+    })
+}
+
+/// Reads every entry-shaped line, in file order. Lines that are not entries
+/// are skipped here; `verify` is what reports them.
 pub fn read_entries(path: &Path) -> Result<Vec<Entry>> {
     let f = crate::safefs::open_nofollow(path)
         .with_context(|| format!("opening {}", path.display()))?;
@@ -803,11 +950,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn fields(n: u64) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("kind".into(), json!("note"));
-        m.insert("n".into(), json!(n));
-        m
+    fn fields(n: u64) -> Record {
+        Record::Note(crate::record::Note {
+            message: format!("note {n}"),
+            argv: Vec::new(),
+        })
     }
 
     fn journal_with(n: u64) -> (tempfile::TempDir, Journal) {

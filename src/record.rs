@@ -347,6 +347,14 @@ pub struct End {
     pub fix: Option<String>,
 }
 
+impl End {
+    /// The command's record in `details`; an error naming entry `seq` when
+    /// it is missing or does not parse as `T`.
+    pub fn record<T: serde::de::DeserializeOwned>(&self, seq: u64) -> anyhow::Result<T> {
+        details_as(self.details.as_ref(), &self.command, seq)
+    }
+}
+
 /// Something a running command did that the journal must hold on its own
 /// line (a signal sent, a credential revoked, a playbook step).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -362,6 +370,9 @@ pub struct Event {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Note {
     pub message: String,
+    /// The `ir journal note` command line, redacted.
+    #[serde(default)]
+    pub argv: Vec<String>,
 }
 
 /// Reads a command's record out of `details`, naming the entry when it does
@@ -371,7 +382,8 @@ pub fn details_as<T: serde::de::DeserializeOwned>(
     what: &str,
     seq: u64,
 ) -> anyhow::Result<T> {
-    let v = details.ok_or_else(|| anyhow::anyhow!("journal entry {seq} ({what}) has no details"))?;
+    let v =
+        details.ok_or_else(|| anyhow::anyhow!("journal entry {seq} ({what}) has no details"))?;
     serde_json::from_value(v.clone()).map_err(|e| {
         anyhow::anyhow!("journal entry {seq} ({what}) does not hold a {what} record: {e}")
     })
@@ -499,6 +511,397 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// How a playbook step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    Ok,
+    /// Exit 1 from an `ir` step: done, and it found something.
+    Findings,
+    Failed,
+    /// Its `when` was false.
+    Skipped,
+    /// It succeeded in the run being resumed.
+    DoneBefore,
+    Interrupted,
+    /// A requirement failed or the operator said no.
+    Refused,
+}
+
+impl StepStatus {
+    /// The name written to the journal and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Ok => "ok",
+            StepStatus::Findings => "findings",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+            StepStatus::DoneBefore => "done-before",
+            StepStatus::Interrupted => "interrupted",
+            StepStatus::Refused => "refused",
+        }
+    }
+
+    /// Whether a later step that `requires` this one may run.
+    pub fn succeeded(self) -> bool {
+        matches!(
+            self,
+            StepStatus::Ok | StepStatus::Findings | StepStatus::DoneBefore
+        )
+    }
+}
+
+impl fmt::Display for StepStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The `details` of an `ir run` start entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunStart {
+    pub playbook: String,
+    /// `shipped` or the playbook file's path.
+    pub origin: String,
+    /// SHA-256 of the playbook text that ran.
+    pub sha256: String,
+    /// `--set` variables, secret values redacted.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    #[serde(default)]
+    pub resume: bool,
+    #[serde(default)]
+    pub done_before: Vec<String>,
+}
+
+/// The `details` of a playbook's `step start` event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepStart {
+    pub id: String,
+    /// The step's command, secret values redacted.
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub effects: Vec<String>,
+}
+
+/// The `details` of a playbook's `step end` event, and one step of the
+/// run's `end` record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepEnd {
+    pub id: String,
+    pub status: StepStatus,
+    /// Why it was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub seconds: f64,
+    /// Where an `ir` step's output went.
+    #[serde(default)]
+    pub output: Option<PathBuf>,
+}
+
+/// The `details` of an `ir run` end entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub playbook: String,
+    pub steps: Vec<StepEnd>,
+}
+
+/// A rule hit of `ir hunt`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    pub rule: String,
+    pub severity: Severity,
+    pub title: String,
+    /// Where: `file:line` or `db:table:rowid`.
+    pub source: String,
+    /// The matched text in context, escaped and cut short.
+    pub snippet: String,
+    pub session: Option<String>,
+    pub agent: Option<String>,
+    pub time: Option<String>,
+}
+
+/// What `ir hunt` journals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HuntRecord {
+    pub sources: usize,
+    pub tool_calls: usize,
+    pub hits: usize,
+    pub by_rule: BTreeMap<String, usize>,
+    pub malformed: u64,
+    pub unreadable: usize,
+    /// The first hundred hits, most serious first.
+    pub top_hits: Vec<Hit>,
+}
+
+/// A persistence item that raised a flag, as journaled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlaggedItem {
+    pub mechanism: String,
+    /// Host path, escaped.
+    pub path: String,
+    pub flags: Vec<String>,
+    pub command: Option<String>,
+}
+
+/// What `ir persistence` journals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PersistenceRecord {
+    pub items: usize,
+    pub by_mechanism: BTreeMap<String, usize>,
+    pub flagged: Vec<FlaggedItem>,
+    /// The baseline compared against, if any.
+    pub baseline: Option<PathBuf>,
+    pub unreadable: usize,
+}
+
+/// A path the timeline found changed in its window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangedPath {
+    /// Host path, escaped.
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: FileKind,
+    pub size: u64,
+    /// `ls -l` style (`-rw-r--r--`).
+    pub mode: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub inode: u64,
+    pub mtime: Option<String>,
+    pub atime: Option<String>,
+    pub ctime: Option<String>,
+    pub btime: Option<String>,
+    /// Which of `m`, `c`, `b` fell in the window.
+    pub matched: Vec<String>,
+    /// `future_mtime`, `mtime_predates_ctime`.
+    pub flags: Vec<String>,
+}
+
+/// What `ir timeline` journals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimelineRecord {
+    pub since: String,
+    pub until: String,
+    pub roots: usize,
+    pub scanned: u64,
+    pub changed: usize,
+    pub flagged: usize,
+    pub unreadable: usize,
+    /// The first fifty flagged paths.
+    pub flagged_entries: Vec<ChangedPath>,
+    /// The twenty newest changes.
+    pub newest: Vec<ChangedPath>,
+}
+
+/// One hardening audit finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditFinding {
+    /// OpenClaw's check id, or `ir.*` for checks only `ir` makes.
+    pub id: String,
+    pub severity: Severity,
+    pub title: String,
+    pub detail: String,
+    pub fix: String,
+    /// Whether `ir audit --fix` repairs it.
+    pub fixable: bool,
+}
+
+/// What `ir audit` journals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// With `--fix`: the findings before the fixes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings_before: Option<Vec<AuditFinding>>,
+    pub findings: Vec<AuditFinding>,
+    /// Each change `--fix` made.
+    #[serde(default)]
+    pub changes: Vec<Value>,
+}
+
+/// A secret `ir rotate` replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rotated {
+    pub secret: String,
+    /// Where the new value was written.
+    pub written_to: String,
+    pub old_fingerprint: Option<String>,
+    pub new_fingerprint: String,
+}
+
+/// A provider credential to revoke at its provider (never the value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credential {
+    pub provider: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub source: String,
+    pub last4: String,
+    pub sha256_prefix: String,
+}
+
+/// Pairings or devices `ir rotate` revoked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revoked {
+    pub what: String,
+    pub count: u64,
+    #[serde(rename = "where")]
+    pub location: String,
+}
+
+/// A file the evidence gate did not cover, and why (journaled when a
+/// destructive command was `--force`d past the gate).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Uncovered {
+    pub path: String,
+    pub reason: String,
+}
+
+/// The proof of a rotation against the running gateway.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Proof {
+    pub checked: bool,
+    pub old_rejected: Option<bool>,
+    pub new_accepted: Option<bool>,
+    pub detail: String,
+}
+
+/// What `ir rotate` journals.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RotateRecord {
+    pub rotated: Vec<Rotated>,
+    pub revoked: Vec<Revoked>,
+    #[serde(default)]
+    pub revocation_skipped: Option<String>,
+    pub provider_credentials: Vec<Credential>,
+    #[serde(default)]
+    pub backups_purged: Vec<String>,
+    #[serde(default)]
+    pub proof: Proof,
+    pub operator_actions: Vec<String>,
+    #[serde(default)]
+    pub forced: Vec<Uncovered>,
+}
+
+/// What `ir clear-sessions` journals.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ClearRecord {
+    pub agents: Vec<String>,
+    pub files_removed: Vec<String>,
+    /// Per database: its path and the rows deleted from each table.
+    pub rows_deleted: Vec<RowsDeleted>,
+    #[serde(default)]
+    pub forced: Vec<Uncovered>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// Rows `ir clear-sessions` deleted from one database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowsDeleted {
+    /// Host path, escaped.
+    pub db: String,
+    /// Table → rows deleted.
+    pub rows: BTreeMap<String, u64>,
+}
+
+/// What `ir recover` journals (the parts other commands read).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecoverRecord {
+    pub findings: Vec<AuditFinding>,
+    pub todo: Vec<String>,
+}
+
+/// `manifest.json`: the bundle's header, then one item per path.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    #[serde(flatten)]
+    pub header: ManifestHeader,
+    pub items: Vec<ManifestItem>,
+}
+
+/// What a manifest says about the bundle as a whole.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestHeader {
+    /// `ir-bundle/1`.
+    pub format: String,
+    pub created: String,
+    /// The host the evidence came from.
+    pub host: String,
+    pub ir_version: String,
+    /// The `--root` it was read under.
+    pub root: String,
+    #[serde(default)]
+    pub deployment: Option<DeploymentSummary>,
+    /// The verdict names this manifest uses.
+    #[serde(default)]
+    pub verdicts: Vec<Verdict>,
+}
+
+/// One path in the bundle: what it was on the host, where it is in the
+/// bundle, and how it was read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManifestItem {
+    /// The host path, escaped (`None` for what `ir` generated itself).
+    pub path: Option<String>,
+    /// The path relative to the bundle's top folder, escaped (`None` when
+    /// nothing was stored).
+    pub archive_path: Option<String>,
+    /// Why it was collected (`state_dir`, `persistence`, `volatile`...).
+    pub source: String,
+    /// The raw host path in base64, when it is not UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_b64: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FileKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Permission bits in octal (`644`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inode: Option<u64>,
+    /// RFC 3339 UTC with nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atime: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ctime: Option<String>,
+    /// Birth time, where the filesystem keeps one.
+    #[serde(default)]
+    pub btime: Option<String>,
+    /// A symlink's target, or the first name of a hard link (escaped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Bytes stored in the bundle (less than `size` when cut or sparse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparse_data_bytes: Option<u64>,
+    /// Read from procfs/sysfs, whose sizes lie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pseudo_file: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub verdict: Verdict,
+}
+
+impl Default for Verdict {
+    fn default() -> Verdict {
+        Verdict::Ok
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,10 +924,7 @@ mod tests {
         }
         assert_eq!(FileKind::from_mode(0o100644), FileKind::File);
         assert_eq!(FileKind::from_mode(0o020600), FileKind::CharDevice);
-        assert_eq!(
-            FileKind::from_tar(tar::EntryType::Link),
-            FileKind::Hardlink
-        );
+        assert_eq!(FileKind::from_tar(tar::EntryType::Link), FileKind::Hardlink);
         assert_eq!(FileKind::Dir.to_string(), "directory");
         let odd: FileKind = serde_json::from_str("\"door\"").unwrap();
         assert_eq!(odd, FileKind::Unknown);

@@ -6,20 +6,78 @@
 //! and what remains to do. Host strings are rendered as escaped code spans
 //! so a crafted file name cannot inject Markdown.
 
-use crate::journal::{self, Entry};
+use crate::journal::{self, Entry, Problem, Verdict};
+use crate::record::{
+    AuditFinding, AuditRecord, ClearRecord, CollectRecord, HuntRecord, PersistenceRecord,
+    RecoverRecord, RotateRecord, Severity, Status, TimelineRecord,
+};
 use anyhow::Result;
-use serde_json::{Value, json};
+use serde::Serialize;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-fn last_end<'a>(entries: &'a [Entry], command: &str) -> Option<&'a Entry> {
-    journal::last_end(entries, command, false)
+/// `report.json`: everything the Markdown shows, as data.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// `ir-report/1`.
+    pub format: String,
+    pub created: String,
+    pub case: String,
+    pub journal: JournalSummary,
+    pub steps: Vec<StepRow>,
+    /// The last collection's record.
+    pub bundle: Option<CollectRecord>,
+    pub triage: Triage,
+    pub rotation: Option<RotateRecord>,
+    pub sessions_cleared: Option<ClearRecord>,
+    pub audit: AuditBeforeAfter,
+    pub todo: Vec<String>,
 }
 
-fn first_end<'a>(entries: &'a [Entry], command: &str) -> Option<&'a Entry> {
-    entries
-        .iter()
-        .find(|e| e.str("command") == Some(command) && e.str("kind") == Some("end"))
+/// How the case journal verified.
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalSummary {
+    pub verdict: Verdict,
+    pub entries: u64,
+    pub last_digest: Option<String>,
+    pub problems: Vec<Problem>,
+    pub notes: Vec<String>,
+}
+
+/// One ended command, for the table of who ran what.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRow {
+    pub command: String,
+    pub status: Status,
+    pub exit_code: i32,
+    pub ts: String,
+    pub user: String,
+    pub host: String,
+    pub error: Option<String>,
+}
+
+/// The last record of each triage command.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Triage {
+    pub timeline: Option<TimelineRecord>,
+    pub persistence: Option<PersistenceRecord>,
+    pub hunt: Option<HuntRecord>,
+}
+
+/// The hardening audit's findings before the fixes and after recovery.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuditBeforeAfter {
+    pub before: Option<Vec<AuditFinding>>,
+    pub after: Option<Vec<AuditFinding>>,
+}
+
+/// The record of the last `end` of `command`, whatever its status; an
+/// error names the entry when its details are not that command's record.
+fn last<T: serde::de::DeserializeOwned>(entries: &[Entry], command: &str) -> Result<Option<T>> {
+    journal::last_end(entries, command, false)
+        .filter(|(_, end)| end.details.as_ref().is_some_and(|d| !d.is_null()))
+        .map(|(e, end)| end.record(e.seq))
+        .transpose()
 }
 
 /// A host string as a Markdown code span.
@@ -28,61 +86,73 @@ fn code(s: &str) -> String {
 }
 
 /// Builds the report document.
-pub fn build(case_dir: &Path) -> Result<Value> {
+pub fn build(case_dir: &Path) -> Result<Report> {
     let jpath = case_dir.join(journal::JOURNAL_FILE);
     let entries = journal::read_entries(&jpath)?;
     let verification = journal::verify(&jpath)?;
-    let steps: Vec<Value> = entries
+    let steps = entries
         .iter()
-        .filter(|e| e.str("kind") == Some("end"))
-        .map(|e| {
-            json!({"command": e.str("command"), "status": e.str("status"), "exit_code": e.value.get("exit_code"), "ts": e.str("ts"),
-                "user": e.str("user"), "host": e.str("host"), "error": e.str("error")})
+        .filter_map(|e| Some((e.envelope()?, e.end()?)))
+        .map(|(env, end)| StepRow {
+            command: end.command.clone(),
+            status: end.status,
+            exit_code: end.exit_code,
+            ts: env.ts.clone(),
+            user: env.user.clone(),
+            host: env.host.clone(),
+            error: end.error.clone(),
         })
         .collect();
-    let collect = last_end(&entries, "collect")
-        .and_then(|e| e.value.get("details"))
-        .cloned();
-    let hunt = last_end(&entries, "hunt")
-        .and_then(|e| e.value.get("details"))
-        .cloned();
-    let persistence = last_end(&entries, "persistence")
-        .and_then(|e| e.value.get("details"))
-        .cloned();
-    let timeline = last_end(&entries, "timeline")
-        .and_then(|e| e.value.get("details"))
-        .cloned();
-    let rotate = last_end(&entries, "rotate")
-        .and_then(|e| e.value.get("details"))
-        .cloned();
-    let clear = last_end(&entries, "clear-sessions")
-        .and_then(|e| e.value.get("details"))
-        .cloned();
-    let audit_before = first_end(&entries, "audit")
-        .and_then(|e| {
-            e.pointer("/details/findings_before")
-                .or_else(|| e.pointer("/details/findings"))
-        })
-        .cloned();
-    let audit_after = last_end(&entries, "recover")
-        .and_then(|e| e.pointer("/details/findings"))
-        .or_else(|| last_end(&entries, "audit").and_then(|e| e.pointer("/details/findings")))
-        .cloned();
+    let audit = audit_before_after(&entries)?;
+    let mut r = Report {
+        format: "ir-report/1".into(),
+        created: journal::now_rfc3339(),
+        case: case_dir.display().to_string(),
+        journal: JournalSummary {
+            verdict: verification.verdict,
+            entries: verification.entries,
+            last_digest: verification.last_digest,
+            problems: verification.problems,
+            notes: verification.notes,
+        },
+        steps,
+        bundle: last(&entries, "collect")?,
+        triage: Triage {
+            timeline: last(&entries, "timeline")?,
+            persistence: last(&entries, "persistence")?,
+            hunt: last(&entries, "hunt")?,
+        },
+        rotation: last(&entries, "rotate")?,
+        sessions_cleared: last(&entries, "clear-sessions")?,
+        audit,
+        todo: Vec::new(),
+    };
+    let recover: Option<RecoverRecord> = last(&entries, "recover")?;
+    r.todo = todo(&r, recover.as_ref());
+    Ok(r)
+}
+
+/// The first audit's "before" and the latest "after" (recovery's audit
+/// when there was one).
+fn audit_before_after(entries: &[Entry]) -> Result<AuditBeforeAfter> {
+    let before = journal::first_end(entries, "audit")
+        .filter(|(_, end)| end.details.is_some())
+        .map(|(e, end)| end.record::<AuditRecord>(e.seq))
+        .transpose()?
+        .map(|a| a.findings_before.unwrap_or(a.findings));
+    let after = match last::<RecoverRecord>(entries, "recover")? {
+        Some(r) => Some(r.findings),
+        None => last::<AuditRecord>(entries, "audit")?.map(|a| a.findings),
+    };
+    Ok(AuditBeforeAfter { before, after })
+}
+
+/// What is left for the operator.
+fn todo(r: &Report, recover: Option<&RecoverRecord>) -> Vec<String> {
     let mut todo: Vec<String> = Vec::new();
-    if let Some(r) = &rotate {
-        for a in r
-            .get("operator_actions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
-            todo.push(a.to_string());
-        }
-        let n = r
-            .get("provider_credentials")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
+    if let Some(rot) = &r.rotation {
+        todo.extend(rot.operator_actions.iter().cloned());
+        let n = rot.provider_credentials.len();
         if n > 0 {
             todo.push(format!(
                 "revoke the {n} provider/channel credential(s) listed above at their providers"
@@ -91,272 +161,223 @@ pub fn build(case_dir: &Path) -> Result<Value> {
     } else {
         todo.push("credentials were not rotated (ir rotate)".into());
     }
-    if clear.is_none() {
+    if r.sessions_cleared.is_none() {
         todo.push("the sessions were not cleared (ir clear-sessions)".into());
     }
-    if let Some(r) = last_end(&entries, "recover")
-        .and_then(|e| e.pointer("/details/todo"))
-        .and_then(Value::as_array)
-    {
-        todo.extend(r.iter().filter_map(Value::as_str).map(str::to_owned));
+    if let Some(rec) = recover {
+        todo.extend(rec.todo.iter().cloned());
     }
-    for f in audit_after
-        .as_ref()
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if f.get("severity").and_then(Value::as_str) == Some("critical") {
-            todo.push(format!(
-                "fix {}: {}",
-                f["id"].as_str().unwrap_or(""),
-                f["fix"].as_str().unwrap_or("")
-            ));
+    for f in r.audit.after.iter().flatten() {
+        if f.severity == Severity::Critical {
+            todo.push(format!("fix {}: {}", f.id, f.fix));
         }
     }
-    if verification.verdict == journal::Verdict::Tampered {
+    if r.journal.verdict == Verdict::Tampered {
         todo.insert(
             0,
             "THE CASE JOURNAL FAILS VERIFICATION: treat this report as untrusted".into(),
         );
     }
-    Ok(json!({
-        "format": "ir-report/1",
-        "created": journal::now_rfc3339(),
-        "case": case_dir.display().to_string(),
-        "journal": {"verdict": verification.verdict, "entries": verification.entries, "last_digest": verification.last_digest, "problems": verification.problems, "notes": verification.notes},
-        "steps": steps,
-        "bundle": collect,
-        "triage": {"timeline": timeline, "persistence": persistence, "hunt": hunt},
-        "rotation": rotate,
-        "sessions_cleared": clear,
-        "audit": {"before": audit_before, "after": audit_after},
-        "todo": todo,
-    }))
+    todo
 }
 
-fn md(r: &Value) -> String {
+/// The Markdown report, top-down.
+fn md(r: &Report) -> String {
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "# Incident report\n\nCase: {}  \nWritten: {}\n",
-        code(r["case"].as_str().unwrap_or("")),
-        r["created"].as_str().unwrap_or("")
-    );
-    let j = &r["journal"];
-    let _ = writeln!(
-        o,
-        "## Chain of custody\n\nThe case journal holds {} entries and **{}** verification (last digest `{}`).\n",
-        j["entries"],
-        j["verdict"].as_str().unwrap_or("?"),
-        j["last_digest"].as_str().unwrap_or("-")
-    );
-    for p in j["problems"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            o,
-            "- problem: {}",
-            code(p["message"].as_str().unwrap_or(""))
-        );
-    }
-    let _ = writeln!(
-        o,
-        "| when (UTC) | who | command | status | exit |\n|---|---|---|---|---|"
-    );
-    for s in r["steps"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            o,
-            "| {} | {}@{} | {} | {} | {} |",
-            s["ts"].as_str().unwrap_or(""),
-            s["user"].as_str().unwrap_or(""),
-            s["host"].as_str().unwrap_or(""),
-            s["command"].as_str().unwrap_or(""),
-            s["status"].as_str().unwrap_or(""),
-            s["exit_code"]
-        );
-    }
-    let _ = writeln!(o, "\n## Evidence\n");
-    match r["bundle"].as_object() {
-        Some(b) => {
-            let bundle = b.get("bundle").and_then(Value::as_str).unwrap_or("");
-            let _ = writeln!(
-                o,
-                "- bundle: {}\n- sha256: `{}`\n- size: {} bytes, {} items\n- manifest: {} (sha256 `{}`)\n- verdicts: {}",
-                code(bundle),
-                b.get("sha256").and_then(Value::as_str).unwrap_or(""),
-                b.get("size").unwrap_or(&Value::Null),
-                b.get("items").unwrap_or(&Value::Null),
-                code(b.get("manifest").and_then(Value::as_str).unwrap_or("")),
-                b.get("manifest_sha256")
-                    .and_then(Value::as_str)
-                    .unwrap_or(""),
-                b.get("verdicts")
-                    .and_then(Value::as_object)
-                    .map(|m| m
-                        .iter()
-                        .map(|(k, v)| format!("{k} {}", v["count"]))
-                        .collect::<Vec<_>>()
-                        .join(", "))
-                    .unwrap_or_default()
-            );
-            let _ = writeln!(
-                o,
-                "\nTo open it: `ir verify {bundle} -i KEY` then `ir extract {bundle} -i KEY -o DIR`; or `age -d -i KEY {bundle} | tar -xzf -` and `sha256sum -c MANIFEST.sha256` in the top folder."
-            );
-        }
-        None => {
-            let _ = writeln!(o, "No evidence bundle was collected.");
-        }
-    }
-    let _ = writeln!(o, "\n## Findings, most serious first\n");
-    let t = &r["triage"];
-    for h in t["hunt"]["top_hits"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            o,
-            "- **{}** {} at {}: {}",
-            h["severity"].as_str().unwrap_or(""),
-            h["title"].as_str().unwrap_or(""),
-            code(h["source"].as_str().unwrap_or("")),
-            code(h["snippet"].as_str().unwrap_or(""))
-        );
-    }
-    for p in t["persistence"]["flagged"].as_array().into_iter().flatten() {
-        let flags: Vec<&str> = p["flags"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        let _ = writeln!(
-            o,
-            "- persistence {} {} [{}]{}",
-            p["mechanism"].as_str().unwrap_or(""),
-            code(p["path"].as_str().unwrap_or("")),
-            flags.join(", "),
-            p["command"]
-                .as_str()
-                .map(|c| format!(": {}", code(c)))
-                .unwrap_or_default()
-        );
-    }
-    if let Some(tl) = t["timeline"].as_object() {
-        let _ = writeln!(
-            o,
-            "- timeline {} to {}: {} changed paths, {} flagged",
-            tl.get("since").and_then(Value::as_str).unwrap_or(""),
-            tl.get("until").and_then(Value::as_str).unwrap_or(""),
-            tl.get("changed").unwrap_or(&Value::Null),
-            tl.get("flagged").unwrap_or(&Value::Null)
-        );
-        for e in tl
-            .get("flagged_entries")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let _ = writeln!(
-                o,
-                "  - {} {}",
-                code(e["path"].as_str().unwrap_or("")),
-                e["flags"]
-            );
-        }
-    }
-    let _ = writeln!(o, "\n## Containment\n");
-    match r["rotation"].as_object() {
-        Some(rot) => {
-            for x in rot
-                .get("rotated")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let _ = writeln!(
-                    o,
-                    "- rotated {} (new fingerprint `{}`, written to {})",
-                    x["secret"].as_str().unwrap_or(""),
-                    x["new_fingerprint"].as_str().unwrap_or(""),
-                    x["written_to"].as_str().unwrap_or("")
-                );
-            }
-            for x in rot
-                .get("revoked")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let _ = writeln!(
-                    o,
-                    "- revoked {} x{}",
-                    x["what"].as_str().unwrap_or(""),
-                    x["count"]
-                );
-            }
-            let creds = rot
-                .get("provider_credentials")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            if !creds.is_empty() {
-                let _ = writeln!(
-                    o,
-                    "\nTo revoke at each provider:\n\n| provider | type | last 4 | sha256 prefix | where |\n|---|---|---|---|---|"
-                );
-                for c in creds {
-                    let _ = writeln!(
-                        o,
-                        "| {} | {} | {} | `{}` | {} |",
-                        code(c["provider"].as_str().unwrap_or("")),
-                        c["type"].as_str().unwrap_or(""),
-                        code(c["last4"].as_str().unwrap_or("")),
-                        c["sha256_prefix"].as_str().unwrap_or(""),
-                        code(c["source"].as_str().unwrap_or(""))
-                    );
-                }
-            }
-        }
-        None => {
-            let _ = writeln!(o, "Nothing was rotated.");
-        }
-    }
-    if let Some(c) = r["sessions_cleared"].as_object() {
-        let _ = writeln!(
-            o,
-            "\n- sessions cleared for agents {}: {} files removed, {} databases cleared",
-            c.get("agents").unwrap_or(&Value::Null),
-            c.get("files_removed")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len),
-            c.get("rows_deleted")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len)
-        );
-    }
-    let _ = writeln!(o, "\n## Hardening audit\n");
-    for (label, key) in [("before", "before"), ("after", "after")] {
-        let f = r["audit"][key].as_array().cloned().unwrap_or_default();
-        let n = |s: &str| f.iter().filter(|x| x["severity"] == s).count();
-        let _ = writeln!(
-            o,
-            "- {label}: {} critical, {} warn, {} info",
-            n("critical"),
-            n("warn"),
-            n("info")
-        );
-    }
+    md_custody(&mut o, r);
+    md_evidence(&mut o, r.bundle.as_ref());
+    md_findings(&mut o, &r.triage);
+    md_containment(&mut o, r);
+    md_audit(&mut o, &r.audit);
     let _ = writeln!(o, "\n## What remains to do\n");
-    for t in r["todo"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
+    for t in &r.todo {
         let _ = writeln!(o, "- [ ] {}", crate::sanitize::escape(t));
     }
     o
 }
 
+fn md_custody(o: &mut String, r: &Report) {
+    let _ = writeln!(
+        o,
+        "# Incident report\n\nCase: {}  \nWritten: {}\n",
+        code(&r.case),
+        r.created
+    );
+    let j = &r.journal;
+    let _ = writeln!(
+        o,
+        "## Chain of custody\n\nThe case journal holds {} entries and **{}** verification (last digest `{}`).\n",
+        j.entries,
+        verdict_word(j.verdict),
+        j.last_digest.as_deref().unwrap_or("-")
+    );
+    for p in &j.problems {
+        let _ = writeln!(o, "- problem: {}", code(&p.message));
+    }
+    let _ = writeln!(
+        o,
+        "| when (UTC) | who | command | status | exit |\n|---|---|---|---|---|"
+    );
+    for s in &r.steps {
+        let _ = writeln!(
+            o,
+            "| {} | {}@{} | {} | {} | {} |",
+            s.ts,
+            s.user,
+            s.host,
+            s.command,
+            s.status.as_str(),
+            s.exit_code
+        );
+    }
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Intact => "intact",
+        Verdict::Interrupted => "interrupted",
+        Verdict::Tampered => "tampered",
+    }
+}
+
+fn md_evidence(o: &mut String, bundle: Option<&CollectRecord>) {
+    let _ = writeln!(o, "\n## Evidence\n");
+    let Some(b) = bundle else {
+        let _ = writeln!(o, "No evidence bundle was collected.");
+        return;
+    };
+    let path = b.bundle.display().to_string();
+    let verdicts: Vec<String> = b
+        .verdicts
+        .iter()
+        .map(|(k, v)| format!("{k} {}", v.count))
+        .collect();
+    let _ = writeln!(
+        o,
+        "- bundle: {}\n- sha256: `{}`\n- size: {} bytes, {} items\n- manifest: {} (sha256 `{}`)\n- verdicts: {}",
+        code(&path),
+        b.sha256,
+        b.size,
+        b.items,
+        code(&b.manifest.display().to_string()),
+        b.manifest_sha256,
+        verdicts.join(", ")
+    );
+    let _ = writeln!(
+        o,
+        "\nTo open it: `ir verify {path} -i KEY` then `ir extract {path} -i KEY -o DIR`; or `age -d -i KEY {path} | tar -xzf -` and `sha256sum -c MANIFEST.sha256` in the top folder."
+    );
+}
+
+fn md_findings(o: &mut String, t: &Triage) {
+    let _ = writeln!(o, "\n## Findings, most serious first\n");
+    for h in t.hunt.iter().flat_map(|h| &h.top_hits) {
+        let _ = writeln!(
+            o,
+            "- **{}** {} at {}: {}",
+            h.severity,
+            h.title,
+            code(&h.source),
+            code(&h.snippet)
+        );
+    }
+    for p in t.persistence.iter().flat_map(|p| &p.flagged) {
+        let _ = writeln!(
+            o,
+            "- persistence {} {} [{}]{}",
+            p.mechanism,
+            code(&p.path),
+            p.flags.join(", "),
+            p.command
+                .as_deref()
+                .map(|c| format!(": {}", code(c)))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(tl) = &t.timeline {
+        let _ = writeln!(
+            o,
+            "- timeline {} to {}: {} changed paths, {} flagged",
+            tl.since, tl.until, tl.changed, tl.flagged
+        );
+        for e in &tl.flagged_entries {
+            let _ = writeln!(
+                o,
+                "  - {} {}",
+                code(&e.path),
+                serde_json::to_string(&e.flags).unwrap_or_default()
+            );
+        }
+    }
+}
+
+fn md_containment(o: &mut String, r: &Report) {
+    let _ = writeln!(o, "\n## Containment\n");
+    match &r.rotation {
+        Some(rot) => md_rotation(o, rot),
+        None => {
+            let _ = writeln!(o, "Nothing was rotated.");
+        }
+    }
+    if let Some(c) = &r.sessions_cleared {
+        let _ = writeln!(
+            o,
+            "\n- sessions cleared for agents {}: {} files removed, {} databases cleared",
+            serde_json::to_string(&c.agents).unwrap_or_default(),
+            c.files_removed.len(),
+            c.rows_deleted.len()
+        );
+    }
+}
+
+fn md_rotation(o: &mut String, rot: &RotateRecord) {
+    for x in &rot.rotated {
+        let _ = writeln!(
+            o,
+            "- rotated {} (new fingerprint `{}`, written to {})",
+            x.secret, x.new_fingerprint, x.written_to
+        );
+    }
+    for x in &rot.revoked {
+        let _ = writeln!(o, "- revoked {} x{}", x.what, x.count);
+    }
+    if rot.provider_credentials.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\nTo revoke at each provider:\n\n| provider | type | last 4 | sha256 prefix | where |\n|---|---|---|---|---|"
+    );
+    for c in &rot.provider_credentials {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | `{}` | {} |",
+            code(&c.provider),
+            c.kind,
+            code(&c.last4),
+            c.sha256_prefix,
+            code(&c.source)
+        );
+    }
+}
+
+fn md_audit(o: &mut String, a: &AuditBeforeAfter) {
+    let _ = writeln!(o, "\n## Hardening audit\n");
+    for (label, f) in [("before", &a.before), ("after", &a.after)] {
+        let f = f.as_deref().unwrap_or_default();
+        let n = |s: Severity| f.iter().filter(|x| x.severity == s).count();
+        let _ = writeln!(
+            o,
+            "- {label}: {} critical, {} warn, {} info",
+            n(Severity::Critical),
+            n(Severity::Warn),
+            n(Severity::Info)
+        );
+    }
+}
+
 /// Writes `report.md` and `report.json` into the case dir.
-pub fn write(case_dir: &Path) -> Result<(PathBuf, PathBuf, Value)> {
+pub fn write(case_dir: &Path) -> Result<(PathBuf, PathBuf, Report)> {
     let r = build(case_dir)?;
     let j = case_dir.join("report.json");
     let m = case_dir.join("report.md");

@@ -266,3 +266,66 @@ fn show_prints_a_timeline_and_json() {
     let out = h.ir().args(["--json", "journal", "show"]).output().unwrap();
     assert_eq!(json_out(&out).as_array().unwrap().len(), 3);
 }
+
+/// Replaces what changes from one `ir report` to the next (the case dir,
+/// the time, digests and run ids) so two reports can be compared.
+fn normalise_report(text: &str, case: &str) -> String {
+    let hex64 = regex::Regex::new(r"\b[0-9a-f]{64}\b").unwrap();
+    let run_id = regex::Regex::new(r"run [0-9a-f]{16} \(report\)").unwrap();
+    let t = text.replace(case, "<case>");
+    let t = hex64.replace_all(&t, "<digest>");
+    let t = run_id.replace_all(&t, "run <id> (report)");
+    t.lines()
+        .map(|l| {
+            if l.starts_with("Written: ") {
+                "Written: <time>"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A journal written by ir 0.1.0 (before typed records) still verifies,
+/// and `ir report` on it says exactly what 0.1.0's own report said.
+#[test]
+fn a_journal_from_0_1_0_still_verifies_and_reports_the_same() {
+    let fixture = crate::util::fixtures().join("journals/v0.1.0-demo");
+    let d = tempfile::tempdir().unwrap();
+    let case = d.path().join("case");
+    std::fs::create_dir(&case).unwrap();
+    for f in ["journal.jsonl", "journal.head"] {
+        std::fs::copy(fixture.join(f), case.join(f)).unwrap();
+    }
+    let ir = || {
+        let mut c = assert_cmd::Command::cargo_bin("ir").unwrap();
+        c.arg("--case").arg(&case);
+        c
+    };
+    let out = ir().args(["--json", "journal", "verify"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_out(&out)["verdict"], "intact");
+    ir().arg("report").assert().success();
+
+    // The golden files were written by 0.1.0's `ir report` on this same
+    // journal, in a case dir at /tmp/ir-golden-case.
+    let golden_case = "/tmp/ir-golden-case";
+    let case_s = case.display().to_string();
+    let md = std::fs::read_to_string(case.join("report.md")).unwrap();
+    let want_md = std::fs::read_to_string(fixture.join("report.golden.md")).unwrap();
+    assert_eq!(
+        normalise_report(&md, &case_s),
+        normalise_report(&want_md, golden_case)
+    );
+    let js = std::fs::read_to_string(case.join("report.json")).unwrap();
+    let want_js = std::fs::read_to_string(fixture.join("report.golden.json")).unwrap();
+    let got: serde_json::Value = serde_json::from_str(&normalise_report(&js, &case_s)).unwrap();
+    let want: serde_json::Value =
+        serde_json::from_str(&normalise_report(&want_js, golden_case)).unwrap();
+    let strip = |mut v: serde_json::Value| {
+        v["created"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(strip(got), strip(want));
+}

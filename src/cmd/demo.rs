@@ -98,10 +98,10 @@ pub fn run(ctx: &Ctx, a: &DemoArgs) -> Result<Exit> {
     );
     crate::output::print(&s);
     Ok(
-        if steps
-            .iter()
-            .any(|st| matches!(st.status, "failed" | "refused" | "interrupted"))
-        {
+        if steps.iter().any(|st| {
+            use crate::record::StepStatus as S;
+            matches!(st.status, S::Failed | S::Refused | S::Interrupted)
+        }) {
             Exit::Error
         } else {
             Exit::Ok

@@ -1,11 +1,12 @@
 //! `ir journal verify|show|note`: the case journal for the analyst.
 
-use crate::case::{Ctx, Outcome};
+use crate::case::Ctx;
 use crate::exit::Exit;
 use crate::journal::{self, Verdict};
+use crate::record::{Note, Record};
 use crate::sanitize::escape;
 use anyhow::Result;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -42,11 +43,10 @@ pub fn run(ctx: &Ctx, c: &JournalCommand) -> Result<Exit> {
         JournalCommand::Show { file } => show(ctx, &file_or_case(ctx, file)),
         JournalCommand::Note { message } => {
             let j = ctx.journal()?;
-            let mut m = Map::new();
-            m.insert("kind".into(), json!("note"));
-            m.insert("argv".into(), json!(ctx.argv));
-            m.insert("message".into(), json!(message));
-            let a = j.append(m)?;
+            let a = j.append(Record::Note(Note {
+                message: message.clone(),
+                argv: ctx.argv.clone(),
+            }))?;
             if ctx.global.json {
                 crate::output::print_json(&a);
             } else if !ctx.global.quiet {
@@ -97,55 +97,20 @@ fn verify(ctx: &Ctx, path: &std::path::Path) -> Result<Exit> {
 fn show(ctx: &Ctx, path: &std::path::Path) -> Result<Exit> {
     let entries = journal::read_entries(path)?;
     if ctx.global.json {
-        let v: Vec<&Map<String, Value>> = entries.iter().map(|e| &e.value).collect();
+        let v: Vec<Value> = entries.iter().map(show_json).collect();
         crate::output::print_json(&v);
         return Ok(Exit::Ok);
     }
     let mut o = String::new();
     let mut open: Vec<String> = Vec::new();
     for e in &entries {
-        let ts = e.str("ts").unwrap_or("?");
-        let who = format!(
-            "{}@{}",
-            e.str("user").unwrap_or("?"),
-            e.str("host").unwrap_or("?")
-        );
-        let cmd = e.str("command").unwrap_or("");
-        let line = match e.str("kind") {
-            Some("start") => {
-                open.push(e.str("run").unwrap_or("").to_string());
-                format!(
-                    "start  {cmd}  ({})",
-                    e.value
-                        .get("argv")
-                        .and_then(Value::as_array)
-                        .map(|a| a
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(" "))
-                        .unwrap_or_default()
-                )
-            }
-            Some("end") => {
-                open.retain(|r| Some(r.as_str()) != e.str("run"));
-                let mut s = format!(
-                    "end    {cmd}  {} (exit {})",
-                    e.str("status").unwrap_or("?"),
-                    e.value
-                        .get("exit_code")
-                        .and_then(Value::as_i64)
-                        .unwrap_or(-1)
-                );
-                if let Some(err) = e.str("error") {
-                    s.push_str(&format!(": {err}"));
-                }
-                s
-            }
-            Some("event") => format!("event  {cmd}: {}", e.str("event").unwrap_or("")),
-            Some("note") => format!("note   {}", e.str("message").unwrap_or("")),
-            Some(k) => k.to_string(),
-            None => "?".into(),
+        let (ts, who, line) = match e.envelope() {
+            Some(env) => (
+                env.ts.as_str(),
+                format!("{}@{}", env.user, env.host),
+                show_line(&env.body, &mut open),
+            ),
+            None => ("?", "?".into(), "(not an ir record)".into()),
         };
         let _ = writeln!(o, "{:>4}  {ts}  {}  {}", e.seq, escape(&who), escape(&line));
     }
@@ -156,6 +121,38 @@ fn show(ctx: &Ctx, path: &std::path::Path) -> Result<Exit> {
         );
     }
     crate::output::print(&o);
-    let _ = Outcome::ok(Value::Null);
     Ok(Exit::Ok)
+}
+
+/// One entry for `show --json`: the typed record, or why it is not one.
+fn show_json(e: &journal::Entry) -> Value {
+    match &e.record {
+        Ok(env) => serde_json::to_value(env).unwrap_or(Value::Null),
+        Err(why) => json!({"seq": e.seq, "digest": e.digest, "not_a_record": why}),
+    }
+}
+
+/// One entry as a line of `show`, tracking runs not yet ended.
+fn show_line(r: &Record, open: &mut Vec<String>) -> String {
+    match r {
+        Record::Start(s) => {
+            open.push(s.run.clone());
+            format!("start  {}  ({})", s.command, s.argv.join(" "))
+        }
+        Record::End(end) => {
+            open.retain(|r| *r != end.run);
+            let mut s = format!(
+                "end    {}  {} (exit {})",
+                end.command,
+                end.status.as_str(),
+                end.exit_code
+            );
+            if let Some(err) = &end.error {
+                s.push_str(&format!(": {err}"));
+            }
+            s
+        }
+        Record::Event(ev) => format!("event  {}: {}", ev.command, ev.event),
+        Record::Note(n) => format!("note   {}", n.message),
+    }
 }

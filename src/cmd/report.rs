@@ -9,7 +9,7 @@ use serde_json::json;
 pub fn run(ctx: &Ctx) -> Result<Exit> {
     let ((md, js), exit) = ctx.journaled("report", |_| {
         let (md, js, r) = crate::report::write(&ctx.global.case)?;
-        let details = json!({"report_md": md, "report_json": js, "journal_verdict": r["journal"]["verdict"], "todo": r["todo"]});
+        let details = json!({"report_md": md, "report_json": js, "journal_verdict": r.journal.verdict, "todo": r.todo});
         Ok(((md, js), Outcome::ok(details)))
     })?;
     if !ctx.global.quiet {

@@ -21,19 +21,13 @@ pub struct VerifyArgs {
 /// The bundle the case journal's last successful collect wrote.
 pub fn latest_bundle(journal: &std::path::Path) -> Result<PathBuf> {
     let entries = crate::journal::read_entries(journal).unwrap_or_default();
-    crate::journal::last_end(&entries, "collect", true)
-        .into_iter()
-        .find_map(|e| {
-            e.pointer("/details/bundle")
-                .and_then(serde_json::Value::as_str)
-                .map(PathBuf::from)
-        })
-        .ok_or_else(|| {
-            crate::exit::hint(
-                "no bundle given and the case journal records no collect",
-                "give the bundle's path",
-            )
-        })
+    match crate::journal::last_collect(&entries) {
+        Some(rec) => Ok(rec?.1.bundle),
+        None => Err(crate::exit::hint(
+            "no bundle given and the case journal records no collect",
+            "give the bundle's path",
+        )),
+    }
 }
 
 /// Checks the bundle: without a key, its hash and header; with one, every

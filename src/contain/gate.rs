@@ -8,9 +8,9 @@
 //! SHA-256. Anything not covered is named; `--force` overrides and is
 //! journaled as forced.
 
+use crate::record::Manifest;
 use anyhow::{Context, Result};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -36,52 +36,49 @@ pub struct Uncovered {
 pub fn latest(journal: &Path) -> Result<Preserved, String> {
     let entries = crate::journal::read_entries(journal)
         .map_err(|e| format!("the case journal cannot be read: {e:#}"))?;
-    let end = crate::journal::last_end(&entries, "collect", true)
-        .ok_or("the case journal records no successful `ir collect`")?;
-    let d = end.value.get("details").cloned().unwrap_or(Value::Null);
-    let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_owned);
-    let bundle = PathBuf::from(s("bundle").ok_or("the collect entry names no bundle")?);
-    let want = s("sha256").ok_or("the collect entry records no hash")?;
-    let f = crate::safefs::open_regular(&bundle)
-        .map_err(|e| format!("the bundle {} is gone or unreadable: {e}", bundle.display()))?
+    let (collected_at, rec) = crate::journal::last_collect(&entries)
+        .ok_or("the case journal records no successful `ir collect`")?
+        .map_err(|e| format!("{e:#}"))?;
+    let f = crate::safefs::open_regular(&rec.bundle)
+        .map_err(|e| {
+            format!(
+                "the bundle {} is gone or unreadable: {e}",
+                rec.bundle.display()
+            )
+        })?
         .0;
     let got =
         crate::journal::sha256_reader(std::io::BufReader::new(f)).map_err(|e| e.to_string())?;
-    if got != want {
+    if got != rec.sha256 {
         return Err(format!(
-            "the bundle {} hashes to {got}, not the {want} the journal recorded",
-            bundle.display()
+            "the bundle {} hashes to {got}, not the {} the journal recorded",
+            rec.bundle.display(),
+            rec.sha256
         ));
     }
-    let manifest = PathBuf::from(s("manifest").ok_or("the collect entry names no manifest")?);
-    let mbytes = crate::safefs::read_bounded(&manifest, 1 << 30)
+    let mbytes = crate::safefs::read_bounded(&rec.manifest, 1 << 30)
         .map_err(|e| format!("the manifest copy is unreadable: {e}"))?;
-    if Some(crate::journal::sha256_hex(&mbytes)) != s("manifest_sha256") {
+    if crate::journal::sha256_hex(&mbytes) != rec.manifest_sha256 {
         return Err(format!(
             "the manifest copy {} does not match the hash the journal recorded",
-            manifest.display()
+            rec.manifest.display()
         ));
     }
-    let m: Value = serde_json::from_slice(&mbytes)
-        .map_err(|e| format!("the manifest copy is not JSON: {e}"))?;
-    let mut files = HashMap::new();
-    for it in m
-        .get("items")
-        .and_then(Value::as_array)
+    let m: Manifest = serde_json::from_slice(&mbytes).map_err(|e| {
+        format!(
+            "the manifest copy {} is not an ir manifest: {e}",
+            rec.manifest.display()
+        )
+    })?;
+    let files = m
+        .items
         .into_iter()
-        .flatten()
-    {
-        if let (Some(p), Some(h)) = (
-            it.get("path").and_then(Value::as_str),
-            it.get("sha256").and_then(Value::as_str),
-        ) {
-            files.insert(p.to_string(), h.to_string());
-        }
-    }
+        .filter_map(|it| Some((it.path?, it.sha256?)))
+        .collect();
     Ok(Preserved {
-        bundle,
-        sha256: want,
-        collected_at: end.str("ts").unwrap_or("").to_string(),
+        bundle: rec.bundle,
+        sha256: rec.sha256,
+        collected_at,
         files,
     })
 }

@@ -39,8 +39,11 @@ fn last_snapshot(journal: &Path) -> Option<Value> {
         .ok()?
         .into_iter()
         .rev()
-        .find(|e| e.str("event") == Some("pre-stop snapshot"))
-        .and_then(|e| e.value.get("details").cloned())
+        .find_map(|e| {
+            e.event()
+                .filter(|ev| ev.event == "pre-stop snapshot")
+                .map(|ev| ev.details.clone())
+        })
 }
 
 /// How the gateway ran, from a pre-stop snapshot.

@@ -90,29 +90,23 @@ pub fn outer(bundle: &Path, case_journal: Option<&Path>) -> Result<(Outer, Vec<S
     let mut journal_manifest = None;
     if let Some(j) = &journal {
         let entries = crate::journal::read_entries(j)?;
-        let recorded: Vec<&Value> = entries
-            .iter()
-            .filter(|e| e.str("command") == Some("collect") && e.str("kind") == Some("end"))
-            .filter_map(|e| e.value.get("details"))
-            .filter(|d| {
-                d.get("bundle").and_then(Value::as_str).is_some_and(|b| {
-                    Path::new(b).file_name().map(|n| n.as_bytes()) == Some(&name[..])
-                })
-            })
-            .collect();
-        if let Some(d) = recorded.last() {
-            let expected = d.get("sha256").and_then(Value::as_str).unwrap_or("");
-            let ok = expected == sha;
+        let mut recorded = None;
+        for c in crate::journal::collects(&entries) {
+            let (_, r) = c?;
+            if r.bundle.file_name().map(|n| n.as_bytes()) == Some(&name[..]) {
+                recorded = Some(r);
+            }
+        }
+        if let Some(r) = recorded {
+            let ok = r.sha256 == sha;
             if !ok {
                 problems.push(format!(
-                    "the bundle hashes to {sha} but the case journal recorded {expected}"
+                    "the bundle hashes to {sha} but the case journal recorded {}",
+                    r.sha256
                 ));
             }
             journal_matches = Some(ok);
-            journal_manifest = d
-                .get("manifest_sha256")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+            journal_manifest = Some(r.manifest_sha256);
         }
     }
     // The header must parse as age (binary or armored).

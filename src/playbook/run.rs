@@ -7,9 +7,10 @@
 use super::{OnFailure, Playbook, Step, substitute};
 use crate::case::{Ctx, Outcome, Run};
 use crate::exit::Exit;
+use crate::record::{Record, RunRecord, RunStart, StepEnd, StepStart, StepStatus};
 use anyhow::{Context, Result};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -38,15 +39,7 @@ pub struct Planned {
 }
 
 /// How a step ended.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome1 {
-    pub id: String,
-    /// ok, findings, failed, skipped, done-before, interrupted, refused
-    pub status: &'static str,
-    pub exit_code: Option<i32>,
-    pub seconds: f64,
-    pub output: Option<PathBuf>,
-}
+pub use crate::record::StepEnd as Outcome1;
 
 fn truthy(v: Option<&String>) -> bool {
     v.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
@@ -94,32 +87,23 @@ fn done_before(journal: &std::path::Path, name: &str) -> Vec<String> {
     let Ok(entries) = crate::journal::read_entries(journal) else {
         return Vec::new();
     };
-    let last_run = entries
-        .iter()
-        .rev()
-        .find(|e| {
-            e.str("command") == Some("run")
-                && e.str("kind") == Some("start")
-                && e.pointer("/details/playbook").and_then(Value::as_str) == Some(name)
-        })
-        .and_then(|e| e.str("run").map(str::to_owned));
+    let last_run = entries.iter().rev().find_map(|e| match e.body()? {
+        Record::Start(s) if s.command == "run" => {
+            let d: RunStart = serde_json::from_value(s.details.clone()?).ok()?;
+            (d.playbook == name).then(|| s.run.clone())
+        }
+        _ => None,
+    });
     let Some(run) = last_run else {
         return Vec::new();
     };
     entries
         .iter()
-        .filter(|e| e.str("run") == Some(run.as_str()) && e.str("event") == Some("step end"))
-        .filter(|e| {
-            matches!(
-                e.pointer("/details/status").and_then(Value::as_str),
-                Some("ok" | "findings" | "done-before")
-            )
-        })
-        .filter_map(|e| {
-            e.pointer("/details/id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+        .filter_map(|e| e.event())
+        .filter(|ev| ev.run == run && ev.event == "step end")
+        .filter_map(|ev| serde_json::from_value::<StepEnd>(ev.details.clone()).ok())
+        .filter(|s| s.status.succeeded())
+        .map(|s| s.id)
         .collect()
 }
 
@@ -255,9 +239,19 @@ pub fn execute(
             )
         })
         .collect();
-    let details_start = json!({"playbook": pb.name, "origin": origin, "sha256": crate::journal::sha256_hex(text.as_bytes()), "vars": vars_shown, "resume": o.resume, "done_before": before});
+    let details_start = serde_json::to_value(RunStart {
+        playbook: pb.name.clone(),
+        origin: origin.to_string(),
+        sha256: crate::journal::sha256_hex(text.as_bytes()),
+        vars: vars_shown
+            .into_iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
+        resume: o.resume,
+        done_before: before.clone(),
+    })?;
     let (outcomes, exit) = ctx.journaled_with("run", details_start, |run| {
-        let mut outcomes: Vec<Outcome1> = Vec::new();
+        let mut outcomes: Vec<StepEnd> = Vec::new();
         let mut ok: Vec<String> = before.clone();
         let mut exit = Exit::Ok;
         for (i, (s, step)) in plan.iter().zip(&pb.steps).enumerate() {
@@ -265,63 +259,100 @@ pub fn execute(
                 run.event("interrupted", json!({"before_step": s.id}))?;
                 return Err(crate::exit::Interrupted.into());
             }
-            let t0 = Instant::now();
-            let mut out = Outcome1 { id: s.id.clone(), status: "skipped", exit_code: None, seconds: 0.0, output: None };
-            if before.contains(&s.id) {
-                out.status = "done-before";
-            } else if !s.enabled {
-                out.status = "skipped";
-            } else if let Some(missing) = s.requires.iter().find(|r| !ok.contains(r)) {
-                out.status = "refused";
-                run.event("step end", json!({"id": s.id, "status": "refused", "reason": format!("requires {missing}, which did not succeed")}))?;
-                eprintln!("[refused] {}: requires {missing}, which did not succeed", s.id);
-                outcomes.push(out);
-                if s.on_failure == "stop" {
-                    exit = Exit::Error;
-                    break;
-                }
-                continue;
-            } else if s.confirm && !o.yes && tty && !confirm(s)? {
-                out.status = "refused";
-                run.event("step end", json!({"id": s.id, "status": "refused", "reason": "the operator said no"}))?;
-                outcomes.push(out);
-                exit = Exit::Error;
-                break;
-            } else {
-                run.event("step start", json!({"id": s.id, "command": crate::case::redact_argv(&s.command), "effects": s.effects}))?;
-                let (code, output) = run_step(ctx, s, step, i + 1, run)?;
-                out.exit_code = Some(code);
-                out.output = output;
-                out.status = match code {
-                    0 => "ok",
-                    1 if step.run.is_some() => "findings",
-                    130 => "interrupted",
-                    _ => "failed",
-                };
-            }
-            out.seconds = t0.elapsed().as_secs_f64();
-            if matches!(out.status, "ok" | "findings" | "done-before") {
+            let out = one_step(ctx, run, (s, step, i + 1), &before, &ok, o.yes, tty)?;
+            if out.status.succeeded() {
                 ok.push(s.id.clone());
             }
-            if !matches!(out.status, "done-before" | "skipped") {
-                run.event("step end", json!({"id": s.id, "status": out.status, "exit_code": out.exit_code, "seconds": out.seconds, "output": out.output}))?;
-            }
-            eprintln!("[{}] {} ({:.1}s)", out.status, s.id, out.seconds);
             let status = out.status;
             outcomes.push(out);
             match status {
-                "interrupted" => return Err(crate::exit::Interrupted.into()),
-                "failed" if s.on_failure == "stop" => {
+                StepStatus::Interrupted => return Err(crate::exit::Interrupted.into()),
+                // The operator's no ends the run whatever the step says.
+                StepStatus::Refused if s.on_failure == "stop" || out_said_no(outcomes.last()) => {
                     exit = Exit::Error;
                     break;
                 }
-                "failed" => exit = exit.max(Exit::Findings),
-                "findings" => exit = exit.max(Exit::Findings),
+                StepStatus::Refused => {}
+                StepStatus::Failed if s.on_failure == "stop" => {
+                    exit = Exit::Error;
+                    break;
+                }
+                StepStatus::Failed | StepStatus::Findings => exit = exit.max(Exit::Findings),
                 _ => {}
             }
         }
-        let details = json!({"playbook": pb.name, "steps": outcomes});
+        let details = serde_json::to_value(RunRecord {
+            playbook: pb.name.clone(),
+            steps: outcomes.clone(),
+        })?;
         Ok((outcomes, Outcome { exit, details }))
     })?;
     Ok((outcomes, exit))
+}
+
+const OPERATOR_SAID_NO: &str = "the operator said no";
+
+fn out_said_no(o: Option<&StepEnd>) -> bool {
+    o.and_then(|o| o.reason.as_deref()) == Some(OPERATOR_SAID_NO)
+}
+
+/// Runs (or skips, or refuses) one planned step and journals how it ended.
+fn one_step(
+    ctx: &Ctx,
+    run: &Run,
+    (s, step, n): (&Planned, &Step, usize),
+    before: &[String],
+    ok: &[String],
+    yes: bool,
+    tty: bool,
+) -> Result<StepEnd> {
+    let t0 = Instant::now();
+    let mut out = StepEnd {
+        id: s.id.clone(),
+        status: StepStatus::Skipped,
+        reason: None,
+        exit_code: None,
+        seconds: 0.0,
+        output: None,
+    };
+    if before.contains(&s.id) {
+        out.status = StepStatus::DoneBefore;
+        return Ok(out);
+    }
+    if !s.enabled {
+        return Ok(out);
+    }
+    let refusal = if let Some(missing) = s.requires.iter().find(|r| !ok.contains(r)) {
+        Some(format!("requires {missing}, which did not succeed"))
+    } else if s.confirm && !yes && tty && !confirm(s)? {
+        Some(OPERATOR_SAID_NO.to_string())
+    } else {
+        None
+    };
+    if let Some(reason) = refusal {
+        eprintln!("[refused] {}: {reason}", s.id);
+        out.status = StepStatus::Refused;
+        out.reason = Some(reason);
+        run.event("step end", serde_json::to_value(&out)?)?;
+        return Ok(out);
+    }
+    let start = StepStart {
+        id: s.id.clone(),
+        command: crate::case::redact_argv(&s.command),
+        effects: s.effects.clone(),
+    };
+    run.event("step start", serde_json::to_value(&start)?)?;
+    let (code, output) = run_step(ctx, s, step, n, run)?;
+    out.exit_code = Some(code);
+    out.output = output;
+    out.status = match code {
+        0 => StepStatus::Ok,
+        1 if step.run.is_some() => StepStatus::Findings,
+        130 => StepStatus::Interrupted,
+        _ => StepStatus::Failed,
+    };
+    out.seconds = t0.elapsed().as_secs_f64();
+    run.event("step end", serde_json::to_value(&out)?)?;
+    eprintln!("[{}] {} ({:.1}s)", out.status.as_str(), s.id, out.seconds);
+    Ok(out)
 }
