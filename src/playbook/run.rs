@@ -260,6 +260,9 @@ pub fn execute(
                 return Err(crate::exit::Interrupted.into());
             }
             let out = one_step(ctx, run, (s, step, i + 1), &before, &ok, o.yes, tty)?;
+            if out.status != StepStatus::Refused {
+                eprintln!("[{}] {} ({:.1}s)", out.status, s.id, out.seconds);
+            }
             if out.status.succeeded() {
                 ok.push(s.id.clone());
             }
@@ -353,6 +356,5 @@ fn one_step(
     };
     out.seconds = t0.elapsed().as_secs_f64();
     run.event("step end", serde_json::to_value(&out)?)?;
-    eprintln!("[{}] {} ({:.1}s)", out.status.as_str(), s.id, out.seconds);
     Ok(out)
 }
