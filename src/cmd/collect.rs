@@ -5,7 +5,6 @@ use crate::evidence::collect::{self, Options, Summary};
 use crate::evidence::keys::{self, KeyArgs};
 use crate::exit::Exit;
 use anyhow::{Result, bail};
-use serde_json::json;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -103,13 +102,7 @@ pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
             opts.threads = t;
         }
         let s = collect::collect(&dep, &ctx.root(), &ctx.global.case, &enc, &opts, &journal)?;
-        let details = json!({
-            "bundle": s.bundle, "sha256": s.sha256, "size": s.size, "sidecar": s.sidecar,
-            "manifest": s.manifest, "manifest_sha256": s.manifest_sha256, "top": s.top,
-            "items": s.items, "input_bytes": s.input_bytes, "verdicts": s.verdicts,
-            "snapshots": s.snapshots, "encryption": s.encryption, "notes": s.notes,
-            "deployment": dep.summary(),
-        });
+        let details = serde_json::to_value(&s)?;
         Ok((s, Outcome::ok(details)))
     })?;
     if ctx.global.json {
@@ -144,7 +137,7 @@ fn render(s: &Summary) -> String {
     for n in &s.notes {
         let _ = writeln!(o, "note      {}", crate::sanitize::escape(n));
     }
-    let key = if s.encryption.get("passphrase").is_some() {
+    let key = if s.encryption.is_passphrase() {
         "--passphrase"
     } else {
         "-i KEY"

@@ -2,9 +2,9 @@
 
 use crate::case::{Ctx, Outcome};
 use crate::exit::Exit;
+use crate::record::HuntRecord;
 use crate::triage::hunt;
 use anyhow::Result;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -28,14 +28,24 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
         let rules = hunt::rules(a.rules.as_deref())?;
         let dep = crate::openclaw::discover(&ctx.target())?;
         let r = hunt::run(&dep, &rules, &a.log);
-        let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
         for h in &r.hits {
-            *by_rule.entry(h.rule.as_str()).or_default() += 1;
+            *by_rule.entry(h.rule.clone()).or_default() += 1;
         }
-        let exit = if r.hits.is_empty() { Exit::Ok } else { Exit::Findings };
-        let details = json!({"sources": r.sources.len(), "tool_calls": r.tool_calls.len(), "hits": r.hits.len(),
-            "by_rule": by_rule, "malformed": r.malformed, "unreadable": r.unreadable.len(),
-            "top_hits": r.hits.iter().take(100).collect::<Vec<_>>()});
+        let exit = if r.hits.is_empty() {
+            Exit::Ok
+        } else {
+            Exit::Findings
+        };
+        let details = serde_json::to_value(HuntRecord {
+            sources: r.sources.len(),
+            tool_calls: r.tool_calls.len(),
+            hits: r.hits.len(),
+            by_rule,
+            malformed: r.malformed,
+            unreadable: r.unreadable.len(),
+            top_hits: r.hits.iter().take(100).cloned().collect(),
+        })?;
         Ok((r, Outcome { exit, details }))
     })?;
     if ctx.global.json {

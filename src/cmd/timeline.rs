@@ -2,9 +2,9 @@
 
 use crate::case::{Ctx, Outcome};
 use crate::exit::Exit;
+use crate::record::TimelineRecord;
 use crate::triage::{timeline, window::Window};
 use anyhow::Result;
-use serde_json::json;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -47,18 +47,45 @@ pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
         let root = ctx.root();
         let roots: Vec<PathBuf> = if a.paths.is_empty() {
             let dep = crate::openclaw::discover(&ctx.target())?;
-            crate::evidence::scope::roots(&dep, &root, &[]).into_iter().map(|s| s.local).collect()
+            crate::evidence::scope::roots(&dep, &root, &[])
+                .into_iter()
+                .map(|s| s.local)
+                .collect()
         } else {
             let cwd = std::env::current_dir()?;
-            a.paths.iter().map(|p| root.join(if p.is_absolute() { p.clone() } else { cwd.join(p) })).collect()
+            a.paths
+                .iter()
+                .map(|p| {
+                    root.join(if p.is_absolute() {
+                        p.clone()
+                    } else {
+                        cwd.join(p)
+                    })
+                })
+                .collect()
         };
-        let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let threads = a
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let r = timeline::run(&roots, &root, &w, threads);
         let flagged = r.entries.iter().filter(|e| !e.flags.is_empty()).count();
-        let details = json!({"since": r.since, "until": r.until, "roots": r.roots.len(), "scanned": r.scanned,
-            "changed": r.entries.len(), "flagged": flagged, "unreadable": r.unreadable.len(),
-            "flagged_entries": r.entries.iter().filter(|e| !e.flags.is_empty()).take(50).collect::<Vec<_>>(),
-            "newest": r.entries.iter().take(20).collect::<Vec<_>>()});
+        let details = serde_json::to_value(TimelineRecord {
+            since: r.since.clone(),
+            until: r.until.clone(),
+            roots: r.roots.len(),
+            scanned: r.scanned,
+            changed: r.entries.len(),
+            flagged,
+            unreadable: r.unreadable.len(),
+            flagged_entries: r
+                .entries
+                .iter()
+                .filter(|e| !e.flags.is_empty())
+                .take(50)
+                .map(|e| e.record())
+                .collect(),
+            newest: r.entries.iter().take(20).map(|e| e.record()).collect(),
+        })?;
         Ok((r, Outcome::ok(details)))
     })?;
     match (ctx.global.json, a.format.as_str()) {

@@ -157,3 +157,39 @@ pub fn require(
     }
     Ok((Some(p), missing))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::Journal;
+    use crate::record::{End, Record, Status};
+
+    fn collect_end(details: serde_json::Value) -> Record {
+        Record::End(End {
+            run: "r".into(),
+            command: "collect".into(),
+            duration_ms: 1,
+            status: Status::Ok,
+            exit_code: 0,
+            details: Some(details),
+            error: None,
+            fix: None,
+        })
+    }
+
+    /// A collect record whose members were renamed (a writer that drifted
+    /// from the reader) is refused by name, never read as "no bundle".
+    #[test]
+    fn a_collect_record_that_does_not_parse_is_refused_naming_the_entry() {
+        let d = tempfile::tempdir().unwrap();
+        let j = Journal::open(d.path()).unwrap();
+        j.append(collect_end(
+            serde_json::json!({"bundle_path": "/x", "hash": "00"}),
+        ))
+        .unwrap();
+        let why = latest(j.path()).unwrap_err();
+        assert!(why.contains("entry 0") && why.contains("collect"), "{why}");
+        let refused = require(j.path(), &[], false, "rotate").unwrap_err();
+        assert!(format!("{refused:#}").contains("entry 0"), "{refused:#}");
+    }
+}

@@ -22,7 +22,6 @@ use crate::sanitize::escape_bytes;
 use anyhow::{Context, Result, bail};
 use base64::Engine;
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -80,32 +79,10 @@ pub const VERDICTS: &[&str] = &[
     "vanished",
 ];
 
-/// Count and stored bytes of one verdict.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Tally {
-    pub count: u64,
-    pub bytes: u64,
-}
+pub use crate::record::Tally;
 
-/// What a collection produced.
-#[derive(Debug, Clone, Serialize)]
-pub struct Summary {
-    pub bundle: PathBuf,
-    pub sha256: String,
-    pub size: u64,
-    pub sidecar: PathBuf,
-    /// The plaintext copy of manifest.json kept in the case dir (metadata
-    /// and hashes only, no file content).
-    pub manifest: PathBuf,
-    pub manifest_sha256: String,
-    pub top: String,
-    pub items: u64,
-    pub input_bytes: u64,
-    pub verdicts: BTreeMap<&'static str, Tally>,
-    pub snapshots: Vec<String>,
-    pub encryption: Value,
-    pub notes: Vec<String>,
-}
+/// What a collection produced: the record `ir collect` journals.
+pub type Summary = crate::record::CollectRecord;
 
 /// Counts bytes and hashes them on their way to the file.
 pub struct HashWriter<W: Write> {
@@ -1185,10 +1162,14 @@ pub fn collect(
         top: stem,
         items: c.n_items,
         input_bytes,
-        verdicts,
+        verdicts: verdicts
+            .into_iter()
+            .map(|(k, t)| (k.to_string(), t))
+            .collect(),
         snapshots: snaps,
         encryption: enc.describe(),
         notes,
+        deployment: Some(dep.summary()),
     })
 }
 

@@ -89,10 +89,13 @@ pub enum Encryption {
 
 impl Encryption {
     /// A description for the journal and the summary (no secret in it).
-    pub fn describe(&self) -> serde_json::Value {
+    pub fn describe(&self) -> crate::record::EncryptionRecord {
+        use crate::record::EncryptionRecord as E;
         match self {
-            Encryption::Recipients(_, names) => serde_json::json!({"recipients": names}),
-            Encryption::Passphrase(_) => serde_json::json!({"passphrase": true}),
+            Encryption::Recipients(_, names) => E::Recipients {
+                recipients: names.clone(),
+            },
+            Encryption::Passphrase(_) => E::Passphrase { passphrase: true },
         }
     }
 }

@@ -10,6 +10,7 @@
 //! [`crate::sqlite::open_isolated`]).
 
 use crate::openclaw::Deployment;
+use crate::record::Severity;
 use anyhow::{Context, Result, bail};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -36,7 +37,7 @@ struct RuleFile {
 #[serde(deny_unknown_fields)]
 struct RuleSpec {
     id: String,
-    severity: String,
+    severity: Severity,
     title: String,
     fields: Vec<String>,
     regex: String,
@@ -46,7 +47,7 @@ struct RuleSpec {
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub id: String,
-    pub severity: String,
+    pub severity: Severity,
     pub title: String,
     pub fields: Vec<String>,
     pub regex: Regex,
@@ -61,13 +62,6 @@ fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
     })?;
     let mut out = Vec::new();
     for r in f.rule {
-        if !matches!(r.severity.as_str(), "critical" | "warn" | "info") {
-            bail!(
-                "{origin}: rule {}: severity must be critical, warn or info, not {:?}",
-                r.id,
-                r.severity
-            );
-        }
         if let Some(bad) = r
             .fields
             .iter()
@@ -124,17 +118,7 @@ pub struct ToolCall {
 }
 
 /// A rule that matched.
-#[derive(Debug, Clone, Serialize)]
-pub struct Hit {
-    pub rule: String,
-    pub severity: String,
-    pub title: String,
-    pub source: String,
-    pub snippet: String,
-    pub session: Option<String>,
-    pub agent: Option<String>,
-    pub time: Option<String>,
-}
+pub use crate::record::Hit;
 
 /// What a hunt found.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -221,7 +205,7 @@ impl Hunter<'_> {
                 }
                 self.report.hits.push(Hit {
                     rule: r.id.clone(),
-                    severity: r.severity.clone(),
+                    severity: r.severity,
                     title: r.title.clone(),
                     source: w.source.clone(),
                     snippet: snippet(text, m),
@@ -534,14 +518,9 @@ pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Report {
             h.log(&l);
         }
     }
-    let rank = |s: &str| match s {
-        "critical" => 0,
-        "warn" => 1,
-        _ => 2,
-    };
     h.report.hits.sort_by(|a, b| {
-        rank(&a.severity)
-            .cmp(&rank(&b.severity))
+        b.severity
+            .cmp(&a.severity)
             .then_with(|| a.time.cmp(&b.time))
             .then_with(|| a.source.cmp(&b.source))
     });

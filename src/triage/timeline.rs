@@ -10,6 +10,7 @@
 
 use super::window::Window;
 use crate::host::Root;
+use crate::record::{ChangedPath, FileKind};
 use serde::Serialize;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -23,10 +24,9 @@ pub type Ts = (i64, i64);
 pub struct Entry {
     /// Host path.
     pub raw: PathBuf,
-    pub kind: &'static str,
+    pub kind: FileKind,
     pub size: u64,
     pub mode: u32,
-    pub file_type_char: char,
     pub uid: u32,
     pub gid: u32,
     pub inode: u64,
@@ -48,7 +48,7 @@ impl Entry {
 
     /// `ls -l` style mode string.
     pub fn mode_string(&self) -> String {
-        mode_chars(self.file_type_char, self.mode)
+        mode_chars(self.kind.type_char(), self.mode)
     }
 
     /// One of the four times as RFC 3339.
@@ -57,24 +57,30 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// The entry as the record other commands read (owned strings).
+    pub fn record(&self) -> ChangedPath {
+        ChangedPath {
+            path: self.path(),
+            kind: self.kind,
+            size: self.size,
+            mode: self.mode_string(),
+            uid: self.uid,
+            gid: self.gid,
+            inode: self.inode,
+            mtime: self.time(0),
+            atime: self.time(1),
+            ctime: self.time(2),
+            btime: self.time(3),
+            matched: self.matched.iter().map(|m| m.to_string()).collect(),
+            flags: self.flags.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+}
+
 impl Serialize for Entry {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(13))?;
-        m.serialize_entry("path", &self.path())?;
-        m.serialize_entry("type", self.kind)?;
-        m.serialize_entry("size", &self.size)?;
-        m.serialize_entry("mode", &self.mode_string())?;
-        m.serialize_entry("uid", &self.uid)?;
-        m.serialize_entry("gid", &self.gid)?;
-        m.serialize_entry("inode", &self.inode)?;
-        m.serialize_entry("mtime", &self.time(0))?;
-        m.serialize_entry("atime", &self.time(1))?;
-        m.serialize_entry("ctime", &self.time(2))?;
-        m.serialize_entry("btime", &self.time(3))?;
-        m.serialize_entry("matched", &self.matched)?;
-        m.serialize_entry("flags", &self.flags)?;
-        m.end()
+        self.record().serialize(s)
     }
 }
 
@@ -94,30 +100,12 @@ fn fmt(t: Option<Ts>) -> Option<String> {
     t.and_then(|(s, n)| crate::evidence::collect::ts(s, n))
 }
 
-/// The `ls -l` type letter of a file.
-fn type_char(m: &std::fs::Metadata) -> char {
-    use std::os::unix::fs::FileTypeExt;
-    let t = m.file_type();
-    if t.is_dir() {
-        'd'
-    } else if t.is_symlink() {
-        'l'
-    } else if t.is_fifo() {
-        'p'
-    } else if t.is_socket() {
-        's'
-    } else if t.is_char_device() {
-        'c'
-    } else if t.is_block_device() {
-        'b'
-    } else {
-        '-'
-    }
-}
-
 /// `ls -l` style mode string, with the file type letter.
 pub fn mode_string(m: &std::fs::Metadata) -> String {
-    mode_chars(type_char(m), m.mode())
+    mode_chars(
+        FileKind::from_file_type(m.file_type()).type_char(),
+        m.mode(),
+    )
 }
 
 fn mode_chars(c: char, mode: u32) -> String {
@@ -135,19 +123,6 @@ fn mode_chars(c: char, mode: u32) -> String {
         s.push(x);
     }
     s
-}
-
-fn kind_of(mode: u32) -> (&'static str, char) {
-    match mode & 0o170000 {
-        0o100000 => ("file", '-'),
-        0o040000 => ("dir", 'd'),
-        0o120000 => ("symlink", 'l'),
-        0o010000 => ("special", 'p'),
-        0o140000 => ("special", 's'),
-        0o020000 => ("special", 'c'),
-        0o060000 => ("special", 'b'),
-        _ => ("special", '?'),
-    }
 }
 
 fn examine(v: &crate::walk::Visit, w: &Window, now_ns: i128, root: &Root) -> Option<Entry> {
@@ -180,7 +155,7 @@ fn examine(v: &crate::walk::Visit, w: &Window, now_ns: i128, root: &Root) -> Opt
         flags.push("mtime_predates_ctime");
     }
     let mode = u32::from(st.stx_mode);
-    let (kind, c) = kind_of(mode);
+    let kind = FileKind::from_mode(mode);
     let newest = matched
         .iter()
         .map(|m| match *m {
@@ -195,7 +170,6 @@ fn examine(v: &crate::walk::Visit, w: &Window, now_ns: i128, root: &Root) -> Opt
         kind,
         size: st.stx_size,
         mode,
-        file_type_char: c,
         uid: st.stx_uid,
         gid: st.stx_gid,
         inode: st.stx_ino,
@@ -263,9 +237,9 @@ pub fn bodyfile_line(out: &mut String, e: &Entry) {
     let s = |i: usize| e.times[i].map_or(0, |t| t.0);
     // fls writes the name's type and the metadata's type before the mode.
     let t = match e.kind {
-        "dir" => "d/",
-        "symlink" => "l/",
-        "file" => "r/",
+        FileKind::Dir => "d/",
+        FileKind::Symlink => "l/",
+        FileKind::File => "r/",
         _ => "-/",
     };
     let path = e.path();
