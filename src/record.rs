@@ -464,10 +464,13 @@ pub struct CollectRecord {
 }
 
 /// How a manifest item was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Read whole, unchanged during the read.
+    #[default]
     Ok,
     /// Its size or times moved while it was read.
     ChangedDuringRead,
@@ -894,12 +897,6 @@ pub struct ManifestItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub verdict: Verdict,
-}
-
-impl Default for Verdict {
-    fn default() -> Verdict {
-        Verdict::Ok
-    }
 }
 
 #[cfg(test)]

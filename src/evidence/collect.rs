@@ -18,17 +18,17 @@ use super::scope::{self, Scope};
 use super::tarw::{self, Region, Stamp};
 use crate::host::Root;
 use crate::openclaw::Deployment;
+use crate::record::{FileKind, ManifestHeader, ManifestItem, Verdict};
 use crate::sanitize::escape_bytes;
 use anyhow::{Context, Result, bail};
 use base64::Engine;
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, Metadata};
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use tar::EntryType;
 
@@ -70,14 +70,7 @@ impl Default for Options {
 }
 
 /// How each item was read.
-pub const VERDICTS: &[&str] = &[
-    "ok",
-    "changed_during_read",
-    "truncated_at_cap",
-    "skipped_special",
-    "denied",
-    "vanished",
-];
+pub const VERDICTS: [Verdict; 6] = Verdict::ALL;
 
 pub use crate::record::Tally;
 
@@ -132,35 +125,14 @@ fn stamp(m: &Metadata) -> Stamp {
     }
 }
 
-fn kind_name(m: &Metadata) -> &'static str {
-    let t = m.file_type();
-    if t.is_file() {
-        "file"
-    } else if t.is_dir() {
-        "dir"
-    } else if t.is_symlink() {
-        "symlink"
-    } else if t.is_fifo() {
-        "fifo"
-    } else if t.is_socket() {
-        "socket"
-    } else if t.is_char_device() {
-        "char_device"
-    } else if t.is_block_device() {
-        "block_device"
-    } else {
-        "unknown"
-    }
-}
-
 /// The verdict an open/read error maps to.
-fn io_verdict(e: &io::Error) -> &'static str {
+fn io_verdict(e: &io::Error) -> Verdict {
     match e.kind() {
-        io::ErrorKind::NotFound => "vanished",
+        io::ErrorKind::NotFound => Verdict::Vanished,
         _ if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            "changed_during_read"
+            Verdict::ChangedDuringRead
         }
-        _ => "denied",
+        _ => Verdict::Denied,
     }
 }
 
@@ -354,7 +326,7 @@ struct Collector<'a> {
     n_items: u64,
     seen: HashSet<PathBuf>,
     links: HashMap<(u64, u64), (Vec<u8>, String)>,
-    verdicts: BTreeMap<&'static str, Tally>,
+    verdicts: BTreeMap<Verdict, Tally>,
     progress: Option<indicatif::ProgressBar>,
 }
 
@@ -380,14 +352,14 @@ impl Collector<'_> {
         archive[self.top.len() + 1..].to_vec()
     }
 
-    fn tally(&mut self, verdict: &'static str, bytes: u64) {
+    fn tally(&mut self, verdict: Verdict, bytes: u64) {
         let t = self.verdicts.entry(verdict).or_default();
         t.count += 1;
         t.bytes += bytes;
     }
 
-    fn record(&mut self, mut v: Value, verdict: &'static str, stored: u64) -> Result<()> {
-        v["verdict"] = json!(verdict);
+    fn record(&mut self, mut v: ManifestItem, verdict: Verdict, stored: u64) -> Result<()> {
+        v.verdict = verdict;
         self.tally(verdict, stored);
         if self.n_items > 0 {
             self.items.write_all(b",\n")?;
@@ -397,27 +369,28 @@ impl Collector<'_> {
         Ok(())
     }
 
-    fn base(&self, it: &Item, archive: Option<&[u8]>, m: Option<&Metadata>) -> Value {
+    fn base(&self, it: &Item, archive: Option<&[u8]>, m: Option<&Metadata>) -> ManifestItem {
         let raw = it.host.as_os_str().as_bytes();
-        let mut v = json!({
-            "path": escape_bytes(raw),
-            "archive_path": archive.map(|a| escape_bytes(&self.rel(a))),
-            "source": it.why,
-        });
+        let mut v = ManifestItem {
+            path: Some(escape_bytes(raw)),
+            archive_path: archive.map(|a| escape_bytes(&self.rel(a))),
+            source: it.why.to_string(),
+            ..ManifestItem::default()
+        };
         if std::str::from_utf8(raw).is_err() {
-            v["path_b64"] = json!(base64::engine::general_purpose::STANDARD.encode(raw));
+            v.path_b64 = Some(base64::engine::general_purpose::STANDARD.encode(raw));
         }
         if let Some(m) = m {
-            v["type"] = json!(kind_name(m));
-            v["size"] = json!(m.len());
-            v["mode"] = json!(format!("{:o}", m.mode() & 0o7777));
-            v["uid"] = json!(m.uid());
-            v["gid"] = json!(m.gid());
-            v["inode"] = json!(m.ino());
-            v["mtime"] = json!(ts(m.mtime(), m.mtime_nsec()));
-            v["atime"] = json!(ts(m.atime(), m.atime_nsec()));
-            v["ctime"] = json!(ts(m.ctime(), m.ctime_nsec()));
-            v["btime"] = json!(birth(m));
+            v.kind = Some(FileKind::from_file_type(m.file_type()));
+            v.size = Some(m.len());
+            v.mode = Some(format!("{:o}", m.mode() & 0o7777));
+            v.uid = Some(m.uid());
+            v.gid = Some(m.gid());
+            v.inode = Some(m.ino());
+            v.mtime = ts(m.mtime(), m.mtime_nsec());
+            v.atime = ts(m.atime(), m.atime_nsec());
+            v.ctime = ts(m.ctime(), m.ctime_nsec());
+            v.btime = birth(m);
         }
         v
     }
@@ -453,9 +426,17 @@ impl Collector<'_> {
         )?;
         let sha = hex::encode(Sha256::digest(data));
         self.sum(&sha, &archive)?;
-        let v = json!({"path": null, "archive_path": rel, "source": why, "type": "file",
-            "size": data.len(), "sha256": sha, "mtime": ts(t.0, t.1)});
-        self.record(v, "ok", data.len() as u64)
+        let v = ManifestItem {
+            path: None,
+            archive_path: Some(rel.to_string()),
+            source: why.to_string(),
+            kind: Some(FileKind::File),
+            size: Some(data.len() as u64),
+            sha256: Some(sha),
+            mtime: ts(t.0, t.1),
+            ..ManifestItem::default()
+        };
+        self.record(v, Verdict::Ok, data.len() as u64)
     }
 
     fn excluded(&self, host: &Path) -> bool {
@@ -501,7 +482,7 @@ impl Collector<'_> {
                     let io = e
                         .io_error()
                         .map(|x| io::Error::new(x.kind(), x.to_string()));
-                    let verdict = io.as_ref().map_or("denied", io_verdict);
+                    let verdict = io.as_ref().map_or(Verdict::Denied, io_verdict);
                     let mut v = self.base(
                         &Item {
                             host: &host,
@@ -510,7 +491,7 @@ impl Collector<'_> {
                         None,
                         None,
                     );
-                    v["error"] = json!(e.to_string());
+                    v.error = Some(e.to_string());
                     self.record(v, verdict, 0)?;
                     continue;
                 }
@@ -535,8 +516,8 @@ impl Collector<'_> {
                         None,
                         None,
                     );
-                    v["error"] = json!(e.to_string());
-                    let verdict = e.io_error().map_or("denied", io_verdict);
+                    v.error = Some(e.to_string());
+                    let verdict = e.io_error().map_or(Verdict::Denied, io_verdict);
                     self.record(v, verdict, 0)?;
                     continue;
                 }
@@ -555,7 +536,7 @@ impl Collector<'_> {
             } else {
                 // FIFOs, sockets, devices: never opened, only recorded.
                 let v = self.base(&item, None, Some(&meta));
-                self.record(v, "skipped_special", 0)?;
+                self.record(v, Verdict::SkippedSpecial, 0)?;
             }
         }
         Ok(())
@@ -564,7 +545,7 @@ impl Collector<'_> {
     /// Records an item that could not be read, with the verdict its error means.
     fn record_error(&mut self, it: &Item, m: Option<&Metadata>, e: &io::Error) -> Result<()> {
         let mut v = self.base(it, None, m);
-        v["error"] = json!(e.to_string());
+        v.error = Some(e.to_string());
         self.record(v, io_verdict(e), 0)
     }
 
@@ -582,7 +563,7 @@ impl Collector<'_> {
             io::empty(),
         )?;
         let v = self.base(it, Some(&archive), Some(m));
-        self.record(v, "ok", 0)
+        self.record(v, Verdict::Ok, 0)
     }
 
     fn add_symlink(&mut self, local: &Path, it: &Item, m: &Metadata) -> Result<()> {
@@ -603,8 +584,8 @@ impl Collector<'_> {
             io::empty(),
         )?;
         let mut v = self.base(it, Some(&archive), Some(m));
-        v["target"] = json!(escape_bytes(tb));
-        self.record(v, "ok", 0)
+        v.target = Some(escape_bytes(tb));
+        self.record(v, Verdict::Ok, 0)
     }
 
     fn add_file(&mut self, local: &Path, it: &Item, lmeta: &Metadata) -> Result<()> {
@@ -619,8 +600,8 @@ impl Collector<'_> {
         }
         if !f1.file_type().is_file() {
             let mut v = self.base(it, None, Some(&f1));
-            v["error"] = json!("became a special file before it was opened");
-            return self.record(v, "skipped_special", 0);
+            v.error = Some("became a special file before it was opened".into());
+            return self.record(v, Verdict::SkippedSpecial, 0);
         }
         let archive = self.archive_path(it.host);
         // A second name for a file already stored: a hard link entry.
@@ -638,11 +619,11 @@ impl Collector<'_> {
                 io::empty(),
             )?;
             let mut v = self.base(it, Some(&archive), Some(&f1));
-            v["type"] = json!("hardlink");
-            v["target"] = json!(escape_bytes(&self.rel(&first)));
-            v["sha256"] = json!(sha);
+            v.kind = Some(FileKind::Hardlink);
+            v.target = Some(escape_bytes(&self.rel(&first)));
+            v.sha256 = Some(sha.to_string());
             self.sum(&sha, &archive)?;
-            return self.record(v, "ok", 0);
+            return self.record(v, Verdict::Ok, 0);
         }
         if f1.len() == 0 && is_pseudo_fs(&file) {
             return self.add_pseudo(&file, it, &f1, &archive);
@@ -726,11 +707,11 @@ impl Collector<'_> {
         }
         let sha = hex::encode(hasher.finalize());
         let verdict = if !notes.is_empty() {
-            "changed_during_read"
+            Verdict::ChangedDuringRead
         } else if size > want {
-            "truncated_at_cap"
+            Verdict::TruncatedAtCap
         } else {
-            "ok"
+            Verdict::Ok
         };
         if f1.nlink() > 1 {
             self.links
@@ -738,13 +719,13 @@ impl Collector<'_> {
         }
         self.sum(&sha, &archive)?;
         let mut v = self.base(it, Some(&archive), Some(&f1));
-        v["sha256"] = json!(sha);
-        v["stored_bytes"] = json!(want);
+        v.sha256 = Some(sha.to_string());
+        v.stored_bytes = Some(want);
         if stored != want {
-            v["sparse_data_bytes"] = json!(stored);
+            v.sparse_data_bytes = Some(stored);
         }
         if !notes.is_empty() {
-            v["error"] = json!(notes.join("; "));
+            v.error = Some(notes.join("; "));
         }
         self.record(v, verdict, want)
     }
@@ -791,13 +772,17 @@ impl Collector<'_> {
         let sha = hex::encode(Sha256::digest(&data));
         self.sum(&sha, archive)?;
         let mut v = self.base(it, Some(archive), Some(f1));
-        v["sha256"] = json!(sha);
-        v["stored_bytes"] = json!(data.len());
-        v["pseudo_file"] = json!(true);
+        v.sha256 = Some(sha.to_string());
+        v.stored_bytes = Some(data.len() as u64);
+        v.pseudo_file = Some(true);
         if let Some(e) = err {
-            v["error"] = json!(e);
+            v.error = Some(e.to_string());
         }
-        let verdict = if cut { "truncated_at_cap" } else { "ok" };
+        let verdict = if cut {
+            Verdict::TruncatedAtCap
+        } else {
+            Verdict::Ok
+        };
         self.record(v, verdict, data.len() as u64)
     }
 }
@@ -1050,15 +1035,15 @@ pub fn collect(
     // 4. The manifests, last because they describe everything before them.
     let mut items = c.items.into_inner().map_err(|e| e.into_error())?;
     items.flush()?;
-    let header = json!({
-        "format": "ir-bundle/1",
-        "created": crate::journal::now_rfc3339(),
-        "host": host,
-        "ir_version": env!("CARGO_PKG_VERSION"),
-        "root": crate::sanitize::escape_path(root.dir()),
-        "deployment": dep.summary(),
-        "verdicts": VERDICTS,
-    });
+    let header = ManifestHeader {
+        format: "ir-bundle/1".into(),
+        created: crate::journal::now_rfc3339(),
+        host: host.to_string(),
+        ir_version: env!("CARGO_PKG_VERSION").into(),
+        root: crate::sanitize::escape_path(root.dir()),
+        deployment: Some(dep.summary()),
+        verdicts: VERDICTS.to_vec(),
+    };
     let mut manifest = tempfile::Builder::new()
         .prefix(&format!(".{stem}.manifest-"))
         .tempfile_in(case_dir)?;
@@ -1164,7 +1149,7 @@ pub fn collect(
         input_bytes,
         verdicts: verdicts
             .into_iter()
-            .map(|(k, t)| (k.to_string(), t))
+            .map(|(k, t)| (k.as_str().to_string(), t))
             .collect(),
         snapshots: snaps,
         encryption: enc.describe(),
