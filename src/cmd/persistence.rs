@@ -2,6 +2,7 @@
 
 use crate::case::{Ctx, Outcome};
 use crate::exit::Exit;
+use crate::record::{FlaggedItem, PersistenceRecord};
 use crate::triage::persistence::{self, Item};
 use crate::triage::window::Window;
 use anyhow::{Context, Result};
@@ -58,12 +59,28 @@ pub fn run(ctx: &Ctx, a: &PersistenceArgs) -> Result<Exit> {
             None if r.flagged > 0 => Exit::Findings,
             None => Exit::Ok,
         };
-        let mut by_mech: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut by_mechanism: BTreeMap<String, usize> = BTreeMap::new();
         for i in &r.items {
-            *by_mech.entry(i.mechanism.as_str()).or_default() += 1;
+            *by_mechanism.entry(i.mechanism.clone()).or_default() += 1;
         }
-        let flagged: Vec<_> = r.items.iter().filter(|i| !i.flags.is_empty()).map(|i| json!({"mechanism": i.mechanism, "path": i.path, "flags": i.flags, "command": i.command})).collect();
-        let details = json!({"items": r.items.len(), "by_mechanism": by_mech, "flagged": flagged, "baseline": a.baseline, "unreadable": r.unreadable.len()});
+        let flagged = r
+            .items
+            .iter()
+            .filter(|i| !i.flags.is_empty())
+            .map(|i| FlaggedItem {
+                mechanism: i.mechanism.clone(),
+                path: i.path.clone(),
+                flags: i.flags.clone(),
+                command: i.command.clone(),
+            })
+            .collect();
+        let details = serde_json::to_value(PersistenceRecord {
+            items: r.items.len(),
+            by_mechanism,
+            flagged,
+            baseline: a.baseline.clone(),
+            unreadable: r.unreadable.len(),
+        })?;
         Ok((r, Outcome { exit, details }))
     })?;
     if ctx.global.json {
