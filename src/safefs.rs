@@ -34,26 +34,10 @@ impl ReadError {
     }
 }
 
-/// A short name for a file type, for messages.
+/// A short name for a file type, for messages (the one vocabulary of
+/// [`crate::record::FileKind`]).
 pub fn type_name(ft: std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if ft.is_file() {
-        "file"
-    } else if ft.is_dir() {
-        "directory"
-    } else if ft.is_symlink() {
-        "symlink"
-    } else if ft.is_fifo() {
-        "fifo"
-    } else if ft.is_socket() {
-        "socket"
-    } else if ft.is_block_device() {
-        "block device"
-    } else if ft.is_char_device() {
-        "char device"
-    } else {
-        "unknown"
-    }
+    crate::record::FileKind::from_file_type(ft).words()
 }
 
 /// Opens a file for reading without following a final symlink, without

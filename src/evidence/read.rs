@@ -12,10 +12,10 @@
 //! never writes through a symlink, and creates no device and no setuid bit.
 
 use super::keys::{self, IdentityArgs};
+use crate::record::{FileKind, Manifest, ManifestItem};
 use crate::sanitize::{escape_bytes, unescape_bytes};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -138,7 +138,7 @@ pub fn outer(bundle: &Path, case_journal: Option<&Path>) -> Result<(Outer, Vec<S
 /// One entry as the stream shows it.
 #[derive(Debug, Clone)]
 pub struct Seen {
-    pub kind: &'static str,
+    pub kind: FileKind,
     pub sha256: Option<String>,
     pub link: Option<Vec<u8>>,
     pub size: u64,
@@ -187,20 +187,6 @@ impl Sink for HashOnly {
             }
             hasher.update(&buf[..n]);
         }
-    }
-}
-
-fn kind_of(t: tar::EntryType) -> &'static str {
-    use tar::EntryType as T;
-    match t {
-        T::Regular | T::Continuous | T::GNUSparse => "file",
-        T::Directory => "dir",
-        T::Symlink => "symlink",
-        T::Link => "hardlink",
-        T::Fifo => "fifo",
-        T::Char => "char_device",
-        T::Block => "block_device",
-        _ => "other",
     }
 }
 
@@ -271,7 +257,7 @@ pub fn read_all(
     bundle: &Path,
     id: &IdentityArgs,
     sink: &mut dyn Sink,
-) -> Result<(Inner, Vec<String>, Option<Value>)> {
+) -> Result<(Inner, Vec<String>, Option<Manifest>)> {
     let ids = keys::identities(id)?;
     let stream = open_stream(bundle, &ids)?;
     let mut ar = tar::Archive::new(stream);
@@ -326,7 +312,7 @@ pub fn read_all(
             }
             _ => {}
         }
-        let kind = kind_of(e.header().entry_type());
+        let kind = FileKind::from_tar(e.header().entry_type());
         let link = e.link_name_bytes().map(|l| l.into_owned());
         let size = e.size();
         let rel = rest.strip_suffix(b"/").unwrap_or(&rest).to_vec();
@@ -359,7 +345,9 @@ pub fn read_all(
             if err.chain().any(|c| c.is::<crate::exit::Interrupted>()) {
                 return Err(err);
             }
-            if err.chain().any(|c| c.downcast_ref::<io::Error>().is_some()) && kind == "file" {
+            if err.chain().any(|c| c.downcast_ref::<io::Error>().is_some())
+                && kind == FileKind::File
+            {
                 problems.push(format!(
                     "reading {} failed: {err:#} (the bundle was modified or truncated)",
                     escape_bytes(&rel)
@@ -369,9 +357,9 @@ pub fn read_all(
             problems.push(format!("{}: {err:#}", escape_bytes(&rel)));
         }
         let sha = match kind {
-            "file" => Some(hex::encode(h.finalize())),
+            FileKind::File => Some(hex::encode(h.finalize())),
             // A hard link stands for its target's content.
-            "hardlink" => link
+            FileKind::Hardlink => link
                 .as_deref()
                 .and_then(|l| {
                     l.iter()
@@ -412,22 +400,17 @@ pub fn read_all(
         return Ok((inner, problems, None));
     };
     inner.manifest_sha256 = Some(hex::encode(Sha256::digest(&mbytes)));
-    let m: Value = match serde_json::from_slice(&mbytes) {
+    let m: Manifest = match serde_json::from_slice(&mbytes) {
         Ok(v) => v,
         Err(e) => {
-            problems.push(format!("manifest.json is not valid JSON: {e}"));
+            problems.push(format!("manifest.json is not an ir manifest: {e}"));
             return Ok((inner, problems, None));
         }
     };
-    let items = m
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    inner.manifest_items = items.len() as u64;
-    let mut listed: HashMap<Vec<u8>, &Value> = HashMap::new();
-    for it in &items {
-        let Some(ap) = it.get("archive_path").and_then(Value::as_str) else {
+    inner.manifest_items = m.items.len() as u64;
+    let mut listed: HashMap<Vec<u8>, &ManifestItem> = HashMap::new();
+    for it in &m.items {
+        let Some(ap) = it.archive_path.as_deref() else {
             continue;
         };
         let Some(raw) = unescape_bytes(ap) else {
@@ -441,17 +424,17 @@ pub fn read_all(
                 escape_bytes(&raw)
             )),
             Some(s) => {
-                let want_kind = it.get("type").and_then(Value::as_str).unwrap_or("");
-                if want_kind != s.kind {
+                if it.kind != Some(s.kind) {
                     problems.push(format!(
-                        "{} is a {} in the archive but a {want_kind} in the manifest",
+                        "{} is a {} in the archive but a {} in the manifest",
                         escape_bytes(&raw),
-                        s.kind
+                        s.kind.as_str(),
+                        it.kind.map_or("", FileKind::as_str)
                     ));
                 }
-                if s.kind == "file" {
+                if s.kind == FileKind::File {
                     inner.files_checked += 1;
-                    let want = it.get("sha256").and_then(Value::as_str);
+                    let want = it.sha256.as_deref();
                     if want != s.sha256.as_deref() {
                         problems.push(format!(
                             "{}: content hashes to {} but the manifest says {}",
@@ -470,7 +453,7 @@ pub fn read_all(
             problems.push(format!(
                 "{} ({}) is in the archive but not in the manifest",
                 escape_bytes(rel),
-                s.kind
+                s.kind.as_str()
             ));
         }
     }
@@ -493,7 +476,7 @@ pub fn read_all(
                     }
                 }
                 for (rel, s) in &seen {
-                    if s.kind == "file" && !map.contains_key(rel) {
+                    if s.kind == FileKind::File && !map.contains_key(rel) {
                         problems.push(format!("{} is not in MANIFEST.sha256", escape_bytes(rel)));
                     }
                 }
@@ -638,24 +621,17 @@ impl Sink for Extractor {
 
 /// Sets extracted files' times from the manifest (nanoseconds), deepest
 /// first so directory times survive their children.
-pub fn restore_times(dir: &Path, manifest: &Value) {
-    let Some(items) = manifest.get("items").and_then(Value::as_array) else {
-        return;
-    };
+pub fn restore_times(dir: &Path, manifest: &Manifest) {
     let mut paths: Vec<(PathBuf, std::time::SystemTime, std::time::SystemTime)> = Vec::new();
-    let parse = |v: Option<&Value>| {
-        v.and_then(Value::as_str)
-            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+    let parse = |v: Option<&str>| {
+        v.and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
             .map(std::time::SystemTime::from)
     };
-    for it in items {
-        let (Some(ap), Some(m)) = (
-            it.get("archive_path").and_then(Value::as_str),
-            parse(it.get("mtime")),
-        ) else {
+    for it in &manifest.items {
+        let (Some(ap), Some(m)) = (it.archive_path.as_deref(), parse(it.mtime.as_deref())) else {
             continue;
         };
-        if !matches!(it.get("type").and_then(Value::as_str), Some("file" | "dir")) {
+        if !matches!(it.kind, Some(FileKind::File | FileKind::Dir)) {
             continue;
         }
         let Some(raw) = unescape_bytes(ap) else {
@@ -663,7 +639,7 @@ pub fn restore_times(dir: &Path, manifest: &Value) {
         };
         let raw = raw.strip_suffix(b"/").map(<[u8]>::to_vec).unwrap_or(raw);
         let Ok(rel) = safe_rel(&raw) else { continue };
-        let a = parse(it.get("atime")).unwrap_or(m);
+        let a = parse(it.atime.as_deref()).unwrap_or(m);
         paths.push((dir.join(rel), m, a));
     }
     paths.sort_by_key(|(p, _, _)| std::cmp::Reverse(p.components().count()));
