@@ -32,3 +32,21 @@ pub fn check() -> anyhow::Result<()> {
         Ok(())
     }
 }
+
+/// A test hook, inert unless `IR_TEST_PAUSE_AT` names `point`: then it
+/// prints `ir: test pause at <point>` on stderr and waits until a signal
+/// arrives (at most 30 s), so an integration test can deliver Ctrl-C at a
+/// known step of a command that is otherwise too quick to catch. The
+/// points are `rotate:plan` (before the evidence gate, nothing changed)
+/// and `rotate:act` (mid-act: the config is rewritten, the revocation is
+/// next). It never changes what the command does, only when.
+pub fn test_pause(point: &str) {
+    if std::env::var_os("IR_TEST_PAUSE_AT").is_none_or(|v| v != point) {
+        return;
+    }
+    eprintln!("ir: test pause at {point}");
+    let t0 = std::time::Instant::now();
+    while !interrupted() && t0.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
