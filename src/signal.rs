@@ -50,3 +50,35 @@ pub fn test_pause(point: &str) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// Runs a blocking terminal read (a confirmation prompt) so that Ctrl-C
+/// still aborts it.
+///
+/// With the flag handler installed, SIGINT no longer kills the process,
+/// and the kernel restarts the read it interrupted (the handler is
+/// installed with `SA_RESTART`), so a plain `read_line` would sit on
+/// Ctrl-C until Enter. Restoring the default handler around the prompt
+/// would kill the process before it journals its end. Instead the read
+/// runs on a helper thread while this one waits for either its answer or
+/// the flag; on the flag it returns `Err(Interrupted)` at once, the caller
+/// journals the interruption and the process exits 130, ending the
+/// abandoned reader with it. The read must not change terminal modes (a
+/// thread that is abandoned never restores them).
+pub fn interruptible<T: Send + 'static>(
+    read: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    check()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(read());
+    });
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(50)) {
+            Ok(v) => return Ok(v),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => check()?,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                anyhow::bail!("the prompt's reader thread ended without an answer")
+            }
+        }
+    }
+}

@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
             a.paths.iter().map(|p| root.join(if p.is_absolute() { p.clone() } else { cwd.join(p) })).collect()
         };
         let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let r = timeline::run(&roots, &root, &w, threads);
+        let r = timeline::run(&roots, &root, &w, threads)?;
         let flagged = r.entries.iter().filter(|e| !e.flags.is_empty()).count();
         let details = json!({"since": r.since, "until": r.until, "roots": r.roots.len(), "scanned": r.scanned,
             "changed": r.entries.len(), "flagged": flagged, "unreadable": r.unreadable.len(),
