@@ -7,6 +7,10 @@
 //! followed (`O_NOFOLLOW`, `AT_SYMLINK_NOFOLLOW`), each root's filesystem is
 //! kept to when asked, and unreadable directories are reported through the
 //! error callback, never fatal.
+//!
+//! Ctrl-C ([`crate::signal`]) stops the walk between entries: the workers
+//! drop the queued directories and return, and the caller, which checks
+//! the flag after [`walk`], discards the partial result.
 
 use rustix::fs::{AtFlags, Mode, OFlags, Statx, StatxFlags};
 use std::collections::VecDeque;
@@ -88,6 +92,9 @@ pub fn walk(
                     let (dir, root_dev) = {
                         let mut g = q.lock().expect("queue");
                         loop {
+                            if crate::signal::interrupted() {
+                                g.dirs.clear();
+                            }
                             if let Some(d) = g.dirs.pop_front() {
                                 g.busy += 1;
                                 break d;
@@ -136,6 +143,9 @@ fn read_dir(
         Err(e) => return error(format!("{}: {e}", crate::sanitize::escape_path(dir))),
     };
     for ent in entries {
+        if crate::signal::interrupted() {
+            return;
+        }
         let ent = match ent {
             Ok(e) => e,
             Err(e) => {

@@ -672,12 +672,7 @@ fn ctrl_c_leaves_no_bundle_and_is_journaled() {
     let (h, r) = big_host();
     let child = spawn_slow_collect(&h, &r);
     std::thread::sleep(std::time::Duration::from_millis(700));
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
-        rustix::process::Signal::INT,
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::util::ctrl_c(child);
     assert_eq!(out.status.code(), Some(130));
     assert!(bundles_in(&h.case).is_empty(), "{:?}", bundles_in(&h.case));
     let end = h

@@ -477,3 +477,66 @@ fn rotate_refuses_a_broken_config_and_changes_nothing() {
         "revocation ran anyway"
     );
 }
+
+// ---------- Ctrl-C in rotate ----------
+
+/// `ir rotate` on the live root, paused at `point` (IR_TEST_PAUSE_AT);
+/// returns once it is there, with the rest of its stderr to come.
+fn rotate_paused_at(
+    h: &Host,
+    point: &str,
+) -> (std::process::Child, std::thread::JoinHandle<String>) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ir"))
+        .env_clear()
+        .env("HOME", h.path(&h.home))
+        .env("PATH", "/usr/bin:/bin")
+        .env("IR_TEST_PAUSE_AT", point)
+        .arg("--home")
+        .arg(h.state())
+        .arg("--case")
+        .arg(&h.case)
+        .args(["--json", "rotate", "--purge-backups"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = crate::util::wait_for_stderr(&mut child, &format!("ir: test pause at {point}"));
+    (child, stderr)
+}
+
+#[test]
+fn ctrl_c_before_the_rotation_changes_nothing() {
+    let h = Host::files();
+    collect_live(&h);
+    let cfg = h.state().join("openclaw.json");
+    let before = std::fs::read(&cfg).unwrap();
+    let (child, stderr) = rotate_paused_at(&h, "rotate:plan");
+    let out = crate::util::ctrl_c(child);
+    let end = h.assert_interrupted("rotate", &out, &stderr.join().unwrap());
+    assert_eq!(end["error"], "interrupted", "{end}");
+    assert_eq!(before, std::fs::read(&cfg).unwrap());
+    assert!(h.state().join("openclaw.json.bak").exists());
+    assert!(h.state().join("devices/paired.json").exists());
+    assert!(!h.entries().iter().any(|e| e["event"] == "rotated"));
+}
+
+#[test]
+fn ctrl_c_during_the_rotation_lets_it_finish() {
+    let h = Host::files();
+    collect_live(&h);
+    let (child, stderr) = rotate_paused_at(&h, "rotate:act");
+    let out = crate::util::ctrl_c(child);
+    let end = h.assert_interrupted("rotate", &out, &stderr.join().unwrap());
+    // The act ran to its end: new secrets, pairings revoked, backups
+    // purged, and the report of it journaled and printed.
+    let cfg = std::fs::read_to_string(h.state().join("openclaw.json")).unwrap();
+    assert!(!cfg.contains("FAKE-TOKEN-for-fixtures") && !cfg.contains("FAKE-HOOKS-TOKEN"));
+    assert!(!h.state().join("devices/paired.json").exists());
+    assert!(!h.state().join("openclaw.json.bak").exists());
+    assert!(h.entries().iter().any(|e| e["event"] == "rotated"));
+    assert!(
+        !end["details"]["rotated"].as_array().unwrap().is_empty(),
+        "{end}"
+    );
+    assert!(!json_out(&out)["rotated"].as_array().unwrap().is_empty());
+}

@@ -1061,3 +1061,80 @@ fn hunt_rules_extend_replace_and_bad() {
         .code(2)
         .stderr(predicate::str::contains("unknown field"));
 }
+
+// ---------- Ctrl-C ----------
+
+/// `n` entries under `dir`, 1000 per subdirectory: one empty file and
+/// hard links to it (ten times quicker to make and remove than files, and
+/// each still an entry the walk must stat), made on two threads.
+fn many_files(dir: &Path, n: usize) {
+    let dirs: Vec<usize> = (0..n.div_ceil(1000)).collect();
+    std::thread::scope(|s| {
+        for half in dirs.chunks(dirs.len().div_ceil(2)) {
+            s.spawn(move || {
+                for d in half {
+                    let sub = dir.join(format!("d{d:04}"));
+                    std::fs::create_dir_all(&sub).unwrap();
+                    let first = sub.join("f0000");
+                    std::fs::File::create(&first).unwrap();
+                    for f in 1..1000.min(n - d * 1000) {
+                        std::fs::hard_link(&first, sub.join(format!("f{f:04}"))).unwrap();
+                    }
+                }
+            });
+        }
+    });
+}
+
+fn spawn(h: &Host, args: &[&str]) -> std::process::Child {
+    h.command()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn ctrl_c_stops_a_timeline_walk() {
+    let h = Host::files();
+    // 200k files: a walk of a second or more, even on a fast machine.
+    many_files(&h.path("/srv/big"), 200_000);
+    let child = spawn(&h, &["timeline", "--threads", "2", "/srv/big"]);
+    h.wait_for_start("timeline");
+    let t0 = std::time::Instant::now();
+    let out = crate::util::ctrl_c(child);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let end = h.assert_interrupted("timeline", &out, &stderr);
+    // Stopped inside the walk: no partial timeline was reported.
+    assert_eq!(end["error"], "interrupted", "{end}");
+    assert!(end.get("details").is_none(), "{end}");
+    assert!(out.stdout.is_empty());
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn ctrl_c_stops_a_hunt() {
+    let h = Host::files();
+    // 16 transcripts of 8 MB each: seconds of parsing and matching.
+    let line = serde_json::json!({"type": "message", "timestamp": "2026-11-21T08:00:01.000Z",
+        "message": {"role": "user", "content": "lorem ipsum dolor sit amet ".repeat(40)}})
+    .to_string();
+    let block = format!("{line}\n").repeat(8 << 20 >> 10).into_bytes();
+    let sessions = h.state().join("agents/main/sessions");
+    for i in 0..16 {
+        std::fs::write(
+            sessions.join(format!("big-{i:02}.jsonl")),
+            &block[..8 << 20],
+        )
+        .unwrap();
+    }
+    let child = spawn(&h, &["--json", "hunt"]);
+    h.wait_for_start("hunt");
+    let out = crate::util::ctrl_c(child);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let end = h.assert_interrupted("hunt", &out, &stderr);
+    assert_eq!(end["error"], "interrupted", "{end}");
+    assert!(end.get("details").is_none(), "{end}");
+    assert!(out.stdout.is_empty());
+}

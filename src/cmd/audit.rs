@@ -21,12 +21,12 @@ pub fn run(ctx: &Ctx, a: &AuditArgs) -> Result<Exit> {
         let target = ctx.target();
         let mut dep = crate::openclaw::discover(&target)?;
         let mut changes = Vec::new();
-        let before = audit::audit(&dep);
+        let before = audit::audit(&dep)?;
         if a.fix {
             changes = audit::fix(&dep, run)?;
             dep = crate::openclaw::discover(&target)?;
         }
-        let findings = audit::audit(&dep);
+        let findings = audit::audit(&dep)?;
         let exit = if findings.iter().any(|f| f.severity != "info") {
             Exit::Findings
         } else {

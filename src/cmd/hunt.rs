@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
         crate::cmd::timeline::check_root(ctx)?;
         let rules = hunt::rules(a.rules.as_deref())?;
         let dep = crate::openclaw::discover(&ctx.target())?;
-        let r = hunt::run(&dep, &rules, &a.log);
+        let r = hunt::run(&dep, &rules, &a.log)?;
         let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
         for h in &r.hits {
             *by_rule.entry(h.rule.clone()).or_default() += 1;

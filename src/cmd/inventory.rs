@@ -68,15 +68,29 @@ fn secret(s: &SecretInfo) -> String {
     }
 }
 
-/// Renders the human summary.
+/// Renders the human summary, one section after another.
 pub fn render(d: &Deployment) -> String {
     let mut o = String::new();
+    render_deployment(&mut o, d);
+    render_agents(&mut o, d);
+    render_logs(&mut o, d);
+    render_gateway_settings(&mut o, d);
+    render_gateway_process(&mut o, d);
+    render_supervisors(&mut o, d);
+    render_problems(&mut o, d);
+    o
+}
+
+/// A path relative to the state dir when it is inside it.
+fn rel(d: &Deployment, path: &std::path::Path) -> String {
+    path.strip_prefix(&d.paths.state_dir)
+        .map(escape_path)
+        .unwrap_or_else(|_| escape_path(path))
+}
+
+/// State dir, config, profile, layout and version, databases, legacy files.
+fn render_deployment(o: &mut String, d: &Deployment) {
     let p = &d.paths;
-    let rel = |path: &std::path::Path| {
-        path.strip_prefix(&p.state_dir)
-            .map(escape_path)
-            .unwrap_or_else(|_| escape_path(path))
-    };
     let _ = writeln!(o, "OpenClaw deployment");
     let _ = writeln!(
         o,
@@ -115,7 +129,7 @@ pub fn render(d: &Deployment) -> String {
         let _ = writeln!(
             o,
             "  database    {}  {}{}{}{}",
-            rel(&db.path),
+            rel(d, &db.path),
             db.role.as_deref().unwrap_or("?"),
             db.schema_version
                 .map(|v| format!(" schema {v}"))
@@ -130,7 +144,9 @@ pub fn render(d: &Deployment) -> String {
     for f in &l.legacy {
         let _ = writeln!(o, "  legacy      {}", escape(f));
     }
+}
 
+fn render_agents(o: &mut String, d: &Deployment) {
     let _ = writeln!(o, "\nAgents");
     for a in &d.agents {
         let _ = writeln!(
@@ -150,7 +166,9 @@ pub fn render(d: &Deployment) -> String {
             a.source
         );
     }
+}
 
+fn render_logs(o: &mut String, d: &Deployment) {
     let _ = writeln!(o, "\nLogs");
     for ld in d.logs.iter().filter(|l| l.exists) {
         let note = if ld.kind == "shared-tmp" {
@@ -168,7 +186,9 @@ pub fn render(d: &Deployment) -> String {
     if !d.logs.iter().any(|l| l.exists) {
         let _ = writeln!(o, "  none found");
     }
+}
 
+fn render_gateway_settings(o: &mut String, d: &Deployment) {
     let g = &d.gateway;
     let _ = writeln!(o, "\nGateway settings");
     let _ = writeln!(
@@ -191,7 +211,10 @@ pub fn render(d: &Deployment) -> String {
     if let Some(t) = &g.tailscale_mode {
         let _ = writeln!(o, "  tailscale      {t}");
     }
+}
 
+/// Locks, processes and their children, listeners, other gateways.
+fn render_gateway_process(o: &mut String, d: &Deployment) {
     let r = &d.runtime;
     let _ = writeln!(o, "\nGateway process");
     if !r.running {
@@ -201,7 +224,7 @@ pub fn render(d: &Deployment) -> String {
         let _ = writeln!(
             o,
             "  lock {}  pid {} {}{}",
-            rel(&lock.path),
+            rel(d, &lock.path),
             lock.pid
                 .map(|p| p.to_string())
                 .unwrap_or_else(|| "?".into()),
@@ -251,6 +274,10 @@ pub fn render(d: &Deployment) -> String {
             r.other_gateways
         );
     }
+}
+
+fn render_supervisors(o: &mut String, d: &Deployment) {
+    let r = &d.runtime;
     let _ = writeln!(o, "\nSupervisor");
     if r.supervisors.is_empty() {
         let _ = writeln!(o, "  none found (foreground or nohup)");
@@ -271,11 +298,13 @@ pub fn render(d: &Deployment) -> String {
             if s.enabled { ", enabled" } else { "" }
         );
     }
+}
+
+fn render_problems(o: &mut String, d: &Deployment) {
     if !d.problems.is_empty() {
         let _ = writeln!(o, "\nProblems");
         for pb in &d.problems {
             let _ = writeln!(o, "  {}: {}", pb.path, escape(&pb.message));
         }
     }
-    o
 }

@@ -67,7 +67,7 @@ pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
         let threads = a
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let r = timeline::run(&roots, &root, &w, threads);
+        let r = timeline::run(&roots, &root, &w, threads)?;
         let flagged = r.entries.iter().filter(|e| !e.flags.is_empty()).count();
         let details = serde_json::to_value(TimelineRecord {
             since: r.since.clone(),

@@ -86,18 +86,34 @@ fn session_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// Clears the sessions of every agent, or of one.
-pub fn clear(
-    dep: &Deployment,
-    case_journal: &Path,
-    root: &crate::host::Root,
-    agent: Option<&str>,
-    force: bool,
-    run: &Run,
-) -> Result<Report> {
-    if dep.runtime.running {
-        return Err(crate::exit::Refused("the gateway is running: stop it first (ir stop); clearing under a live gateway would race its writes".into()).into());
+/// What a clear removes, decided before anything changes.
+struct Plan {
+    agents: Vec<String>,
+    /// Transcript and store files to remove.
+    files: Vec<PathBuf>,
+    /// Agent databases whose session rows go.
+    dbs: Vec<PathBuf>,
+}
+
+impl Plan {
+    /// Every file the gate must find preserved: the files, the databases
+    /// and their non-empty WALs.
+    fn guarded(&self) -> Result<Vec<PathBuf>> {
+        let mut guarded: Vec<PathBuf> = self.files.clone();
+        for db in &self.dbs {
+            guarded.push(db.clone());
+            let wal = PathBuf::from(format!("{}-wal", db.display()));
+            if crate::safefs::lstat(&wal)?.is_some_and(|m| m.len() > 0) {
+                guarded.push(wal);
+            }
+        }
+        Ok(guarded)
     }
+}
+
+/// Step 1: the agents (all, or the one asked for), their session files
+/// and databases.
+fn plan(dep: &Deployment, agent: Option<&str>) -> Result<Plan> {
     let s = &dep.paths.state_dir;
     let mut agents = layout::agent_dirs(s);
     if let Some(a) = agent {
@@ -119,31 +135,14 @@ pub fn clear(
             dbs.push(db);
         }
     }
-    let mut guarded: Vec<PathBuf> = files.clone();
-    for db in &dbs {
-        guarded.push(db.clone());
-        let wal = PathBuf::from(format!("{}-wal", db.display()));
-        if crate::safefs::lstat(&wal)?.is_some_and(|m| m.len() > 0) {
-            guarded.push(wal);
-        }
-    }
-    let pairs: Vec<(PathBuf, PathBuf)> = guarded
-        .iter()
-        .map(|p| (p.clone(), root.host_view(p)))
-        .collect();
-    let (_, forced) = gate::require(case_journal, &pairs, force, "clear-sessions")?;
-    let mut r = Report {
-        agents: agents.clone(),
-        forced,
-        ..Report::default()
-    };
-    if !r.forced.is_empty() {
-        run.event("forced", json!({"uncovered": r.forced}))?;
-    }
-    // Every database's write lock first: a live writer refuses the whole
-    // run before anything is removed.
+    Ok(Plan { agents, files, dbs })
+}
+
+/// Every database's write lock, before anything is removed: a live writer
+/// refuses the whole run with nothing changed.
+fn lock_all(dbs: &[PathBuf]) -> Result<Vec<(&PathBuf, rusqlite::Connection)>> {
     let mut conns = Vec::new();
-    for db in &dbs {
+    for db in dbs {
         let c = rusqlite::Connection::open_with_flags(
             db,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
@@ -158,28 +157,73 @@ pub fn clear(
         }
         conns.push((db, c));
     }
-    for f in &files {
+    Ok(conns)
+}
+
+/// Deletes the session rows of one locked database and commits.
+fn clear_db(
+    db: &Path,
+    c: &rusqlite::Connection,
+    root: &crate::host::Root,
+    run: &Run,
+) -> Result<Value> {
+    let mut counts = serde_json::Map::new();
+    for t in SESSION_TABLES {
+        if crate::sqlite::has_table(c, t) {
+            let n = c
+                .execute(&format!("DELETE FROM \"{t}\""), [])
+                .with_context(|| format!("clearing {t} in {}", db.display()))?;
+            counts.insert((*t).into(), json!(n));
+        }
+    }
+    c.execute_batch("COMMIT")?;
+    let e = json!({"db": crate::sanitize::escape_path(&root.host_view(db)), "rows": counts});
+    run.event("cleared", e.clone())?;
+    Ok(e)
+}
+
+/// Clears the sessions of every agent, or of one: plan, evidence gate,
+/// locks, act. Ctrl-C is honoured until the act begins; the act (file
+/// removals, then one transaction per database) then runs to its end.
+pub fn clear(
+    dep: &Deployment,
+    case_journal: &Path,
+    root: &crate::host::Root,
+    agent: Option<&str>,
+    force: bool,
+    run: &Run,
+) -> Result<Report> {
+    if dep.runtime.running {
+        return Err(crate::exit::Refused("the gateway is running: stop it first (ir stop); clearing under a live gateway would race its writes".into()).into());
+    }
+    let plan = plan(dep, agent)?;
+    crate::signal::check()?;
+    let pairs: Vec<(PathBuf, PathBuf)> = plan
+        .guarded()?
+        .iter()
+        .map(|p| (p.clone(), root.host_view(p)))
+        .collect();
+    let (_, forced) = gate::require(case_journal, &pairs, force, "clear-sessions")?;
+    let mut r = Report {
+        agents: plan.agents.clone(),
+        forced,
+        ..Report::default()
+    };
+    if !r.forced.is_empty() {
+        run.event("forced", json!({"uncovered": r.forced}))?;
+    }
+    let conns = lock_all(&plan.dbs)?;
+    crate::signal::check()?;
+    for f in &plan.files {
         std::fs::remove_file(f).with_context(|| format!("removing {}", f.display()))?;
         r.files_removed
             .push(crate::sanitize::escape_path(&root.host_view(f)));
     }
-    if !files.is_empty() {
+    if !plan.files.is_empty() {
         run.event("removed", json!({"files": r.files_removed}))?;
     }
     for (db, c) in conns {
-        let mut counts = serde_json::Map::new();
-        for t in SESSION_TABLES {
-            if crate::sqlite::has_table(&c, t) {
-                let n = c
-                    .execute(&format!("DELETE FROM \"{t}\""), [])
-                    .with_context(|| format!("clearing {t} in {}", db.display()))?;
-                counts.insert((*t).into(), json!(n));
-            }
-        }
-        c.execute_batch("COMMIT")?;
-        let e = json!({"db": crate::sanitize::escape_path(&root.host_view(db)), "rows": counts});
-        run.event("cleared", e.clone())?;
-        r.rows_deleted.push(e);
+        r.rows_deleted.push(clear_db(db, &c, root, run)?);
     }
     r.notes.push("OpenClaw's memory index can still hold text from these sessions (openclaw issue 141807): review MEMORY.md and memory/ in the workspace".into());
     Ok(r)

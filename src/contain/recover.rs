@@ -226,78 +226,94 @@ pub fn recover(
     };
     let dep = crate::openclaw::discover(target)?;
     if start {
-        if dep.runtime.running {
-            r.started = Some("already running".into());
-        } else {
-            let how = match start_supervised(&dep, run)? {
-                Some(h) => h,
-                None => start_as_before(&dep, run.journal().path(), run)?,
-            };
-            r.started = Some(how);
-        }
-        let port = dep.gateway.port;
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(120) && !healthz(port) {
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        r.healthy = Some(healthz(port));
-        let after = crate::openclaw::discover(target)?;
-        r.listeners = after
-            .runtime
-            .listeners
-            .iter()
-            .filter(|l| l.local_port == port)
-            .map(|l| std::net::SocketAddr::new(l.local, l.local_port).to_string())
-            .collect();
-        let loopback_only = after
-            .runtime
-            .listeners
-            .iter()
-            .filter(|l| l.local_port == port)
-            .all(|l| l.local.is_loopback());
-        r.listening_as_configured = Some(match dep.gateway.bind.as_str() {
-            "loopback" => loopback_only && !r.listeners.is_empty(),
-            _ => !r.listeners.is_empty(),
-        });
-        run.event("health", json!({"healthy": r.healthy, "listeners": r.listeners, "as_configured": r.listening_as_configured}))?;
+        start_and_watch(&dep, target, run, &mut r)?;
     }
     let dep = crate::openclaw::discover(target)?;
-    r.findings = audit::audit(&dep);
+    r.findings = audit::audit(&dep)?;
     r.post_audit = case_dir.join("post-incident-audit.json");
     let doc = json!({"created": crate::journal::now_rfc3339(), "state_dir": crate::sanitize::escape_path(&dep.paths.state_dir), "version": dep.layout.version, "findings": r.findings});
     crate::safefs::write_atomic(&r.post_audit, &serde_json::to_vec_pretty(&doc)?, 0o600)?;
-    // What is left.
-    let creds = super::rotate::provider_credentials(&dep);
+    r.todo = what_is_left(&dep, start, &r);
+    Ok(r)
+}
+
+/// Starts the gateway (through its supervisor, else as it ran before),
+/// waits for `/healthz` and checks where it listens. Ctrl-C stops the wait
+/// only: the gateway is started by then.
+fn start_and_watch(
+    dep: &Deployment,
+    target: &crate::openclaw::Target,
+    run: &Run,
+    r: &mut Report,
+) -> Result<()> {
+    if dep.runtime.running {
+        r.started = Some("already running".into());
+    } else {
+        crate::signal::check()?;
+        let how = match start_supervised(dep, run)? {
+            Some(h) => h,
+            None => start_as_before(dep, run.journal().path(), run)?,
+        };
+        r.started = Some(how);
+    }
+    let port = dep.gateway.port;
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(120) && !crate::signal::interrupted() && !healthz(port)
+    {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    r.healthy = Some(healthz(port));
+    let after = crate::openclaw::discover(target)?;
+    let ours = || {
+        after
+            .runtime
+            .listeners
+            .iter()
+            .filter(|l| l.local_port == port)
+    };
+    r.listeners = ours()
+        .map(|l| std::net::SocketAddr::new(l.local, l.local_port).to_string())
+        .collect();
+    let loopback_only = ours().all(|l| l.local.is_loopback());
+    r.listening_as_configured = Some(match dep.gateway.bind.as_str() {
+        "loopback" => loopback_only && !r.listeners.is_empty(),
+        _ => !r.listeners.is_empty(),
+    });
+    run.event("health", json!({"healthy": r.healthy, "listeners": r.listeners, "as_configured": r.listening_as_configured}))?;
+    Ok(())
+}
+
+/// What the operator still has to do.
+fn what_is_left(dep: &Deployment, start: bool, r: &Report) -> Vec<String> {
+    let mut todo = Vec::new();
+    let creds = super::rotate::provider_credentials(dep);
     if !creds.is_empty() {
-        r.todo.push(format!("revoke {} provider/channel credential(s) at their provider (ir rotate lists them by fingerprint)", creds.len()));
+        todo.push(format!("revoke {} provider/channel credential(s) at their provider (ir rotate lists them by fingerprint)", creds.len()));
     }
     match &dep.layout.version {
         Some(v) if !crate::openclaw::layout::version_at_least(v, audit::FIXED_CVE_2026_25253) => {
-            r.todo.push(format!("update openclaw from {v} to {} or later (CVE-2026-25253), then rotate the token again", audit::FIXED_CVE_2026_25253));
+            todo.push(format!("update openclaw from {v} to {} or later (CVE-2026-25253), then rotate the token again", audit::FIXED_CVE_2026_25253));
         }
-        Some(v) => r.todo.push(format!(
+        Some(v) => todo.push(format!(
             "openclaw {v}: check npm for a newer release and update"
         )),
-        None => r
-            .todo
-            .push("the OpenClaw version is unknown: check it and update".into()),
+        None => todo.push("the OpenClaw version is unknown: check it and update".into()),
     }
     for f in r
         .findings
         .iter()
         .filter(|f| f.severity != "info" && !f.fixable)
     {
-        r.todo.push(format!("{}: {} ({})", f.id, f.title, f.fix));
+        todo.push(format!("{}: {} ({})", f.id, f.title, f.fix));
     }
     if start && r.healthy != Some(true) {
-        r.todo
-            .push("the gateway did not answer /healthz: look at $STATE/logs/gateway.log".into());
+        todo.push("the gateway did not answer /healthz: look at $STATE/logs/gateway.log".into());
     }
     if r.listening_as_configured == Some(false) {
-        r.todo.push(format!(
+        todo.push(format!(
             "the gateway listens on {:?}, not only where gateway.bind={} says",
             r.listeners, dep.gateway.bind
         ));
     }
-    Ok(r)
+    todo
 }

@@ -103,6 +103,18 @@ fn profiles_credentials(v: &Value, source: &str, out: &mut Vec<Credential>) {
 /// Every provider and channel credential the deployment holds.
 pub fn provider_credentials(dep: &Deployment) -> Vec<Credential> {
     let mut out = Vec::new();
+    auth_profile_files(dep, &mut out);
+    auth_profile_store(dep, &mut out);
+    if let Some(c) = &dep.config {
+        config_credentials(c, &mut out);
+    }
+    dotenv_credentials(&dep.paths.state_dir, &mut out);
+    whatsapp_sessions(dep, &mut out);
+    out
+}
+
+/// `agents/<id>/agent/auth-profiles.json` and `auth.json` (file layout).
+fn auth_profile_files(dep: &Deployment, out: &mut Vec<Credential>) {
     let s = &dep.paths.state_dir;
     for a in layout::agent_dirs(s) {
         for f in ["auth-profiles.json", "auth.json"] {
@@ -110,97 +122,100 @@ pub fn provider_credentials(dep: &Deployment) -> Vec<Credential> {
             if let Ok(b) = crate::safefs::read_bounded(&p, 16 << 20)
                 && let Ok(v) = serde_json::from_slice::<Value>(&b)
             {
-                profiles_credentials(&v, &format!("agents/{a}/agent/{f}"), &mut out);
+                profiles_credentials(&v, &format!("agents/{a}/agent/{f}"), out);
             }
         }
     }
+}
+
+/// The `auth_profile_store` table of every database (SQLite layout).
+fn auth_profile_store(dep: &Deployment, out: &mut Vec<Credential>) {
     for db in &dep.layout.databases {
-        if let Ok(c) = crate::sqlite::open_isolated(&db.path)
-            && crate::sqlite::has_table(&c.conn, "auth_profile_store")
-        {
-            let rows: Vec<(String, String)> = c
-                .conn
-                .prepare("SELECT store_key, store_json FROM auth_profile_store")
-                .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
-                .unwrap_or_default();
-            for (k, j) in rows {
-                if let Ok(v) = serde_json::from_str::<Value>(&j) {
-                    profiles_credentials(
-                        &v,
-                        &format!(
-                            "{}:auth_profile_store:{k}",
-                            db.path.file_name().unwrap_or_default().to_string_lossy()
-                        ),
-                        &mut out,
-                    );
-                }
+        let Ok(c) = crate::sqlite::open_isolated(&db.path) else {
+            continue;
+        };
+        if !crate::sqlite::has_table(&c.conn, "auth_profile_store") {
+            continue;
+        }
+        let rows: Vec<(String, String)> = c
+            .conn
+            .prepare("SELECT store_key, store_json FROM auth_profile_store")
+            .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .unwrap_or_default();
+        let name = db.path.file_name().unwrap_or_default().to_string_lossy();
+        for (k, j) in rows {
+            if let Ok(v) = serde_json::from_str::<Value>(&j) {
+                profiles_credentials(&v, &format!("{name}:auth_profile_store:{k}"), out);
             }
         }
     }
-    if let Some(c) = &dep.config {
-        if let Some(Value::Object(ps)) = config::get(c, "models.providers") {
-            for (name, p) in ps {
-                if let Some(k) = p
-                    .get("apiKey")
-                    .and_then(Value::as_str)
-                    .filter(|k| !k.is_empty())
-                {
-                    out.push(credential(
-                        name,
-                        "api_key",
-                        format!("config models.providers.{name}.apiKey"),
-                        k,
-                    ));
-                }
-            }
-        }
-        if let Some(Value::Object(chs)) = config::get(c, "channels") {
-            for (ch, v) in chs {
-                for (k, val) in v.as_object().into_iter().flatten() {
-                    let lk = k.to_ascii_lowercase();
-                    if (lk.contains("token") || lk.contains("secret") || lk.contains("password"))
-                        && let Some(s) = val.as_str()
-                    {
-                        out.push(credential(
-                            ch,
-                            "channel",
-                            format!("config channels.{ch}.{k}"),
-                            s,
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    if let Ok(b) = crate::safefs::read_bounded(&s.join(".env"), 4 << 20) {
-        for l in String::from_utf8_lossy(&b).lines() {
-            let l = l.trim().trim_start_matches("export ");
-            if let Some((k, v)) = l.split_once('=')
-                && crate::evidence::volatile::is_secret_env(k)
+}
+
+/// `models.providers.*.apiKey` and secret-looking keys of every channel.
+fn config_credentials(c: &Value, out: &mut Vec<Credential>) {
+    if let Some(Value::Object(ps)) = config::get(c, "models.providers") {
+        for (name, p) in ps {
+            if let Some(k) = p
+                .get("apiKey")
+                .and_then(Value::as_str)
+                .filter(|k| !k.is_empty())
             {
-                let v = v.trim().trim_matches(['"', '\'']);
-                if !v.is_empty() {
-                    let provider = k.split('_').next().unwrap_or(k).to_ascii_lowercase();
-                    out.push(credential(&provider, "env", format!(".env {k}"), v));
+                let source = format!("config models.providers.{name}.apiKey");
+                out.push(credential(name, "api_key", source, k));
+            }
+        }
+    }
+    if let Some(Value::Object(chs)) = config::get(c, "channels") {
+        for (ch, v) in chs {
+            for (k, val) in v.as_object().into_iter().flatten() {
+                let lk = k.to_ascii_lowercase();
+                if (lk.contains("token") || lk.contains("secret") || lk.contains("password"))
+                    && let Some(s) = val.as_str()
+                {
+                    let source = format!("config channels.{ch}.{k}");
+                    out.push(credential(ch, "channel", source, s));
                 }
             }
         }
     }
-    if let Ok(rd) = std::fs::read_dir(dep.paths.credentials_dir.join("whatsapp")) {
-        for e in rd.flatten() {
-            out.push(Credential {
-                provider: "whatsapp".into(),
-                kind: "linked-device session".into(),
-                source: format!(
-                    "credentials/whatsapp/{}",
-                    crate::sanitize::escape_os(&e.file_name())
-                ),
-                last4: "-".into(),
-                sha256_prefix: "-".into(),
-            });
+}
+
+/// Secret-named variables of `$STATE/.env`.
+fn dotenv_credentials(state_dir: &Path, out: &mut Vec<Credential>) {
+    let Ok(b) = crate::safefs::read_bounded(&state_dir.join(".env"), 4 << 20) else {
+        return;
+    };
+    for l in String::from_utf8_lossy(&b).lines() {
+        let l = l.trim().trim_start_matches("export ");
+        if let Some((k, v)) = l.split_once('=')
+            && crate::evidence::volatile::is_secret_env(k)
+        {
+            let v = v.trim().trim_matches(['"', '\'']);
+            if !v.is_empty() {
+                let provider = k.split('_').next().unwrap_or(k).to_ascii_lowercase();
+                out.push(credential(&provider, "env", format!(".env {k}"), v));
+            }
         }
     }
-    out
+}
+
+/// WhatsApp linked-device sessions (`credentials/whatsapp/*`).
+fn whatsapp_sessions(dep: &Deployment, out: &mut Vec<Credential>) {
+    let Ok(rd) = std::fs::read_dir(dep.paths.credentials_dir.join("whatsapp")) else {
+        return;
+    };
+    for e in rd.flatten() {
+        out.push(Credential {
+            provider: "whatsapp".into(),
+            kind: "linked-device session".into(),
+            source: format!(
+                "credentials/whatsapp/{}",
+                crate::sanitize::escape_os(&e.file_name())
+            ),
+            last4: "-".into(),
+            sha256_prefix: "-".into(),
+        });
+    }
 }
 
 /// A secret that was replaced.
@@ -293,17 +308,19 @@ fn prove(dep: &Deployment, old: Option<&str>, new: &str) -> Proof {
         checked: true,
         ..Proof::default()
     };
-    loop {
+    let interrupted = loop {
         p.new_accepted = probe(addr, new).ok().map(|c| c != 401);
         p.old_rejected = old.and_then(|o| probe(addr, o).ok()).map(|c| c == 401);
         let done = p.new_accepted == Some(true) && p.old_rejected.unwrap_or(true);
-        if done || t0.elapsed() > Duration::from_secs(15) {
-            break;
+        // Ctrl-C stops the wait; the rotation itself is already whole.
+        let interrupted = !done && crate::signal::interrupted();
+        if done || interrupted || t0.elapsed() > Duration::from_secs(15) {
+            break interrupted;
         }
         std::thread::sleep(Duration::from_millis(500));
-    }
+    };
     p.detail = format!(
-        "POST /tools/invoke on {addr}: new token {}, old token {}",
+        "POST /tools/invoke on {addr}: new token {}, old token {}{}",
         match p.new_accepted {
             Some(true) => "accepted",
             Some(false) => "REJECTED",
@@ -313,7 +330,8 @@ fn prove(dep: &Deployment, old: Option<&str>, new: &str) -> Proof {
             Some(true) => "rejected",
             Some(false) => "STILL ACCEPTED",
             None => "not checked",
-        }
+        },
+        if interrupted { " (interrupted)" } else { "" }
     );
     p
 }
@@ -365,7 +383,6 @@ fn lock_state_db(db: &Path) -> Result<rusqlite::Connection> {
     Ok(c)
 }
 
-/// Deletes the pairing rows inside the transaction [`lock_state_db`] began.
 /// The file behind a file SecretRef: `secrets.providers.<p>.path` when the
 /// config names one, else `$STATE/secrets.json`.
 fn secrets_file(dep: &Deployment, provider: Option<&str>) -> PathBuf {
@@ -411,6 +428,7 @@ fn set_secret_file(path: &Path, id: &str, value: &str) -> Result<()> {
     }
 }
 
+/// Deletes the pairing rows inside the transaction [`lock_state_db`] began.
 fn revoke_sqlite(
     c: &rusqlite::Connection,
     db: &Path,
@@ -462,19 +480,27 @@ fn legacy_pairing_files(dep: &Deployment) -> Vec<PathBuf> {
     v
 }
 
-/// Rotates and revokes.
-pub fn rotate(
-    dep: &Deployment,
-    case_journal: &Path,
-    root: &crate::host::Root,
-    o: &Options,
-    run: &Run,
-) -> Result<Report> {
-    let mut r = Report::default();
-    let edit = ConfigEdit::open(&dep.paths.config)?; // a broken config refuses before anything changes
+/// What a rotation will rewrite or delete, decided before anything changes.
+struct Plan {
+    /// The config, parsed for a comment-preserving edit.
+    edit: ConfigEdit,
+    running: bool,
+    env_file: PathBuf,
+    /// `openclaw.json.bak*` copies to purge (only with `--purge-backups`).
+    backups: Vec<PathBuf>,
+    state_db: PathBuf,
+    legacy: Vec<PathBuf>,
+    /// Every existing file the run rewrites or deletes: what the evidence
+    /// gate must find preserved.
+    touched: Vec<PathBuf>,
+}
+
+/// Step 1: reads the config (a broken one refuses before anything
+/// changes) and lists what the run will touch.
+fn plan(dep: &Deployment, o: &Options) -> Result<Plan> {
+    let edit = ConfigEdit::open(&dep.paths.config)?;
     let running = dep.runtime.running;
     let s = &dep.paths.state_dir;
-    // What this run will rewrite or delete must be preserved first.
     let mut touched: Vec<PathBuf> = vec![dep.paths.config.clone()];
     let env_file = s.join(".env");
     if matches!(dep.gateway.token, SecretInfo::Ref { ref source, .. } if source == "env")
@@ -494,22 +520,12 @@ pub fn rotate(
             touched.push(f);
         }
     }
-    let mut backups: Vec<PathBuf> = Vec::new();
-    if o.purge_backups
-        && let Ok(rd) = std::fs::read_dir(s)
-    {
-        for e in rd.flatten() {
-            if e.file_name()
-                .to_string_lossy()
-                .starts_with("openclaw.json.bak")
-                && e.file_type().is_ok_and(|t| t.is_file())
-            {
-                backups.push(e.path());
-            }
-        }
-        backups.sort();
-        touched.extend(backups.iter().cloned());
-    }
+    let backups = if o.purge_backups {
+        config_backups(s)
+    } else {
+        Vec::new()
+    };
+    touched.extend(backups.iter().cloned());
     let state_db = s.join("state/openclaw.sqlite");
     let legacy = legacy_pairing_files(dep);
     if !running {
@@ -521,26 +537,81 @@ pub fn rotate(
         }
         touched.extend(legacy.iter().cloned());
     }
-    let pairs: Vec<(PathBuf, PathBuf)> = touched
+    Ok(Plan {
+        edit,
+        running,
+        env_file,
+        backups,
+        state_db,
+        legacy,
+        touched,
+    })
+}
+
+/// The `openclaw.json.bak*` files of the state dir, sorted.
+fn config_backups(state_dir: &Path) -> Vec<PathBuf> {
+    let mut backups = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(state_dir) {
+        for e in rd.flatten() {
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with("openclaw.json.bak")
+                && e.file_type().is_ok_and(|t| t.is_file())
+            {
+                backups.push(e.path());
+            }
+        }
+        backups.sort();
+    }
+    backups
+}
+
+/// Step 2: the evidence gate. Everything the plan touches must sit in a
+/// verified bundle, or `--force` goes ahead and is journaled.
+fn pass_gate(
+    plan: &Plan,
+    case_journal: &Path,
+    root: &crate::host::Root,
+    o: &Options,
+    run: &Run,
+) -> Result<Vec<gate::Uncovered>> {
+    let pairs: Vec<(PathBuf, PathBuf)> = plan
+        .touched
         .iter()
         .map(|p| (p.clone(), root.host_view(p)))
         .collect();
     let (_, forced) = gate::require(case_journal, &pairs, o.force, "rotation")?;
     if !forced.is_empty() {
         run.event("forced", json!({"uncovered": forced}))?;
-        r.forced = forced;
     }
+    Ok(forced)
+}
 
-    let db_lock = if !running && crate::safefs::lstat(&state_db)?.is_some() {
-        Some(lock_state_db(&state_db)?)
-    } else {
-        None
-    };
+/// The new gateway token, and the old one when it was in the config.
+struct NewToken {
+    old: Option<Zeroizing<String>>,
+    new: Zeroizing<String>,
+}
 
-    // 1. The gateway token.
-    let old_token = edit.get_str("gateway.auth.token");
+/// Step 3a: a new gateway token, written where the deployment keeps it
+/// (config, `.env`, a secrets file); a SecretRef of another source is left
+/// to the operator.
+fn rotate_gateway_token(
+    dep: &Deployment,
+    plan: &Plan,
+    root: &crate::host::Root,
+    r: &mut Report,
+) -> Result<NewToken> {
+    let edit = &plan.edit;
+    let old = edit.get_str("gateway.auth.token");
     let token = new_token()?;
     let new_fp = fingerprint(&token);
+    let rotated = |written_to: String, old_fingerprint: Option<String>| Rotated {
+        secret: "gateway.auth.token".into(),
+        written_to,
+        old_fingerprint,
+        new_fingerprint: new_fp.clone(),
+    };
     match &dep.gateway.token {
         SecretInfo::Ref {
             source,
@@ -551,28 +622,16 @@ pub fn rotate(
                 let key = id
                     .clone()
                     .unwrap_or_else(|| "OPENCLAW_GATEWAY_TOKEN".into());
-                set_dotenv(&env_file, &key, &token)?;
-                r.rotated.push(Rotated {
-                    secret: "gateway.auth.token".into(),
-                    written_to: format!(".env {key}"),
-                    old_fingerprint: None,
-                    new_fingerprint: new_fp.clone(),
-                });
+                set_dotenv(&plan.env_file, &key, &token)?;
+                r.rotated.push(rotated(format!(".env {key}"), None));
                 r.operator_actions.push(format!("the gateway reads {key} from its environment at start: restart it (and update any service unit or shell that sets {key})"));
             }
             "file" => {
                 let file = secrets_file(dep, provider.as_deref());
                 let id = id.clone().unwrap_or_else(|| "/gateway/auth/token".into());
                 set_secret_file(&file, &id, &token)?;
-                r.rotated.push(Rotated {
-                    secret: "gateway.auth.token".into(),
-                    written_to: format!(
-                        "{} {id}",
-                        crate::sanitize::escape_path(&root.host_view(&file))
-                    ),
-                    old_fingerprint: None,
-                    new_fingerprint: new_fp.clone(),
-                });
+                let shown = crate::sanitize::escape_path(&root.host_view(&file));
+                r.rotated.push(rotated(format!("{shown} {id}"), None));
             }
             other => {
                 r.operator_actions.push(format!(
@@ -587,15 +646,15 @@ pub fn rotate(
             if dep.gateway.auth_mode.is_none() {
                 edit.set_string("gateway.auth.mode", "token")?;
             }
-            r.rotated.push(Rotated {
-                secret: "gateway.auth.token".into(),
-                written_to: "config".into(),
-                old_fingerprint: old_token.as_deref().map(|t| fingerprint(t)),
-                new_fingerprint: new_fp.clone(),
-            });
+            let old_fp = old.as_deref().map(|t| fingerprint(t));
+            r.rotated.push(rotated("config".into(), old_fp));
         }
     }
-    // 2. The other secrets in the config, each its own new value.
+    Ok(NewToken { old, new: token })
+}
+
+/// Step 3b: the other secrets in the config, each its own new value.
+fn rotate_config_secrets(edit: &ConfigEdit, r: &mut Report) -> Result<()> {
     for key in [
         "hooks.token",
         "gateway.remote.token",
@@ -615,79 +674,150 @@ pub fn rotate(
             }
         }
     }
-    edit.save()?;
-    for x in &r.rotated {
-        run.event("rotated", serde_json::to_value(x)?)?;
-    }
-    // 3. Revocation, offline only.
-    if running {
+    Ok(())
+}
+
+/// Step 3c: paired devices and DM approvals, offline only (a running
+/// gateway would write them back).
+fn revoke_pairings(
+    dep: &Deployment,
+    plan: &Plan,
+    db_lock: Option<&rusqlite::Connection>,
+    root: &crate::host::Root,
+    run: &Run,
+    r: &mut Report,
+) -> Result<()> {
+    if plan.running {
         r.revocation_skipped = Some("the gateway is running: stop it (ir stop) and run ir rotate again to revoke paired devices and DM approvals".into());
-    } else {
-        if let Some(c) = &db_lock {
-            revoke_sqlite(c, &state_db, run, &mut r.revoked)?;
-        }
-        for p in &legacy {
-            std::fs::remove_file(p).with_context(|| format!("removing {}", p.display()))?;
-            let e = json!({"what": "legacy pairing file", "where": crate::sanitize::escape_path(&root.host_view(p)), "count": 1});
-            run.event("revoke", e.clone())?;
-            r.revoked.push(e);
-        }
-        if let Some(c) = &dep.config
-            && let Some(Value::Object(chs)) = config::get(c, "channels")
-            && chs
-                .values()
-                .any(|v| v.get("allowFrom").is_some() || v.get("groupAllowFrom").is_some())
-        {
-            r.operator_actions.push("channels.*.allowFrom / groupAllowFrom in the config still allow senders: prune them by hand".into());
-        }
+        return Ok(());
     }
-    // 4. Backups that hold the old secrets.
-    for b in &backups {
+    if let Some(c) = db_lock {
+        revoke_sqlite(c, &plan.state_db, run, &mut r.revoked)?;
+    }
+    for p in &plan.legacy {
+        std::fs::remove_file(p).with_context(|| format!("removing {}", p.display()))?;
+        let e = json!({"what": "legacy pairing file", "where": crate::sanitize::escape_path(&root.host_view(p)), "count": 1});
+        run.event("revoke", e.clone())?;
+        r.revoked.push(e);
+    }
+    if let Some(c) = &dep.config
+        && let Some(Value::Object(chs)) = config::get(c, "channels")
+        && chs
+            .values()
+            .any(|v| v.get("allowFrom").is_some() || v.get("groupAllowFrom").is_some())
+    {
+        r.operator_actions.push("channels.*.allowFrom / groupAllowFrom in the config still allow senders: prune them by hand".into());
+    }
+    Ok(())
+}
+
+/// Step 3d: the config backups that hold the old secrets.
+fn purge_backups(plan: &Plan, root: &crate::host::Root, run: &Run, r: &mut Report) -> Result<()> {
+    for b in &plan.backups {
         std::fs::remove_file(b).with_context(|| format!("removing {}", b.display()))?;
         let shown = crate::sanitize::escape_path(&root.host_view(b));
         run.event("purged", json!({"path": shown}))?;
         r.backups_purged.push(shown);
     }
-    // 5. What must be revoked at each provider.
+    Ok(())
+}
+
+/// Step 3: the act. It is not interrupted: each write is atomic, but a
+/// rotation stopped half-way would leave a new token beside unrevoked
+/// pairings, so once begun it finishes and a Ctrl-C that arrived meanwhile
+/// ends the run as interrupted.
+fn act(
+    dep: &Deployment,
+    plan: &Plan,
+    db_lock: Option<&rusqlite::Connection>,
+    root: &crate::host::Root,
+    run: &Run,
+    r: &mut Report,
+) -> Result<NewToken> {
+    let token = rotate_gateway_token(dep, plan, root, r)?;
+    rotate_config_secrets(&plan.edit, r)?;
+    plan.edit.save()?;
+    for x in &r.rotated {
+        run.event("rotated", serde_json::to_value(x)?)?;
+    }
+    crate::signal::test_pause("rotate:act");
+    revoke_pairings(dep, plan, db_lock, root, run, r)?;
+    purge_backups(plan, root, run, r)?;
+    Ok(token)
+}
+
+/// Step 4: the proof against the running gateway, when there is one to ask.
+fn proof(
+    dep: &Deployment,
+    plan: &Plan,
+    root: &crate::host::Root,
+    r: &Report,
+    token: &NewToken,
+) -> Proof {
+    let unchecked = |detail: &str| Proof {
+        checked: false,
+        detail: detail.into(),
+        ..Proof::default()
+    };
+    let in_config = r
+        .rotated
+        .iter()
+        .any(|x| x.secret == "gateway.auth.token" && x.written_to == "config");
+    if !root.is_live() {
+        unchecked("--root is not the live host: nothing to check against")
+    } else if plan.running && in_config {
+        prove(dep, token.old.as_deref().map(|s| s.as_str()), &token.new)
+    } else if plan.running {
+        unchecked("the token is not in the config: restart the gateway, then check")
+    } else {
+        unchecked("no gateway running: the new token applies at its next start")
+    }
+}
+
+/// Rotates and revokes: plan, evidence gate, act, proof.
+///
+/// Ctrl-C is honoured up to the act (nothing has changed yet) and during
+/// the proof's wait for the gateway (everything has changed); the act
+/// itself always runs to its end.
+pub fn rotate(
+    dep: &Deployment,
+    case_journal: &Path,
+    root: &crate::host::Root,
+    o: &Options,
+    run: &Run,
+) -> Result<Report> {
+    let mut r = Report::default();
+    let plan = plan(dep, o)?;
+    crate::signal::test_pause("rotate:plan");
+    crate::signal::check()?;
+    r.forced = pass_gate(&plan, case_journal, root, o, run)?;
+    // Taking the database's write lock changes nothing (a rollback undoes
+    // it) and makes a live writer refuse the rotation before it starts.
+    let db_lock = if !plan.running && crate::safefs::lstat(&plan.state_db)?.is_some() {
+        Some(lock_state_db(&plan.state_db)?)
+    } else {
+        None
+    };
+    crate::signal::check()?;
+    let token = act(dep, &plan, db_lock.as_ref(), root, run, &mut r)?;
+    // What must be revoked at each provider (read only).
     r.provider_credentials = provider_credentials(dep);
     run.event(
         "provider credentials",
         json!({"count": r.provider_credentials.len(), "credentials": r.provider_credentials}),
     )?;
-    // 6. Proof.
-    r.proof = if !root.is_live() {
-        Proof {
-            checked: false,
-            detail: "--root is not the live host: nothing to check against".into(),
-            ..Proof::default()
-        }
-    } else if running
-        && r.rotated
-            .iter()
-            .any(|x| x.secret == "gateway.auth.token" && x.written_to == "config")
-    {
-        prove(dep, old_token.as_deref().map(|s| s.as_str()), &token)
-    } else if running {
-        Proof {
-            checked: false,
-            detail: "the token is not in the config: restart the gateway, then check".into(),
-            ..Proof::default()
-        }
-    } else {
-        Proof {
-            checked: false,
-            detail: "no gateway running: the new token applies at its next start".into(),
-            ..Proof::default()
-        }
-    };
+    r.proof = proof(dep, &plan, root, &r, &token);
     run.event("proof", serde_json::to_value(&r.proof)?)?;
+    // An interrupted proof is incomplete, not a failure: the run ends as
+    // interrupted with the report of what was done.
     if r.proof.checked
+        && !crate::signal::interrupted()
         && (r.proof.new_accepted != Some(true) || r.proof.old_rejected == Some(false))
     {
         bail!("the gateway did not take the new token: {}", r.proof.detail);
     }
     if o.show_token {
-        r.new_gateway_token = Some(token);
+        r.new_gateway_token = Some(token.new);
     }
     Ok(r)
 }

@@ -96,7 +96,7 @@ fn signal(
 
 /// Our gateway processes: the lock-verified pid, and OpenClaw-titled
 /// processes listening on our port.
-fn targets(dep: &Deployment, root: &Root) -> Vec<(Ident, Vec<Ident>, bool)> {
+fn targets(dep: &Deployment, root: &Root) -> Vec<StopTarget> {
     let mut out = Vec::new();
     for g in &dep.runtime.processes {
         let p = &g.process;
@@ -239,7 +239,11 @@ fn remaining(dep: &Deployment, root: &Root, env: &crate::openclaw::locate::Env) 
     )
 }
 
-/// Stops the deployment's gateway.
+/// A gateway process to stop: who it is, its children, and whether it
+/// leads its process group.
+type StopTarget = (Ident, Vec<Ident>, bool);
+
+/// Stops the deployment's gateway: snapshot, supervisor, signals, proof.
 pub fn stop(
     dep: &Deployment,
     root: &Root,
@@ -251,25 +255,60 @@ pub fn stop(
     let mut notes = Vec::new();
     let tg = targets(dep, root);
     if tg.is_empty() {
-        let (clear, rem) = remaining(dep, root, env);
-        if !clear {
-            notes.push(
-                "something holds the gateway's port or a live lock, but it is not a verified OpenClaw process of this deployment: nothing was signalled; look at it by hand".into(),
-            );
-        }
-        return Ok(Report {
-            already_stopped: clear,
-            targets: vec![],
-            supervisor: vec![],
-            signals: vec![],
-            stopped: clear,
-            remaining: rem,
-            notes,
-        });
+        return Ok(nothing_to_stop(dep, root, env));
     }
     // 1. What stopping destroys, journaled before anything is touched.
+    pre_stop_snapshot(dep, root, &tg, run)?;
+    // Ctrl-C is honoured up to here; from the supervisor on, the stop
+    // runs to its end (a gateway left half-stopped is worse than either).
+    crate::signal::check()?;
+    // 2. The supervisor, so that nothing restarts what we stop.
+    let sup = supervisor(dep, disable, run, &mut notes)?;
+    // 3. SIGTERM, wait, SIGKILL.
+    let signals = terminate(root, &tg, timeout, run, &mut notes)?;
+    // 4. Proof: nothing of ours runs, listens, or holds a live lock.
+    let mut rem = remaining(dep, root, env);
+    let t2 = Instant::now();
+    while !rem.0 && t2.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(200));
+        rem = remaining(dep, root, env);
+    }
+    Ok(Report {
+        already_stopped: false,
+        targets: tg.iter().map(|(i, _, _)| i.pid).collect(),
+        supervisor: sup,
+        signals,
+        stopped: rem.0,
+        remaining: rem.1,
+        notes,
+    })
+}
+
+/// No verified gateway process: already stopped, or something that is not
+/// ours holds the port or a lock.
+fn nothing_to_stop(dep: &Deployment, root: &Root, env: &crate::openclaw::locate::Env) -> Report {
+    let mut notes = Vec::new();
+    let (clear, rem) = remaining(dep, root, env);
+    if !clear {
+        notes.push(
+            "something holds the gateway's port or a live lock, but it is not a verified OpenClaw process of this deployment: nothing was signalled; look at it by hand".into(),
+        );
+    }
+    Report {
+        already_stopped: clear,
+        targets: vec![],
+        supervisor: vec![],
+        signals: vec![],
+        stopped: clear,
+        remaining: rem,
+        notes,
+    }
+}
+
+/// Journals the processes, their sockets, the locks and supervisors.
+fn pre_stop_snapshot(dep: &Deployment, root: &Root, tg: &[StopTarget], run: &Run) -> Result<()> {
     let mut snap = Vec::new();
-    for (id, kids, _) in &tg {
+    for (id, kids, _) in tg {
         let mut doc = crate::evidence::volatile::gateway_process(root, id.pid);
         doc["children"] = json!(
             kids.iter()
@@ -287,16 +326,24 @@ pub fn stop(
     procfs::attach_owners(root, &mut socks, &owned);
     socks.retain(|s| s.pid.is_some());
     run.event("pre-stop snapshot", json!({"processes": snap, "sockets": socks, "locks": dep.runtime.locks, "supervisors": dep.runtime.supervisors}))?;
-    // 2. The supervisor, so that nothing restarts what we stop.
-    let sup = supervisor(dep, disable, run, &mut notes)?;
-    // 3. SIGTERM, wait, SIGKILL.
+    Ok(())
+}
+
+/// SIGTERM to each target (and its group when it leads one), a wait of
+/// `timeout`, SIGKILL to what is left, children included.
+fn terminate(
+    root: &Root,
+    tg: &[StopTarget],
+    timeout: Duration,
+    run: &Run,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Value>> {
     let mut signals = Vec::new();
-    for (id, kids, leader) in &tg {
+    for (id, _, leader) in tg {
         signal(root, *id, false, Signal::TERM, run, &mut signals)?;
         if *leader {
             signal(root, *id, true, Signal::TERM, run, &mut signals)?;
         }
-        let _ = kids;
     }
     let t0 = Instant::now();
     let all: Vec<Ident> = tg
@@ -306,7 +353,7 @@ pub fn stop(
     while t0.elapsed() < timeout && tg.iter().any(|(i, _, _)| alive(root, *i)) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    for (id, kids, leader) in &tg {
+    for (id, kids, leader) in tg {
         if alive(root, *id) {
             notes.push(format!(
                 "pid {} did not exit within {:?}: SIGKILL",
@@ -331,20 +378,5 @@ pub fn stop(
     while t1.elapsed() < Duration::from_secs(5) && all.iter().any(|i| alive(root, *i)) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    // 4. Proof: nothing of ours runs, listens, or holds a live lock.
-    let mut rem = remaining(dep, root, env);
-    let t2 = Instant::now();
-    while !rem.0 && t2.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(200));
-        rem = remaining(dep, root, env);
-    }
-    Ok(Report {
-        already_stopped: false,
-        targets: tg.iter().map(|(i, _, _)| i.pid).collect(),
-        supervisor: sup,
-        signals,
-        stopped: rem.0,
-        remaining: rem.1,
-        notes,
-    })
+    Ok(signals)
 }

@@ -60,17 +60,31 @@ pub fn read_passphrase(file: Option<&Path>, confirm: bool) -> Result<Passphrase>
             "use --passphrase-file FILE or set IR_PASSPHRASE",
         ));
     }
-    let p = Zeroizing::new(rpassword::prompt_password("ir: passphrase: ")?);
+    let p = prompt("ir: passphrase: ")?;
     if p.is_empty() {
         bail!("empty passphrase");
     }
     if confirm {
-        let again = Zeroizing::new(rpassword::prompt_password("ir: passphrase (again): ")?);
+        let again = prompt("ir: passphrase (again): ")?;
         if *again != *p {
             bail!("the passphrases differ");
         }
     }
     Ok(exact(&p))
+}
+
+/// One passphrase prompt on the TTY, which Ctrl-C aborts.
+///
+/// rpassword reads the terminal raw (echo and ISIG off) and handles Ctrl-C
+/// itself: it restores the terminal, raises SIGINT (which, with the
+/// handler of [`crate::signal`], only sets the flag) and returns an I/O
+/// error. Checking the flag first turns that into `Interrupted`, so the
+/// run is journaled as interrupted and exits 130 instead of failing with
+/// exit 2; the terminal is already as it was.
+fn prompt(text: &str) -> Result<Passphrase> {
+    let answer = rpassword::prompt_password(text);
+    crate::signal::check()?;
+    Ok(Zeroizing::new(answer?))
 }
 
 /// Copies into a buffer of exactly the right capacity, so converting to

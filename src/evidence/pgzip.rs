@@ -7,7 +7,7 @@
 //! stream. Compressing chunks independently loses the 32 KiB window across
 //! chunk edges, which costs well under 1% at 1 MiB chunks, and buys
 //! near-linear scaling with cores: gzip is the only stage of the bundle
-//! pipeline slower than the disk (`rust-notes.md` §2). Memory stays bounded:
+//! pipeline slower than the disk (`docs/collection.md`). Memory stays bounded:
 //! at most `2 × threads + 1` chunks are in flight.
 
 use flate2::Compression;

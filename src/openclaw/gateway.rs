@@ -461,6 +461,11 @@ fn find_supervisors(paths: &Paths, env: &Env, root: &Root) -> Vec<Supervisor> {
 /// on the host (another profile, another user) are listed apart and never
 /// taken for this one: a process is ours when this deployment's live lock
 /// names it or when it listens on this deployment's port.
+///
+/// Longer than 80 lines on purpose: one chain of inference (lock, then
+/// candidate processes and their families, then sockets, then which are
+/// ours), every step using the ones before; split up, the closures over
+/// the process table would have to be passed around.
 pub fn runtime(paths: &Paths, settings: &Settings, env: &Env, root: &Root) -> Runtime {
     let locks: Vec<Lock> = lock_candidates(paths, root, env)
         .iter()

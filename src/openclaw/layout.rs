@@ -150,40 +150,37 @@ pub fn version_at_least(v: &str, min: &str) -> bool {
     version_key(v) >= version_key(min)
 }
 
-/// Detects the layout of `state`, given the config's parsed value.
-pub fn detect(state: &Path, config: Option<&serde_json::Value>) -> Layout {
-    let mut databases = Vec::new();
-    let global = state.join("state").join("openclaw.sqlite");
-    if exists(&global) {
-        databases.push(read_meta(&global));
-    }
+/// An agent's files of the file layout: its sessions store, auth files
+/// and JSONL transcripts.
+fn agent_legacy(state: &Path, agent: &str) -> Vec<String> {
+    let adir = state.join("agents").join(agent);
     let mut legacy = Vec::new();
-    for agent in agent_dirs(state) {
-        let adir = state.join("agents").join(&agent);
-        let db = adir.join("agent").join("openclaw-agent.sqlite");
-        if exists(&db) {
-            databases.push(read_meta(&db));
-        }
-        for rel in [
-            "sessions/sessions.json",
-            "agent/auth-profiles.json",
-            "agent/auth.json",
-        ] {
-            if exists(&adir.join(rel)) {
-                legacy.push(format!("agents/{agent}/{rel}"));
-            }
-        }
-        if let Ok(rd) = std::fs::read_dir(adir.join("sessions")) {
-            let n = rd
-                .flatten()
-                .take(1_000_000)
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"))
-                .count();
-            if n > 0 {
-                legacy.push(format!("agents/{agent}/sessions/*.jsonl ({n})"));
-            }
+    for rel in [
+        "sessions/sessions.json",
+        "agent/auth-profiles.json",
+        "agent/auth.json",
+    ] {
+        if exists(&adir.join(rel)) {
+            legacy.push(format!("agents/{agent}/{rel}"));
         }
     }
+    if let Ok(rd) = std::fs::read_dir(adir.join("sessions")) {
+        let n = rd
+            .flatten()
+            .take(1_000_000)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"))
+            .count();
+        if n > 0 {
+            legacy.push(format!("agents/{agent}/sessions/*.jsonl ({n})"));
+        }
+    }
+    legacy
+}
+
+/// The state dir's own files of the file layout: cron jobs, devices, node
+/// pairings, channel allow lists and pairings, OAuth.
+fn state_legacy(state: &Path) -> Vec<String> {
+    let mut legacy = Vec::new();
     for rel in ["cron/jobs.json", "devices", "nodes/paired.json"] {
         let p = state.join(rel);
         let live = if rel == "devices" {
@@ -210,6 +207,29 @@ pub fn detect(state: &Path, config: Option<&serde_json::Value>) -> Layout {
             legacy.push(format!("credentials/*.json ({n})"));
         }
     }
+    legacy
+}
+
+/// Detects the layout of `state`, given the config's parsed value.
+pub fn detect(state: &Path, config: Option<&serde_json::Value>) -> Layout {
+    let mut databases = Vec::new();
+    let global = state.join("state").join("openclaw.sqlite");
+    if exists(&global) {
+        databases.push(read_meta(&global));
+    }
+    let mut legacy = Vec::new();
+    for agent in agent_dirs(state) {
+        let db = state
+            .join("agents")
+            .join(&agent)
+            .join("agent")
+            .join("openclaw-agent.sqlite");
+        if exists(&db) {
+            databases.push(read_meta(&db));
+        }
+        legacy.extend(agent_legacy(state, &agent));
+    }
+    legacy.extend(state_legacy(state));
     let kind = match (!databases.is_empty(), !legacy.is_empty()) {
         (true, true) => Kind::Mixed,
         (true, false) => Kind::Sqlite,

@@ -138,8 +138,11 @@ fn confirm(step: &Planned) -> Result<bool> {
         step.effects.join(", ")
     );
     std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    // Ctrl-C must still abort the prompt: see signal::interruptible.
+    let line = crate::signal::interruptible(|| {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    })??;
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 

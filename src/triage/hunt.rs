@@ -8,6 +8,9 @@
 //! is bounded when inflated, malformed lines and corrupt rows are counted,
 //! never fatal, and the live database is never written (see
 //! [`crate::sqlite::open_isolated`]).
+//!
+//! Ctrl-C is checked before every file, line and row; an interrupted hunt
+//! returns `Err(Interrupted)` and no partial report.
 
 use crate::openclaw::Deployment;
 use crate::record::Severity;
@@ -280,10 +283,11 @@ impl Hunter<'_> {
         });
     }
 
-    fn jsonl(&mut self, path: &Path, r: impl Read, agent: &str, session: &str) {
+    fn jsonl(&mut self, path: &Path, r: impl Read, agent: &str, session: &str) -> Result<()> {
         let shown = crate::sanitize::escape_path(path);
         self.report.sources.push(shown.clone());
         for (i, line) in crate::safefs::bounded_lines(r, MAX_LINE).enumerate() {
+            crate::signal::check()?;
             let bytes = match line {
                 Ok((_, b, _)) => b,
                 Err(e) => {
@@ -310,19 +314,21 @@ impl Hunter<'_> {
             };
             self.entry(&v, &w);
         }
+        Ok(())
     }
 
-    fn log(&mut self, path: &Path) {
+    fn log(&mut self, path: &Path) -> Result<()> {
         let shown = crate::sanitize::escape_path(path);
         let f = match crate::safefs::open_regular(path) {
             Ok((f, _)) => f,
             Err(e) => {
                 self.report.unreadable.push(e.to_string());
-                return;
+                return Ok(());
             }
         };
         self.report.sources.push(shown.clone());
         for (i, line) in crate::safefs::bounded_lines(f, MAX_LINE).enumerate() {
+            crate::signal::check()?;
             let Ok((_, bytes, _)) = line else {
                 self.report.malformed += 1;
                 break;
@@ -355,19 +361,20 @@ impl Hunter<'_> {
             };
             self.check("log", &hay, &w);
         }
+        Ok(())
     }
 
-    fn sqlite(&mut self, db: &Path, agent: &str) {
+    fn sqlite(&mut self, db: &Path, agent: &str) -> Result<()> {
         let shown = crate::sanitize::escape_path(db);
         let conn = match crate::sqlite::open_isolated(db) {
             Ok(c) => c,
             Err(e) => {
                 self.report.unreadable.push(format!("{shown}: {e:#}"));
-                return;
+                return Ok(());
             }
         };
         if !crate::sqlite::has_table(&conn.conn, "transcript_events") {
-            return;
+            return Ok(());
         }
         self.report
             .sources
@@ -376,7 +383,7 @@ impl Hunter<'_> {
             Ok(s) => s,
             Err(e) => {
                 self.report.unreadable.push(format!("{shown}: {e}"));
-                return;
+                return Ok(());
             }
         };
         let rows = stmt.query_map([], |r| {
@@ -391,10 +398,11 @@ impl Hunter<'_> {
             Ok(r) => r,
             Err(e) => {
                 self.report.unreadable.push(format!("{shown}: {e}"));
-                return;
+                return Ok(());
             }
         };
         for row in rows {
+            crate::signal::check()?;
             let Ok((rowid, session, json, zst)) = row else {
                 self.report.malformed += 1;
                 continue;
@@ -422,6 +430,7 @@ impl Hunter<'_> {
             };
             self.entry(&v, &w);
         }
+        Ok(())
     }
 }
 
@@ -455,46 +464,78 @@ fn transcript_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// Hunts through the deployment's transcripts and logs.
-pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Report {
+/// Hunts through the deployment's transcripts and logs: transcript files,
+/// agent databases, then logs. `Err(Interrupted)` on Ctrl-C.
+pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<Report> {
     let mut h = Hunter {
         rules,
         report: Report::default(),
     };
-    for a in crate::openclaw::layout::agent_dirs(&dep.paths.state_dir) {
-        let dir = dep.paths.state_dir.join("agents").join(&a).join("sessions");
-        for f in transcript_files(&dir) {
-            let name = f
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let session = name.split(".jsonl").next().unwrap_or("").to_string();
-            let (file, _) = match crate::safefs::open_regular(&f) {
-                Ok(x) => x,
-                Err(e) => {
-                    h.report.unreadable.push(e.to_string());
-                    continue;
-                }
-            };
-            if name.ends_with(".zst") {
-                match zstd::stream::read::Decoder::new(file) {
-                    Ok(d) => h.jsonl(&f, d, &a, &session),
-                    Err(e) => h.report.unreadable.push(format!("{}: {e}", f.display())),
-                }
-            } else {
-                h.jsonl(&f, file, &a, &session);
-            }
-        }
-    }
+    h.transcript_files(dep)?;
     for db in dep
         .layout
         .databases
         .iter()
         .filter(|d| d.role.as_deref() == Some("agent"))
     {
+        crate::signal::check()?;
         let agent = db.agent_id.clone().unwrap_or_default();
-        h.sqlite(&db.path, &agent);
+        h.sqlite(&db.path, &agent)?;
     }
+    for l in log_files(dep, extra_logs) {
+        crate::signal::check()?;
+        if crate::safefs::lstat(&l)
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.file_type().is_file())
+        {
+            h.log(&l)?;
+        }
+    }
+    h.report.hits.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.time.cmp(&b.time))
+            .then_with(|| a.source.cmp(&b.source))
+    });
+    Ok(h.report)
+}
+
+impl Hunter<'_> {
+    /// Every agent's transcript files (file layout), zstd ones inflated.
+    fn transcript_files(&mut self, dep: &Deployment) -> Result<()> {
+        for a in crate::openclaw::layout::agent_dirs(&dep.paths.state_dir) {
+            let dir = dep.paths.state_dir.join("agents").join(&a).join("sessions");
+            for f in transcript_files(&dir) {
+                crate::signal::check()?;
+                let name = f
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let session = name.split(".jsonl").next().unwrap_or("").to_string();
+                let (file, _) = match crate::safefs::open_regular(&f) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        self.report.unreadable.push(e.to_string());
+                        continue;
+                    }
+                };
+                if name.ends_with(".zst") {
+                    match zstd::stream::read::Decoder::new(file) {
+                        Ok(d) => self.jsonl(&f, d, &a, &session)?,
+                        Err(e) => self.report.unreadable.push(format!("{}: {e}", f.display())),
+                    }
+                } else {
+                    self.jsonl(&f, file, &a, &session)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The deployment's log files and the extra ones asked for, sorted, once each.
+fn log_files(dep: &Deployment, extra_logs: &[PathBuf]) -> Vec<PathBuf> {
     let mut logs: Vec<PathBuf> = Vec::new();
     for l in dep.logs.iter().filter(|l| l.exists) {
         for f in &l.files {
@@ -509,22 +550,7 @@ pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Report {
     logs.extend(extra_logs.iter().cloned());
     logs.sort();
     logs.dedup();
-    for l in logs {
-        if crate::safefs::lstat(&l)
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.file_type().is_file())
-        {
-            h.log(&l);
-        }
-    }
-    h.report.hits.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.time.cmp(&b.time))
-            .then_with(|| a.source.cmp(&b.source))
-    });
-    h.report
+    logs
 }
 
 #[cfg(test)]
@@ -572,7 +598,7 @@ mod tests {
             if let Ok(v) = serde_json::from_str::<Value>(&s) {
                 h.entry(&v, &Where { source: "x:1".into(), session: "s", agent: "a", time: None });
             }
-            h.jsonl(Path::new("x"), s.as_bytes(), "a", "s");
+            h.jsonl(Path::new("x"), s.as_bytes(), "a", "s").unwrap();
         }
     }
 }

@@ -3,14 +3,15 @@
 //!
 //! ctime matters because `touch -d` can backdate an mtime but not a ctime,
 //! so an mtime far older than its ctime is flagged as possible timestomping.
-//! The walk is parallel (ripgrep's `ignore` with every filter off: hidden
-//! files are included, ignore files are not honoured), never follows a
-//! symlink, stays on each root's filesystem, and reports unreadable
-//! directories instead of failing on them.
+//! The walk is parallel ([`crate::walk`]: hidden files included, no ignore
+//! files), never follows a symlink, stays on each root's filesystem,
+//! reports unreadable directories instead of failing on them, and stops
+//! on Ctrl-C.
 
 use super::window::Window;
 use crate::host::Root;
 use crate::record::{ChangedPath, FileKind};
+use anyhow::Result;
 use serde::Serialize;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -180,8 +181,9 @@ fn examine(v: &crate::walk::Visit, w: &Window, now_ns: i128, root: &Root) -> Opt
     })
 }
 
-/// Walks `roots` (local paths) and returns what changed in `w`.
-pub fn run(roots: &[PathBuf], root: &Root, w: &Window, threads: usize) -> Report {
+/// Walks `roots` (local paths) and returns what changed in `w`;
+/// `Err(Interrupted)` when Ctrl-C stopped the walk.
+pub fn run(roots: &[PathBuf], root: &Root, w: &Window, threads: usize) -> Result<Report> {
     let now = chrono::Utc::now();
     let now_ns =
         i128::from(now.timestamp()) * 1_000_000_000 + i128::from(now.timestamp_subsec_nanos());
@@ -205,6 +207,8 @@ pub fn run(roots: &[PathBuf], root: &Root, w: &Window, threads: usize) -> Report
         },
         &|e| unreadable.lock().expect("unreadable").push(e),
     );
+    // An interrupted walk saw only part of the tree: no report from it.
+    crate::signal::check()?;
     let mut entries = entries.into_inner().expect("entries");
     let mut unreadable = unreadable.into_inner().expect("unreadable");
     // Newest first, by the newest of the times that matched.
@@ -217,7 +221,7 @@ pub fn run(roots: &[PathBuf], root: &Root, w: &Window, threads: usize) -> Report
         )
         .unwrap_or_default()
     };
-    Report {
+    Ok(Report {
         since: fmt_ns(w.since_ns),
         until: fmt_ns(w.until_ns),
         roots: existing
@@ -227,7 +231,7 @@ pub fn run(roots: &[PathBuf], root: &Root, w: &Window, threads: usize) -> Report
         scanned: scanned.into_inner(),
         entries,
         unreadable,
-    }
+    })
 }
 
 /// Appends one line of a TSK 3.x bodyfile:

@@ -147,3 +147,85 @@ pub fn skip_or_fail(reason: &str) {
     }
     eprintln!("SKIPPED: {reason}");
 }
+
+/// Sends SIGINT, what Ctrl-C sends, to a running `ir` and waits for it.
+pub fn ctrl_c(child: std::process::Child) -> std::process::Output {
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).unwrap(),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Reads `child`'s piped stderr until a line containing `marker` (a
+/// command paused by `IR_TEST_PAUSE_AT` says where); the rest is drained
+/// on a thread whose result is all of stderr.
+pub fn wait_for_stderr(
+    child: &mut std::process::Child,
+    marker: &str,
+) -> std::thread::JoinHandle<String> {
+    use std::io::BufRead;
+    let mut r = std::io::BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = r.read_line(&mut line).unwrap();
+        seen.push_str(&line);
+        assert!(n > 0, "{marker:?} never came; stderr:\n{seen}");
+        if line.contains(marker) {
+            break;
+        }
+    }
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut r, &mut rest);
+        seen + &rest
+    })
+}
+
+impl Host {
+    /// Waits (at most 60 s) until the case journal holds the `start` entry
+    /// of `command`: its work has begun.
+    pub fn wait_for_start(&self, command: &str) {
+        let t0 = std::time::Instant::now();
+        loop {
+            let text = std::fs::read_to_string(self.journal()).unwrap_or_default();
+            // The last line may be half-written: parse leniently.
+            let started = text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .any(|e| e["kind"] == "start" && e["command"] == command);
+            if started {
+                return;
+            }
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(60),
+                "ir {command} never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
+    /// Asserts that a run of `command` was stopped by Ctrl-C: exit 130, an
+    /// `end` entry with status `interrupted` and exit code 130, and a
+    /// journal that still verifies. Returns that entry.
+    pub fn assert_interrupted(
+        &self,
+        command: &str,
+        out: &std::process::Output,
+        stderr: &str,
+    ) -> serde_json::Value {
+        assert_eq!(out.status.code(), Some(130), "stderr:\n{stderr}");
+        let end = self
+            .entries()
+            .into_iter()
+            .rev()
+            .find(|e| e["kind"] == "end" && e["command"] == command)
+            .unwrap_or_else(|| panic!("no end entry for {command}"));
+        assert_eq!(end["status"], "interrupted", "{end}");
+        assert_eq!(end["exit_code"], 130, "{end}");
+        self.ir().args(["journal", "verify"]).assert().success();
+        end
+    }
+}
