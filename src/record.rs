@@ -713,6 +713,26 @@ pub struct AuditFinding {
     pub fixable: bool,
 }
 
+/// What kind of change a safe fix made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// Permission bits of a file or dir.
+    Chmod,
+    /// A value in the OpenClaw config.
+    Config,
+}
+
+/// One change a safe fix made (`ir audit --fix`, `ir recover`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub kind: ChangeKind,
+    /// A host path (chmod) or a config key (config).
+    pub path: String,
+    pub from: String,
+    pub to: String,
+}
+
 /// What `ir audit` journals.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -722,7 +742,7 @@ pub struct AuditRecord {
     pub findings: Vec<AuditFinding>,
     /// Each change `--fix` made.
     #[serde(default)]
-    pub changes: Vec<Value>,
+    pub changes: Vec<Change>,
 }
 
 /// A secret `ir rotate` replaced.
@@ -811,11 +831,72 @@ pub struct RowsDeleted {
     pub rows: BTreeMap<String, u64>,
 }
 
-/// What `ir recover` journals (the parts other commands read).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What `ir recover` journals.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RecoverRecord {
+    /// The safe fixes it applied.
+    #[serde(default)]
+    pub fixes: Vec<Change>,
+    /// How the gateway was started (with `--start`).
+    #[serde(default)]
+    pub started: Option<String>,
+    /// Whether `/healthz` answered.
+    #[serde(default)]
+    pub healthy: Option<bool>,
+    #[serde(default)]
+    pub listeners: Vec<String>,
+    /// Whether it listens only where the config says.
+    #[serde(default)]
+    pub listening_as_configured: Option<bool>,
+    /// The post-incident audit written beside the journal.
+    #[serde(default)]
+    pub post_audit: PathBuf,
     pub findings: Vec<AuditFinding>,
     pub todo: Vec<String>,
+}
+
+/// One environment variable of a gateway process; values of secret-named
+/// variables are `<redacted>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+/// A gateway process as `ir` saw it before stopping it (and as collect
+/// stores it under `volatile/`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GatewayProcessRecord {
+    pub pid: u32,
+    pub process: Option<crate::host::procfs::Process>,
+    #[serde(default)]
+    pub environ: Vec<EnvVar>,
+    /// fd number → target, escaped.
+    #[serde(default)]
+    pub open_files: BTreeMap<String, String>,
+    pub cgroup: Option<String>,
+    pub status: Option<String>,
+    /// Its children (in a pre-stop snapshot only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<GatewayProcessRecord>,
+    /// When it started, RFC 3339 (in a pre-stop snapshot only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+}
+
+/// The `pre-stop snapshot` event of `ir stop`: what stopping destroys,
+/// and what `ir recover --start` reads to start the gateway as it ran.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PreStopSnapshot {
+    pub processes: Vec<GatewayProcessRecord>,
+    /// Its TCP sockets, with their owners.
+    #[serde(default)]
+    pub sockets: Value,
+    /// The lock files, as inventory reads them.
+    #[serde(default)]
+    pub locks: Value,
+    #[serde(default)]
+    pub supervisors: Value,
 }
 
 /// `manifest.json`: the bundle's header, then one item per path.

@@ -3,6 +3,7 @@
 use crate::case::{Ctx, Outcome};
 use crate::contain::audit::{self, Finding};
 use crate::exit::Exit;
+use crate::record::{AuditRecord, Change, ChangeKind, Severity};
 use anyhow::Result;
 use serde_json::json;
 use std::fmt::Write;
@@ -27,16 +28,16 @@ pub fn run(ctx: &Ctx, a: &AuditArgs) -> Result<Exit> {
             dep = crate::openclaw::discover(&target)?;
         }
         let findings = audit::audit(&dep)?;
-        let exit = if findings.iter().any(|f| f.severity != "info") {
+        let exit = if findings.iter().any(|f| f.severity != Severity::Info) {
             Exit::Findings
         } else {
             Exit::Ok
         };
-        let details = if a.fix {
-            json!({"findings_before": before, "findings": findings, "changes": changes})
-        } else {
-            json!({"findings": findings, "changes": changes})
-        };
+        let details = serde_json::to_value(AuditRecord {
+            findings_before: a.fix.then_some(before),
+            findings: findings.clone(),
+            changes: changes.clone(),
+        })?;
         Ok(((findings, changes), Outcome { exit, details }))
     })?;
     if ctx.global.json {
@@ -48,25 +49,28 @@ pub fn run(ctx: &Ctx, a: &AuditArgs) -> Result<Exit> {
 }
 
 /// Renders findings as text.
-pub fn render(findings: &[Finding], changes: &[serde_json::Value]) -> String {
+pub fn render(findings: &[Finding], changes: &[Change]) -> String {
     let mut o = String::new();
     for c in changes {
         let _ = writeln!(
             o,
             "fixed: {} {} {} -> {}",
-            c["kind"].as_str().unwrap_or(""),
-            c["path"].as_str().unwrap_or(""),
-            c["from"].as_str().unwrap_or(""),
-            c["to"].as_str().unwrap_or("")
+            match c.kind {
+                ChangeKind::Chmod => "chmod",
+                ChangeKind::Config => "config",
+            },
+            c.path,
+            c.from,
+            c.to
         );
     }
-    let n = |s: &str| findings.iter().filter(|f| f.severity == s).count();
+    let n = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     let _ = writeln!(
         o,
         "{} critical, {} warn, {} info",
-        n("critical"),
-        n("warn"),
-        n("info")
+        n(Severity::Critical),
+        n(Severity::Warn),
+        n(Severity::Info)
     );
     for f in findings {
         let _ = writeln!(

@@ -37,14 +37,8 @@ pub fn run(ctx: &Ctx, a: &ClearArgs) -> Result<Exit> {
         let _ = writeln!(o, "cleared agents: {}", r.agents.join(", "));
         let _ = writeln!(o, "files removed: {}", r.files_removed.len());
         for d in &r.rows_deleted {
-            let total: u64 = d["rows"]
-                .as_object()
-                .map_or(0, |m| m.values().filter_map(|v| v.as_u64()).sum());
-            let _ = writeln!(
-                o,
-                "rows deleted: {total} in {}",
-                d["db"].as_str().unwrap_or("")
-            );
+            let total: u64 = d.rows.values().sum();
+            let _ = writeln!(o, "rows deleted: {total} in {}", d.db);
         }
         for n in &r.notes {
             let _ = writeln!(o, "note: {n}");

@@ -25,7 +25,9 @@ pub fn run(ctx: &Ctx, a: &RecoverArgs) -> Result<Exit> {
         let r = crate::contain::recover::recover(&ctx.target(), &ctx.global.case, a.start, run)?;
         let bad = r.healthy == Some(false)
             || r.listening_as_configured == Some(false)
-            || r.findings.iter().any(|f| f.severity == "critical");
+            || r.findings
+                .iter()
+                .any(|f| f.severity == crate::record::Severity::Critical);
         let exit = if bad { Exit::Findings } else { Exit::Ok };
         Ok((
             r.clone(),
@@ -40,13 +42,7 @@ pub fn run(ctx: &Ctx, a: &RecoverArgs) -> Result<Exit> {
     } else {
         let mut o = String::new();
         for f in &r.fixes {
-            let _ = writeln!(
-                o,
-                "fixed    {} {} -> {}",
-                f["path"].as_str().unwrap_or(""),
-                f["from"].as_str().unwrap_or(""),
-                f["to"].as_str().unwrap_or("")
-            );
+            let _ = writeln!(o, "fixed    {} {} -> {}", f.path, f.from, f.to);
         }
         if let Some(s) = &r.started {
             let _ = writeln!(o, "started  {s}");

@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, a: &RotateArgs) -> Result<Exit> {
             force: a.force,
         };
         let r = rotate::rotate(&dep, run.journal().path(), &ctx.root(), &o, run)?;
-        Ok((r.clone(), Outcome::ok(serde_json::to_value(&r)?)))
+        Ok((r.clone(), Outcome::ok(serde_json::to_value(&r.record)?)))
     })?;
     if ctx.global.json {
         let mut v = serde_json::to_value(&r)?;
@@ -49,13 +49,7 @@ pub fn run(ctx: &Ctx, a: &RotateArgs) -> Result<Exit> {
             );
         }
         for x in &r.revoked {
-            let _ = writeln!(
-                o,
-                "revoked  {} x{} ({})",
-                x["what"].as_str().unwrap_or(""),
-                x["count"],
-                x["where"].as_str().unwrap_or("")
-            );
+            let _ = writeln!(o, "revoked  {} x{} ({})", x.what, x.count, x.location);
         }
         if let Some(s) = &r.revocation_skipped {
             let _ = writeln!(o, "revocation skipped: {s}");

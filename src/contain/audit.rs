@@ -14,28 +14,19 @@
 use crate::case::Run;
 use crate::openclaw::config::{self, SecretInfo};
 use crate::openclaw::{Deployment, layout};
+use crate::record::{Change, ChangeKind, Severity};
 use anyhow::Result;
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// One audit finding.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Finding {
-    pub id: String,
-    pub severity: &'static str,
-    pub title: String,
-    pub detail: String,
-    pub fix: String,
-    /// Whether `--fix` repairs it.
-    pub fixable: bool,
-}
+pub use crate::record::AuditFinding as Finding;
 
 /// How severe a check is.
 #[derive(Debug, Clone, Copy)]
 enum Level {
-    Always(&'static str),
+    Always(Severity),
     /// Critical when the gateway binds beyond loopback, warn on loopback.
     ByExposure,
 }
@@ -68,9 +59,9 @@ const fn check(
     }
 }
 
-const CRITICAL: Level = Level::Always("critical");
-const WARN: Level = Level::Always("warn");
-const INFO: Level = Level::Always("info");
+const CRITICAL: Level = Level::Always(Severity::Critical);
+const WARN: Level = Level::Always(Severity::Warn);
+const INFO: Level = Level::Always(Severity::Info);
 
 /// Every check, one entry per id: the ids and texts of OpenClaw's own
 /// audit where it tests the same condition, then the `ir.*` checks of the
@@ -146,8 +137,8 @@ impl Findings {
         };
         let severity = match c.level {
             Level::Always(s) => s,
-            Level::ByExposure if self.beyond_loopback => "critical",
-            Level::ByExposure => "warn",
+            Level::ByExposure if self.beyond_loopback => Severity::Critical,
+            Level::ByExposure => Severity::Warn,
         };
         self.out.push(Finding {
             id: c.id.replace('*', name),
@@ -627,22 +618,13 @@ pub fn audit(dep: &Deployment) -> Result<Vec<Finding>> {
     fs_secret_files(&mut found, dep)?;
     config_findings(&mut found, dep);
     let mut out = found.out;
-    let rank = |s: &str| match s {
-        "critical" => 0,
-        "warn" => 1,
-        _ => 2,
-    };
     // Stable: findings of one id keep the order they were found in.
-    out.sort_by(|a, b| {
-        rank(a.severity)
-            .cmp(&rank(b.severity))
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    out.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
     Ok(out)
 }
 
 /// Applies the safe fixes, journaling each change; returns what changed.
-pub fn fix(dep: &Deployment, run: &Run) -> Result<Vec<Value>> {
+pub fn fix(dep: &Deployment, run: &Run) -> Result<Vec<Change>> {
     // Ctrl-C is honoured before the first change only: the fixes are a
     // handful of chmods and one atomic config write, so once begun they
     // finish and the run ends as interrupted.
@@ -660,8 +642,13 @@ pub fn fix(dep: &Deployment, run: &Run) -> Result<Vec<Value>> {
             continue;
         }
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(want))?;
-        let c = json!({"kind": "chmod", "path": crate::sanitize::escape_path(&p), "from": format!("{have:o}"), "to": format!("{want:o}")});
-        run.event("fix", c.clone())?;
+        let c = Change {
+            kind: ChangeKind::Chmod,
+            path: crate::sanitize::escape_path(&p),
+            from: format!("{have:o}"),
+            to: format!("{want:o}"),
+        };
+        run.event("fix", serde_json::to_value(&c)?)?;
         changes.push(c);
     }
     // Open group policies become allowlists (OpenClaw's own fix).
@@ -685,8 +672,13 @@ pub fn fix(dep: &Deployment, run: &Run) -> Result<Vec<Value>> {
         }
         e.save()?;
         for ch in open {
-            let c = json!({"kind": "config", "path": format!("channels.{ch}.groupPolicy"), "from": "open", "to": "allowlist"});
-            run.event("fix", c.clone())?;
+            let c = Change {
+                kind: ChangeKind::Config,
+                path: format!("channels.{ch}.groupPolicy"),
+                from: "open".into(),
+                to: "allowlist".into(),
+            };
+            run.event("fix", serde_json::to_value(&c)?)?;
             changes.push(c);
         }
     }
@@ -736,8 +728,8 @@ mod tests {
         f.beyond_loopback = false;
         f.raise("discovery.mdns_full_mode", "d");
         f.raise_for("channels.*.dm.open", "telegram", "d");
-        assert_eq!(f.out[0].severity, "critical");
-        assert_eq!(f.out[1].severity, "warn");
+        assert_eq!(f.out[0].severity, Severity::Critical);
+        assert_eq!(f.out[1].severity, Severity::Warn);
         assert_eq!(f.out[2].id, "channels.telegram.dm.open");
         assert!(implements(&f.out[2].id));
     }

@@ -13,9 +13,9 @@
 use super::gate;
 use crate::case::Run;
 use crate::openclaw::{Deployment, layout};
+use crate::record::RowsDeleted;
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -53,15 +53,8 @@ pub const SESSION_TABLES: &[&str] = &[
     "session_canonical_validation_pending",
 ];
 
-/// What was cleared.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Report {
-    pub agents: Vec<String>,
-    pub files_removed: Vec<String>,
-    pub rows_deleted: Vec<Value>,
-    pub forced: Vec<gate::Uncovered>,
-    pub notes: Vec<String>,
-}
+/// What was cleared: the record `ir clear-sessions` journals.
+pub use crate::record::ClearRecord as Report;
 
 fn session_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -166,19 +159,22 @@ fn clear_db(
     c: &rusqlite::Connection,
     root: &crate::host::Root,
     run: &Run,
-) -> Result<Value> {
-    let mut counts = serde_json::Map::new();
+) -> Result<RowsDeleted> {
+    let mut rows = std::collections::BTreeMap::new();
     for t in SESSION_TABLES {
         if crate::sqlite::has_table(c, t) {
             let n = c
                 .execute(&format!("DELETE FROM \"{t}\""), [])
                 .with_context(|| format!("clearing {t} in {}", db.display()))?;
-            counts.insert((*t).into(), json!(n));
+            rows.insert((*t).to_string(), n as u64);
         }
     }
     c.execute_batch("COMMIT")?;
-    let e = json!({"db": crate::sanitize::escape_path(&root.host_view(db)), "rows": counts});
-    run.event("cleared", e.clone())?;
+    let e = RowsDeleted {
+        db: crate::sanitize::escape_path(&root.host_view(db)),
+        rows,
+    };
+    run.event("cleared", serde_json::to_value(&e)?)?;
     Ok(e)
 }
 

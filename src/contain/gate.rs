@@ -26,11 +26,7 @@ pub struct Preserved {
 }
 
 /// A file the gate does not cover, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct Uncovered {
-    pub path: String,
-    pub reason: String,
-}
+pub use crate::record::Uncovered;
 
 /// Finds and verifies the case's last successful collection.
 pub fn latest(journal: &Path) -> Result<Preserved, String> {

@@ -9,41 +9,32 @@
 //! (secret values were never recorded, so they are not restored). Nothing is
 //! looked up through `PATH`.
 
-use super::audit::{self, Finding};
+use super::audit;
 use crate::case::Run;
 use crate::host::exec;
 use crate::openclaw::Deployment;
+use crate::record::PreStopSnapshot;
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// What `ir recover` did and found.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Report {
-    pub fixes: Vec<Value>,
-    pub started: Option<String>,
-    pub healthy: Option<bool>,
-    pub listeners: Vec<String>,
-    pub listening_as_configured: Option<bool>,
-    pub post_audit: PathBuf,
-    pub findings: Vec<Finding>,
-    pub todo: Vec<String>,
-}
+/// What `ir recover` did and found: the record it journals.
+pub use crate::record::RecoverRecord as Report;
 
-/// The last pre-stop snapshot the case journal holds.
-fn last_snapshot(journal: &Path) -> Option<Value> {
-    crate::journal::read_entries(journal)
-        .ok()?
-        .into_iter()
-        .rev()
-        .find_map(|e| {
-            e.event()
-                .filter(|ev| ev.event == "pre-stop snapshot")
-                .map(|ev| ev.details.clone())
-        })
+/// The last pre-stop snapshot the case journal holds; an error names
+/// the entry when it does not parse.
+fn last_snapshot(journal: &Path) -> Result<Option<PreStopSnapshot>> {
+    let entries = crate::journal::read_entries(journal)?;
+    let Some((seq, ev)) = entries.iter().rev().find_map(|e| {
+        e.event()
+            .filter(|ev| ev.event == "pre-stop snapshot")
+            .map(|ev| (e.seq, ev))
+    }) else {
+        return Ok(None);
+    };
+    crate::record::details_as(Some(&ev.details), "pre-stop snapshot", seq).map(Some)
 }
 
 /// How the gateway ran, from a pre-stop snapshot.
@@ -54,55 +45,38 @@ struct HowItRan {
     env: Vec<(String, String)>,
 }
 
-fn how_it_ran(snap: &Value) -> Option<HowItRan> {
-    let p = snap.get("processes")?.as_array()?.first()?;
-    let exe = PathBuf::from(
-        p.pointer("/process/exe")?
-            .as_str()?
-            .trim_end_matches(" (deleted)"),
-    );
+fn how_it_ran(snap: &PreStopSnapshot) -> Option<HowItRan> {
+    let p = snap.processes.first()?;
+    let process = p.process.as_ref()?;
+    let exe = PathBuf::from(process.exe.as_deref()?.trim_end_matches(" (deleted)"));
     // The workers run from <package>/dist/...: the package root holds openclaw.mjs.
-    let mut pkg = None;
-    for c in p.get("children")?.as_array()? {
-        for a in c
-            .pointer("/process/cmdline")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
-            if let Some(i) = a.find("/node_modules/openclaw/") {
-                pkg = Some(PathBuf::from(&a[..i + "/node_modules/openclaw".len()]));
-            }
-        }
-    }
-    let entry = pkg?.join("openclaw.mjs");
-    let cwd = p
-        .pointer("/process/cwd")
-        .and_then(Value::as_str)
-        .map(PathBuf::from);
-    let env = p
-        .get("environ")?
-        .as_array()?
+    let pkg = p
+        .children
         .iter()
-        .filter_map(|kv| {
-            Some((
-                kv.get("name")?.as_str()?.to_string(),
-                kv.get("value")?.as_str()?.to_string(),
-            ))
+        .filter_map(|c| c.process.as_ref())
+        .flat_map(|c| &c.cmdline)
+        .filter_map(|a| {
+            a.find("/node_modules/openclaw/")
+                .map(|i| PathBuf::from(&a[..i + "/node_modules/openclaw".len()]))
         })
+        .next_back();
+    let entry = pkg?.join("openclaw.mjs");
+    let env = p
+        .environ
+        .iter()
+        .filter_map(|kv| Some((kv.name.clone(), kv.value.clone()?)))
         .filter(|(_, v)| v != "<redacted>")
         .collect();
     Some(HowItRan {
         node: exe,
         entry,
-        cwd,
+        cwd: process.cwd.as_deref().map(PathBuf::from),
         env,
     })
 }
 
 fn start_as_before(dep: &Deployment, journal: &Path, run: &Run) -> Result<String> {
-    let snap = last_snapshot(journal).context("the case journal holds no pre-stop snapshot to start the gateway from (ir stop records one)")?;
+    let snap = last_snapshot(journal)?.context("the case journal holds no pre-stop snapshot to start the gateway from (ir stop records one)")?;
     let HowItRan {
         node: exe,
         entry,
@@ -302,7 +276,7 @@ fn what_is_left(dep: &Deployment, start: bool, r: &Report) -> Vec<String> {
     for f in r
         .findings
         .iter()
-        .filter(|f| f.severity != "info" && !f.fixable)
+        .filter(|f| f.severity != crate::record::Severity::Info && !f.fixable)
     {
         todo.push(format!("{}: {} ({})", f.id, f.title, f.fix));
     }

@@ -15,6 +15,7 @@ use crate::case::Run;
 use crate::openclaw::config::{self, SecretInfo};
 use crate::openclaw::edit::ConfigEdit;
 use crate::openclaw::{Deployment, layout};
+use crate::record::RotateRecord;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -42,15 +43,7 @@ pub fn fingerprint(secret: &str) -> String {
 }
 
 /// A provider credential to revoke at its provider.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Credential {
-    pub provider: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub source: String,
-    pub last4: String,
-    pub sha256_prefix: String,
-}
+pub use crate::record::Credential;
 
 fn credential(provider: &str, kind: &str, source: String, secret: &str) -> Credential {
     let chars: Vec<char> = secret.chars().collect();
@@ -218,39 +211,29 @@ fn whatsapp_sessions(dep: &Deployment, out: &mut Vec<Credential>) {
     }
 }
 
-/// A secret that was replaced.
-#[derive(Debug, Clone, Serialize)]
-pub struct Rotated {
-    pub secret: String,
-    /// Where the new value was written.
-    pub written_to: String,
-    pub old_fingerprint: Option<String>,
-    pub new_fingerprint: String,
-}
+pub use crate::record::{Proof, Revoked, Rotated};
 
-/// The proof against the running gateway.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Proof {
-    pub checked: bool,
-    pub old_rejected: Option<bool>,
-    pub new_accepted: Option<bool>,
-    pub detail: String,
-}
-
-/// What `ir rotate` did.
-#[derive(Debug, Clone, Serialize, Default)]
+/// What `ir rotate` did: the record it journals, and the new token when
+/// `--show-token` asked for it (never serialised).
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
-    pub rotated: Vec<Rotated>,
-    pub revoked: Vec<Value>,
-    pub revocation_skipped: Option<String>,
-    pub provider_credentials: Vec<Credential>,
-    pub backups_purged: Vec<String>,
-    pub proof: Proof,
-    pub operator_actions: Vec<String>,
-    pub forced: Vec<gate::Uncovered>,
-    /// Only with --show-token; never serialized.
+    #[serde(flatten)]
+    pub record: RotateRecord,
     #[serde(skip)]
     pub new_gateway_token: Option<Zeroizing<String>>,
+}
+
+impl std::ops::Deref for Report {
+    type Target = RotateRecord;
+    fn deref(&self) -> &RotateRecord {
+        &self.record
+    }
+}
+
+impl std::ops::DerefMut for Report {
+    fn deref_mut(&mut self) -> &mut RotateRecord {
+        &mut self.record
+    }
 }
 
 /// Options of `ir rotate`.
@@ -433,7 +416,7 @@ fn revoke_sqlite(
     c: &rusqlite::Connection,
     db: &Path,
     run: &Run,
-    out: &mut Vec<Value>,
+    out: &mut Vec<Revoked>,
 ) -> Result<()> {
     let mut counts = Vec::new();
     for t in [
@@ -449,8 +432,12 @@ fn revoke_sqlite(
     }
     c.execute_batch("COMMIT")?;
     for (t, n) in counts {
-        let e = json!({"what": t, "where": db.display().to_string(), "count": n});
-        run.event("revoke", e.clone())?;
+        let e = Revoked {
+            what: t.to_string(),
+            location: db.display().to_string(),
+            count: n as u64,
+        };
+        run.event("revoke", serde_json::to_value(&e)?)?;
         out.push(e);
     }
     Ok(())
@@ -696,8 +683,12 @@ fn revoke_pairings(
     }
     for p in &plan.legacy {
         std::fs::remove_file(p).with_context(|| format!("removing {}", p.display()))?;
-        let e = json!({"what": "legacy pairing file", "where": crate::sanitize::escape_path(&root.host_view(p)), "count": 1});
-        run.event("revoke", e.clone())?;
+        let e = Revoked {
+            what: "legacy pairing file".into(),
+            location: crate::sanitize::escape_path(&root.host_view(p)),
+            count: 1,
+        };
+        run.event("revoke", serde_json::to_value(&e)?)?;
         r.revoked.push(e);
     }
     if let Some(c) = &dep.config

@@ -16,6 +16,7 @@ use crate::host::Root;
 use crate::host::exec;
 use crate::host::procfs::{self, Process};
 use crate::openclaw::Deployment;
+use crate::record::PreStopSnapshot;
 use anyhow::Result;
 use rustix::process::{Pid, Signal};
 use serde::Serialize;
@@ -310,12 +311,11 @@ fn pre_stop_snapshot(dep: &Deployment, root: &Root, tg: &[StopTarget], run: &Run
     let mut snap = Vec::new();
     for (id, kids, _) in tg {
         let mut doc = crate::evidence::volatile::gateway_process(root, id.pid);
-        doc["children"] = json!(
-            kids.iter()
-                .map(|k| crate::evidence::volatile::gateway_process(root, k.pid))
-                .collect::<Vec<_>>()
-        );
-        doc["start_time"] = json!(crate::evidence::volatile::start_time(root, id.start));
+        doc.children = kids
+            .iter()
+            .map(|k| crate::evidence::volatile::gateway_process(root, k.pid))
+            .collect();
+        doc.start_time = crate::evidence::volatile::start_time(root, id.start);
         snap.push(doc);
     }
     let owned: Vec<u32> = tg
@@ -325,7 +325,13 @@ fn pre_stop_snapshot(dep: &Deployment, root: &Root, tg: &[StopTarget], run: &Run
     let mut socks = procfs::tcp_sockets(root);
     procfs::attach_owners(root, &mut socks, &owned);
     socks.retain(|s| s.pid.is_some());
-    run.event("pre-stop snapshot", json!({"processes": snap, "sockets": socks, "locks": dep.runtime.locks, "supervisors": dep.runtime.supervisors}))?;
+    let record = PreStopSnapshot {
+        processes: snap,
+        sockets: serde_json::to_value(&socks)?,
+        locks: serde_json::to_value(&dep.runtime.locks)?,
+        supervisors: serde_json::to_value(&dep.runtime.supervisors)?,
+    };
+    run.event("pre-stop snapshot", serde_json::to_value(&record)?)?;
     Ok(())
 }
 

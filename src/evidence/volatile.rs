@@ -5,9 +5,10 @@
 use crate::host::Root;
 use crate::host::procfs::{self, Socket};
 use crate::openclaw::Deployment;
+use crate::record::{EnvVar, GatewayProcessRecord};
 use crate::safefs::read_pseudo;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// Environment variable names whose values are never recorded.
 pub fn is_secret_env(name: &str) -> bool {
@@ -140,20 +141,27 @@ pub fn system(root: &Root) -> Value {
 }
 
 /// One gateway process: environment (secrets redacted), open files, maps.
-pub fn gateway_process(root: &Root, pid: u32) -> Value {
+pub fn gateway_process(root: &Root, pid: u32) -> GatewayProcessRecord {
     let dir = root.join(format!("/proc/{pid}"));
-    let environ: Vec<Value> = read_pseudo(&dir.join("environ"), 1 << 20)
+    let environ: Vec<EnvVar> = read_pseudo(&dir.join("environ"), 1 << 20)
         .map(|b| {
             b.split(|c| *c == 0)
                 .filter(|kv| !kv.is_empty())
                 .map(|kv| {
                     let kv = String::from_utf8_lossy(kv);
                     match kv.split_once('=') {
-                        Some((k, _)) if is_secret_env(k) => {
-                            json!({"name": k, "value": "<redacted>"})
-                        }
-                        Some((k, v)) => json!({"name": k, "value": v}),
-                        None => json!({"name": kv, "value": null}),
+                        Some((k, _)) if is_secret_env(k) => EnvVar {
+                            name: k.to_string(),
+                            value: Some("<redacted>".into()),
+                        },
+                        Some((k, v)) => EnvVar {
+                            name: k.to_string(),
+                            value: Some(v.to_string()),
+                        },
+                        None => EnvVar {
+                            name: kv.to_string(),
+                            value: None,
+                        },
                     }
                 })
                 .collect()
@@ -172,15 +180,26 @@ pub fn gateway_process(root: &Root, pid: u32) -> Value {
         })
         .unwrap_or_default();
     fds.sort();
-    let fds: HashMap<String, String> = fds.into_iter().map(|(n, t)| (n.to_string(), t)).collect();
-    json!({
-        "pid": pid,
-        "process": procfs::process(root, pid),
-        "environ": environ,
-        "open_files": fds,
-        "cgroup": read_pseudo(&dir.join("cgroup"), 64 * 1024).ok().map(|b| String::from_utf8_lossy(&b).into_owned()),
-        "status": read_pseudo(&dir.join("status"), 64 * 1024).ok().map(|b| String::from_utf8_lossy(&b).into_owned()),
-    })
+    let fds: BTreeMap<String, String> = fds.into_iter().map(|(n, t)| (n.to_string(), t)).collect();
+    let text = |name: &str| {
+        read_pseudo(&dir.join(name), 64 * 1024)
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
+    GatewayProcessRecord {
+        pid,
+        process: procfs::process(root, pid),
+        environ,
+        open_files: fds,
+        cgroup: text("cgroup"),
+        status: text("status"),
+        children: Vec::new(),
+        start_time: None,
+    }
+}
+
+fn to_value(v: &impl serde::Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 /// Every volatile document, named as it goes into the bundle.
@@ -193,12 +212,12 @@ pub fn capture(root: &Root, dep: &Deployment) -> Vec<(String, Value)> {
     for gp in &dep.runtime.processes {
         out.push((
             format!("gateway-{}.json", gp.process.pid),
-            gateway_process(root, gp.process.pid),
+            to_value(&gateway_process(root, gp.process.pid)),
         ));
         for c in &gp.children {
             out.push((
                 format!("gateway-{}-child-{}.json", gp.process.pid, c.pid),
-                gateway_process(root, c.pid),
+                to_value(&gateway_process(root, c.pid)),
             ));
         }
     }

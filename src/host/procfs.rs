@@ -18,7 +18,7 @@ const PROC_READ_MAX: u64 = 256 * 1024;
 const FD_SCAN_MAX: usize = 65_536;
 
 /// One process, as far as `/proc` told us.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Process {
     pub pid: u32,
     pub ppid: u32,
