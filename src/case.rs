@@ -47,6 +47,15 @@ impl Outcome {
             details,
         }
     }
+
+    /// An outcome whose details are the command's typed record (one of
+    /// [`crate::record`]'s), which later commands read back as that type.
+    pub fn record(exit: Exit, record: &impl serde::Serialize) -> Result<Outcome> {
+        Ok(Outcome {
+            exit,
+            details: serde_json::to_value(record)?,
+        })
+    }
 }
 
 /// The context of one invocation.

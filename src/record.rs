@@ -214,6 +214,50 @@ pub struct Finding {
     pub evidence: String,
 }
 
+impl From<&Hit> for Finding {
+    fn from(h: &Hit) -> Finding {
+        Finding {
+            source: FindingSource::Hunt,
+            severity: h.severity,
+            rule: h.rule.clone(),
+            mechanism: None,
+            location: h.source.clone(),
+            evidence: h.snippet.clone(),
+        }
+    }
+}
+
+impl From<&AuditFinding> for Finding {
+    fn from(f: &AuditFinding) -> Finding {
+        Finding {
+            source: FindingSource::Audit,
+            severity: f.severity,
+            rule: f.id.clone(),
+            mechanism: None,
+            location: String::new(),
+            evidence: f.detail.clone(),
+        }
+    }
+}
+
+impl FlaggedItem {
+    /// One finding per flag. Persistence flags carry no severity of their
+    /// own yet, so the caller grades them.
+    pub fn findings(&self, severity: impl Fn(&str) -> Severity) -> Vec<Finding> {
+        self.flags
+            .iter()
+            .map(|flag| Finding {
+                source: FindingSource::Persistence,
+                severity: severity(flag),
+                rule: flag.clone(),
+                mechanism: Some(self.mechanism.clone()),
+                location: self.path.clone(),
+                evidence: self.command.clone().unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The journal.
 
@@ -1006,6 +1050,35 @@ mod tests {
         assert_eq!(FileKind::Dir.to_string(), "directory");
         let odd: FileKind = serde_json::from_str("\"door\"").unwrap();
         assert_eq!(odd, FileKind::Unknown);
+    }
+
+    #[test]
+    fn every_detector_gives_the_one_finding_shape() {
+        let hit = Hit {
+            rule: "exec.download_and_run".into(),
+            severity: Severity::Critical,
+            title: "t".into(),
+            source: "s.jsonl:3".into(),
+            snippet: "curl x | sh".into(),
+            session: None,
+            agent: None,
+            time: None,
+        };
+        let f = Finding::from(&hit);
+        assert_eq!(
+            (f.source, f.severity, f.location.as_str()),
+            (FindingSource::Hunt, Severity::Critical, "s.jsonl:3")
+        );
+        let item = FlaggedItem {
+            mechanism: "cron".into(),
+            path: "/etc/cron.d/x".into(),
+            flags: vec!["download_and_run".into(), "runs_from_tmp".into()],
+            command: Some("curl x | sh".into()),
+        };
+        let fs = item.findings(|_| Severity::Warn);
+        assert_eq!(fs.len(), 2);
+        assert_eq!(fs[1].rule, "runs_from_tmp");
+        assert_eq!(fs[1].mechanism.as_deref(), Some("cron"));
     }
 
     #[test]

@@ -120,27 +120,7 @@ pub fn lstat(path: &Path) -> std::io::Result<Option<std::fs::Metadata>> {
 /// the same directory, fsync, rename, fsync of the directory. A killed run
 /// leaves either the old file or the new one, never half of one.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ir-tmp-")
-        .permissions(std::fs::Permissions::from_mode(mode))
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temp file in {}", dir.display()))?;
-    tmp.write_all(data)
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("writing {}", path.display()))?;
-    // The mode given to the builder is filtered by the umask; set it exactly.
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("renaming into {}", path.display()))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    write_then_rename(path, data, mode, |_| Ok(()))
 }
 
 /// Replaces an existing file atomically, keeping its owner and group (we
@@ -156,6 +136,27 @@ pub fn replace_file(path: &Path, data: &[u8], mode: u32) -> Result<()> {
             type_name(meta.file_type())
         );
     }
+    write_then_rename(path, data, mode, |f| {
+        if rustix::process::geteuid().is_root() {
+            rustix::fs::fchown(
+                f,
+                Some(rustix::fs::Uid::from_raw(meta.uid())),
+                Some(rustix::fs::Gid::from_raw(meta.gid())),
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// The one way `ir` writes a file in place: a temp file beside it (mode
+/// 600 until finished), `prepare` on its handle, fsync, the exact mode
+/// (the builder's is filtered by the umask), rename, fsync of the dir.
+fn write_then_rename(
+    path: &Path,
+    data: &[u8],
+    mode: u32,
+    prepare: impl FnOnce(&File) -> Result<()>,
+) -> Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -167,14 +168,8 @@ pub fn replace_file(path: &Path, data: &[u8], mode: u32) -> Result<()> {
         .with_context(|| format!("creating a temp file beside {}", path.display()))?;
     tmp.write_all(data)
         .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("writing the new {}", path.display()))?;
-    if rustix::process::geteuid().is_root() {
-        rustix::fs::fchown(
-            tmp.as_file(),
-            Some(rustix::fs::Uid::from_raw(meta.uid())),
-            Some(rustix::fs::Gid::from_raw(meta.gid())),
-        )?;
-    }
+        .with_context(|| format!("writing {}", path.display()))?;
+    prepare(tmp.as_file())?;
     rustix::fs::fchmod(tmp.as_file(), Mode::from_raw_mode(mode))?;
     tmp.persist(path)
         .map_err(|e| e.error)

@@ -151,3 +151,23 @@ pub fn has_table(c: &Connection, name: &str) -> bool {
     )
     .is_ok()
 }
+
+/// Opens `db` read-write (never through a symlink) and takes its write
+/// lock (`BEGIN IMMEDIATE`) before anything changes, waiting briefly; a
+/// live writer makes the caller refuse with nothing changed, so `refusal`
+/// says what was not done and how to go on.
+pub fn lock_for_write(db: &Path, refusal: &str) -> Result<Connection> {
+    let c = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NOFOLLOW,
+    )?;
+    c.busy_timeout(std::time::Duration::from_millis(1500))?;
+    if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
+        return Err(crate::exit::Refused(format!(
+            "{} is locked by another writer ({e}); {refusal}",
+            db.display()
+        ))
+        .into());
+    }
+    Ok(c)
+}

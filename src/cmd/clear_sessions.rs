@@ -28,7 +28,7 @@ pub fn run(ctx: &Ctx, a: &ClearArgs) -> Result<Exit> {
             a.force,
             run,
         )?;
-        Ok((r.clone(), Outcome::ok(serde_json::to_value(&r)?)))
+        Ok((r.clone(), Outcome::record(Exit::Ok, &r)?))
     })?;
     if ctx.global.json {
         crate::output::print_json(&r);

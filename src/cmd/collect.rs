@@ -102,8 +102,8 @@ pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
             opts.threads = t;
         }
         let s = collect::collect(&dep, &ctx.root(), &ctx.global.case, &enc, &opts, &journal)?;
-        let details = serde_json::to_value(&s)?;
-        Ok((s, Outcome::ok(details)))
+        let outcome = Outcome::record(Exit::Ok, &s)?;
+        Ok((s, outcome))
     })?;
     if ctx.global.json {
         crate::output::print_json(&summary);

@@ -29,13 +29,7 @@ pub fn run(ctx: &Ctx, a: &RecoverArgs) -> Result<Exit> {
                 .iter()
                 .any(|f| f.severity == crate::record::Severity::Critical);
         let exit = if bad { Exit::Findings } else { Exit::Ok };
-        Ok((
-            r.clone(),
-            Outcome {
-                exit,
-                details: serde_json::to_value(&r)?,
-            },
-        ))
+        Ok((r.clone(), Outcome::record(exit, &r)?))
     })?;
     if ctx.global.json {
         crate::output::print_json(&r);

@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, a: &RotateArgs) -> Result<Exit> {
             force: a.force,
         };
         let r = rotate::rotate(&dep, run.journal().path(), &ctx.root(), &o, run)?;
-        Ok((r.clone(), Outcome::ok(serde_json::to_value(&r.record)?)))
+        Ok((r.clone(), Outcome::record(Exit::Ok, &r.record)?))
     })?;
     if ctx.global.json {
         let mut v = serde_json::to_value(&r)?;

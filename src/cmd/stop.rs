@@ -28,7 +28,7 @@ pub fn run(ctx: &Ctx, a: &StopArgs) -> Result<Exit> {
             // A /proc under --root is an image's, or a planted one: its pids are
             // not this host's, so nothing is ever signalled from it.
             let r = stop::Report::not_live(&dep);
-            return Ok((r.clone(), Outcome::ok(serde_json::to_value(&r)?)));
+            return Ok((r.clone(), Outcome::record(Exit::Ok, &r)?));
         }
         let r = stop::stop(
             &dep,
@@ -39,13 +39,7 @@ pub fn run(ctx: &Ctx, a: &StopArgs) -> Result<Exit> {
             run,
         )?;
         let exit = if r.stopped { Exit::Ok } else { Exit::Error };
-        Ok((
-            r.clone(),
-            Outcome {
-                exit,
-                details: serde_json::to_value(&r)?,
-            },
-        ))
+        Ok((r.clone(), Outcome::record(exit, &r)?))
     })?;
     if ctx.global.json {
         crate::output::print_json(&r);

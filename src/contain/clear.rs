@@ -17,7 +17,6 @@ use crate::record::RowsDeleted;
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Agent-database tables that hold sessions, transcripts and what derives
 /// from them. `session_key_contract` (configuration), `auth_profile_*`,
@@ -56,27 +55,15 @@ pub const SESSION_TABLES: &[&str] = &[
 /// What was cleared: the record `ir clear-sessions` journals.
 pub use crate::record::ClearRecord as Report;
 
-fn session_files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut v: Vec<PathBuf> = rd
-        .flatten()
-        .take(1_000_000)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n == "sessions.json"
-                || n.contains(".jsonl")
-                || n.ends_with(".zst")
-                || n.contains(".deleted.")
-                || n.contains(".reset.")
-                || n.contains(".trajectory")
-        })
-        .map(|e| e.path())
-        .collect();
-    v.sort();
-    v
+/// The files of a session dir that hold session text: the index,
+/// transcripts live, deleted, reset or compressed, and trajectories.
+fn is_session_file(n: &str) -> bool {
+    n == "sessions.json"
+        || n.contains(".jsonl")
+        || n.ends_with(".zst")
+        || n.contains(".deleted.")
+        || n.contains(".reset.")
+        || n.contains(".trajectory")
 }
 
 /// What a clear removes, decided before anything changes.
@@ -122,7 +109,10 @@ fn plan(dep: &Deployment, agent: Option<&str>) -> Result<Plan> {
     let mut files = Vec::new();
     let mut dbs = Vec::new();
     for a in &agents {
-        files.extend(session_files(&s.join("agents").join(a).join("sessions")));
+        files.extend(crate::openclaw::layout::session_dir_files(
+            &s.join("agents").join(a).join("sessions"),
+            is_session_file,
+        ));
         let db = s.join("agents").join(a).join("agent/openclaw-agent.sqlite");
         if crate::safefs::lstat(&db)?.is_some_and(|m| m.file_type().is_file()) {
             dbs.push(db);
@@ -136,18 +126,7 @@ fn plan(dep: &Deployment, agent: Option<&str>) -> Result<Plan> {
 fn lock_all(dbs: &[PathBuf]) -> Result<Vec<(&PathBuf, rusqlite::Connection)>> {
     let mut conns = Vec::new();
     for db in dbs {
-        let c = rusqlite::Connection::open_with_flags(
-            db,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
-        )?;
-        c.busy_timeout(Duration::from_millis(1500))?;
-        if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
-            return Err(crate::exit::Refused(format!(
-                "{} is locked by another writer ({e}); nothing was removed",
-                db.display()
-            ))
-            .into());
-        }
+        let c = crate::sqlite::lock_for_write(db, "nothing was removed")?;
         conns.push((db, c));
     }
     Ok(conns)

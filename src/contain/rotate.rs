@@ -351,19 +351,10 @@ fn set_dotenv(path: &Path, key: &str, value: &str) -> Result<()> {
 /// Opens the state database and takes its write lock, before anything
 /// else changes: a live writer makes rotation refuse with nothing done.
 fn lock_state_db(db: &Path) -> Result<rusqlite::Connection> {
-    let c = rusqlite::Connection::open_with_flags(
+    crate::sqlite::lock_for_write(
         db,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW,
-    )?;
-    c.busy_timeout(Duration::from_millis(1500))?;
-    if let Err(e) = c.execute_batch("BEGIN IMMEDIATE") {
-        return Err(crate::exit::Refused(format!(
-            "{} is locked by another writer ({e}); nothing was changed: stop whatever holds it and run ir rotate again",
-            db.display()
-        ))
-        .into());
-    }
-    Ok(c)
+        "nothing was changed: stop whatever holds it and run ir rotate again",
+    )
 }
 
 /// The file behind a file SecretRef: `secrets.providers.<p>.path` when the

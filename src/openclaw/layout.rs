@@ -264,3 +264,20 @@ mod tests {
         assert!(version_key("2026.10.1") > version_key("2026.9.30"));
     }
 }
+
+/// The regular files directly in an agent's `sessions/` dir whose names
+/// satisfy `wanted`, sorted; bounded, since the dir is the attacker's to fill.
+pub fn session_dir_files(dir: &Path, wanted: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = rd
+        .flatten()
+        .take(1_000_000)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| wanted(&e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .collect();
+    v.sort();
+    v
+}

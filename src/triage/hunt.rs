@@ -190,6 +190,13 @@ const WRITE_TOOLS: &[&str] = &[
     "patch",
 ];
 
+/// A transcript event's own time, escaped (it is the host's text).
+fn event_time(v: &Value) -> Option<String> {
+    v.get("timestamp")
+        .and_then(Value::as_str)
+        .map(crate::sanitize::escape)
+}
+
 impl Hunter<'_> {
     fn check(&mut self, field: &str, text: &str, w: &Where) {
         for r in self
@@ -307,10 +314,7 @@ impl Hunter<'_> {
                 source: format!("{shown}:{}", i + 1),
                 session,
                 agent,
-                time: v
-                    .get("timestamp")
-                    .and_then(Value::as_str)
-                    .map(crate::sanitize::escape),
+                time: event_time(&v),
             };
             self.entry(&v, &w);
         }
@@ -423,10 +427,7 @@ impl Hunter<'_> {
                 source: format!("{shown}:transcript_events:{rowid}"),
                 session: &session,
                 agent,
-                time: v
-                    .get("timestamp")
-                    .and_then(Value::as_str)
-                    .map(crate::sanitize::escape),
+                time: event_time(&v),
             };
             self.entry(&v, &w);
         }
@@ -443,25 +444,6 @@ fn truncate(s: &str, n: usize) -> String {
         end -= 1;
     }
     format!("{}…", &s[..end])
-}
-
-/// Session transcript files of an agent: live, deleted, reset and cold.
-fn transcript_files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut v: Vec<PathBuf> = rd
-        .flatten()
-        .take(1_000_000)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().contains(".jsonl"))
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 /// Hunts through the deployment's transcripts and logs: transcript files,
@@ -506,7 +488,8 @@ impl Hunter<'_> {
     fn transcript_files(&mut self, dep: &Deployment) -> Result<()> {
         for a in crate::openclaw::layout::agent_dirs(&dep.paths.state_dir) {
             let dir = dep.paths.state_dir.join("agents").join(&a).join("sessions");
-            for f in transcript_files(&dir) {
+            // Live, deleted, reset and cold transcripts alike.
+            for f in crate::openclaw::layout::session_dir_files(&dir, |n| n.contains(".jsonl")) {
                 crate::signal::check()?;
                 let name = f
                     .file_name()
