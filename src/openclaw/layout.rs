@@ -253,18 +253,6 @@ pub fn detect(state: &Path, config: Option<&serde_json::Value>) -> Layout {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_order() {
-        assert!(version_at_least("2026.9.6", "2026.7.2"));
-        assert!(!version_at_least("2026.7.1", "2026.7.2"));
-        assert!(version_key("2026.10.1") > version_key("2026.9.30"));
-    }
-}
-
 /// The regular files directly in an agent's `sessions/` dir whose names
 /// satisfy `wanted`, sorted; bounded, since the dir is the attacker's to fill.
 pub fn session_dir_files(dir: &Path, wanted: impl Fn(&str) -> bool) -> Vec<PathBuf> {
@@ -280,4 +268,16 @@ pub fn session_dir_files(dir: &Path, wanted: impl Fn(&str) -> bool) -> Vec<PathB
         .collect();
     v.sort();
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_order() {
+        assert!(version_at_least("2026.9.6", "2026.7.2"));
+        assert!(!version_at_least("2026.7.1", "2026.7.2"));
+        assert!(version_key("2026.10.1") > version_key("2026.9.30"));
+    }
 }
