@@ -1,16 +1,23 @@
 //! Opening OpenClaw's SQLite databases without changing them.
 //!
 //! A plain read-only open of a WAL database may *create* `-wal` and `-shm`
-//! files, and a read-write one may checkpoint and delete the WAL, where the
-//! most recent (and recently deleted) rows live. So:
+//! files (as root, SQLite even `fchown`s them to the database's owner),
+//! write read marks into `-shm`, and a read-write one may checkpoint and
+//! delete the WAL, where the most recent (and recently deleted) rows live.
+//! Every command that examines a host therefore uses [`open_isolated`]:
 //!
 //! - no `-wal` beside the file: open with `immutable=1` (nothing is written,
 //!   nothing is missed);
-//! - `-wal` and `-shm` both present (a live gateway, or one killed hard):
-//!   open `mode=ro`, which at most updates read marks in the `-shm` index,
-//!   as any reader does;
-//! - `-wal` without `-shm`: copy the database and its WAL into a private
-//!   temp dir and open the copy, so SQLite's recovery runs on the copy.
+//! - a `-wal`: copy the database and its WAL into a private temp dir and
+//!   open the copy, so SQLite's recovery runs on the copy and the host's
+//!   files keep their bytes, size and ctime.
+//!
+//! The one exception is [`open_readonly`], for collect's backup-API snapshot
+//! of a database a *running* gateway is writing: a copy of a live WAL
+//! database is not consistent, and the gateway rewrites its `-shm` all the
+//! time anyway, so there a `mode=ro` reader (taking part in the WAL locking
+//! protocol) is the only way to a consistent snapshot. The raw files are
+//! collected before it.
 //!
 //! Symlinks are never followed (`SQLITE_OPEN_NOFOLLOW`) and the connection
 //! runs in defensive mode, since the file may be crafted.
@@ -60,7 +67,8 @@ fn open_uri(uri: &str) -> rusqlite::Result<Connection> {
     Ok(c)
 }
 
-/// Opens `path` read-only following the policy in the module docs.
+/// Opens a database a running gateway is writing, for a consistent
+/// snapshot (see the module docs: never for a stopped gateway's files).
 pub fn open_readonly(path: &Path) -> Result<ReadOnlyDb> {
     let meta = crate::safefs::lstat(path)?
         .with_context(|| format!("{} does not exist", path.display()))?;

@@ -8,5 +8,6 @@ mod contain;
 mod inventory;
 mod journal;
 mod playbook;
+mod readonly;
 mod real_openclaw;
 mod triage;

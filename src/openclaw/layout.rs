@@ -100,7 +100,7 @@ fn read_meta(path: &Path) -> Database {
         has_wal: sidecar_exists(path, "-wal"),
         error: None,
     };
-    let conn = match sqlite::open_readonly(path) {
+    let conn = match sqlite::open_isolated(path) {
         Ok(c) => c,
         Err(e) => {
             db.error = Some(format!("{e:#}"));

@@ -696,7 +696,7 @@ fn sqlite_jobs(c: &mut Ctx, state: &Path) {
     if crate::safefs::lstat(&db).ok().flatten().is_none() {
         return;
     }
-    let conn = match crate::sqlite::open_readonly(&db) {
+    let conn = match crate::sqlite::open_isolated(&db) {
         Ok(conn) if crate::sqlite::has_table(&conn.conn, "cron_jobs") => conn,
         Ok(_) => return,
         Err(e) => {
