@@ -4,6 +4,7 @@ use crate::case::{Ctx, Outcome};
 use crate::exit::Exit;
 use anyhow::Result;
 use std::fmt::Write;
+use std::path::PathBuf;
 
 /// Arguments of `ir recover`.
 #[derive(Debug, clap::Args)]
@@ -11,6 +12,14 @@ pub struct RecoverArgs {
     /// Start the gateway again (through its supervisor, or as it ran before).
     #[arg(long)]
     pub start: bool,
+    /// With --start: the Node binary to run the gateway with, when the
+    /// pre-stop snapshot cannot tell (an absolute path).
+    #[arg(long, value_name = "PATH", requires = "start")]
+    pub node: Option<PathBuf>,
+    /// With --start: the openclaw package dir (…/node_modules/openclaw) or
+    /// its entry script, when the pre-stop snapshot cannot tell.
+    #[arg(long, value_name = "PATH", requires = "start")]
+    pub openclaw: Option<PathBuf>,
 }
 
 /// Recovers; exit 1 when something is left to do that matters.
@@ -22,7 +31,16 @@ pub fn run(ctx: &Ctx, a: &RecoverArgs) -> Result<Exit> {
                 "drop --start to fix and audit an image offline",
             ));
         }
-        let r = crate::contain::recover::recover(&ctx.target(), &ctx.global.case, a.start, run)?;
+        let with = crate::contain::recover::StartWith {
+            node: a.node.clone(),
+            openclaw: a.openclaw.clone(),
+        };
+        let r = crate::contain::recover::recover(
+            &ctx.target(),
+            &ctx.global.case,
+            a.start.then_some(&with),
+            run,
+        )?;
         let bad = r.healthy == Some(false)
             || r.listening_as_configured == Some(false)
             || r.findings

@@ -45,46 +45,124 @@ struct HowItRan {
     env: Vec<(String, String)>,
 }
 
-fn how_it_ran(snap: &PreStopSnapshot) -> Option<HowItRan> {
+/// The operator's answer when the snapshot cannot say how the gateway ran
+/// (`--node`, `--openclaw`): each overrides what the snapshot says.
+#[derive(Debug, Clone, Default)]
+pub struct StartWith {
+    /// The Node binary.
+    pub node: Option<PathBuf>,
+    /// The openclaw package dir (`…/node_modules/openclaw`) or its entry file.
+    pub openclaw: Option<PathBuf>,
+}
+
+const PKG: &str = "/node_modules/openclaw";
+
+/// The openclaw package dir a path lies in, if it does.
+fn package_of(path: &str) -> Option<PathBuf> {
+    let i = path
+        .find(&format!("{PKG}/"))
+        .or_else(|| path.ends_with(PKG).then(|| path.len() - PKG.len()))?;
+    Some(PathBuf::from(&path[..i + PKG.len()]))
+}
+
+/// Where the openclaw package was, from every clue the snapshot holds, most
+/// direct first: the workers' command lines (2026.9), the process's own
+/// (before `process.title` renamed it), its open files, the program the
+/// shell ran (`_`, through its symlink), and the supervisor's command.
+fn package_from(snap: &PreStopSnapshot) -> Option<PathBuf> {
     let p = snap.processes.first()?;
-    let process = p.process.as_ref()?;
-    let exe = PathBuf::from(process.exe.as_deref()?.trim_end_matches(" (deleted)"));
-    // The workers run from <package>/dist/...: the package root holds openclaw.mjs.
-    let pkg = p
+    let cmdlines = p
         .children
         .iter()
-        .filter_map(|c| c.process.as_ref())
-        .flat_map(|c| &c.cmdline)
-        .filter_map(|a| {
-            a.find("/node_modules/openclaw/")
-                .map(|i| PathBuf::from(&a[..i + "/node_modules/openclaw".len()]))
-        })
-        .next_back();
-    let entry = pkg?.join("openclaw.mjs");
-    let env = p
+        .chain(std::iter::once(p))
+        .filter_map(|x| x.process.as_ref())
+        .flat_map(|x| x.cmdline.iter().cloned());
+    let open_files = p.open_files.values().cloned();
+    let shell_program = p
         .environ
         .iter()
+        .filter(|kv| kv.name == "_")
+        .filter_map(|kv| kv.value.as_deref())
+        .filter_map(|v| std::fs::canonicalize(v).ok())
+        .map(|v| v.to_string_lossy().into_owned());
+    let supervisor = serde_json::to_string(&snap.supervisors)
+        .ok()
+        .into_iter()
+        .flat_map(|s| {
+            s.split(['"', ' ', '='])
+                .filter(|w| w.contains(PKG))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        });
+    cmdlines
+        .chain(open_files)
+        .chain(shell_program)
+        .chain(supervisor)
+        .find_map(|a| package_of(&a))
+}
+
+/// The package's entry script: its `bin` in package.json, else openclaw.mjs.
+fn entry_of(pkg: &Path) -> PathBuf {
+    // An entry script given directly (`--openclaw …/openclaw.mjs`).
+    if pkg.is_file() || pkg.extension().is_some_and(|e| e == "mjs" || e == "js") {
+        return pkg.to_path_buf();
+    }
+    let bin = crate::safefs::read_bounded(&pkg.join("package.json"), 1 << 20)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| match v.get("bin")? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Object(m) => m
+                .get("openclaw")
+                .or_else(|| m.values().next())
+                .and_then(|b| b.as_str().map(str::to_owned)),
+            _ => None,
+        });
+    pkg.join(bin.unwrap_or_else(|| "openclaw.mjs".into()))
+}
+
+fn how_it_ran(snap: &PreStopSnapshot, with: &StartWith) -> Result<HowItRan> {
+    let p = snap.processes.first();
+    let process = p.and_then(|p| p.process.as_ref());
+    let node = with.node.clone().or_else(|| {
+        process
+            .and_then(|x| x.exe.as_deref())
+            .map(|e| PathBuf::from(e.trim_end_matches(" (deleted)")))
+    });
+    let pkg = with.openclaw.clone().or_else(|| package_from(snap));
+    let (Some(node), Some(pkg)) = (node, pkg) else {
+        return Err(crate::exit::hint(
+            "the pre-stop snapshot does not say which node and openclaw package ran the gateway",
+            "pass --node /path/to/node and --openclaw /path/to/node_modules/openclaw",
+        ));
+    };
+    let env = p
+        .into_iter()
+        .flat_map(|p| &p.environ)
         .filter_map(|kv| Some((kv.name.clone(), kv.value.clone()?)))
-        .filter(|(_, v)| v != "<redacted>")
+        .filter(|(k, v)| v != "<redacted>" && k != "_")
         .collect();
-    Some(HowItRan {
-        node: exe,
-        entry,
-        cwd: process.cwd.as_deref().map(PathBuf::from),
+    Ok(HowItRan {
+        node,
+        entry: entry_of(&pkg),
+        cwd: process.and_then(|x| x.cwd.as_deref()).map(PathBuf::from),
         env,
     })
 }
 
-fn start_as_before(dep: &Deployment, journal: &Path, run: &Run) -> Result<String> {
+fn start_as_before(
+    dep: &Deployment,
+    journal: &Path,
+    with: &StartWith,
+    run: &Run,
+) -> Result<String> {
     let snap = last_snapshot(journal)?.context("the case journal holds no pre-stop snapshot to start the gateway from (ir stop records one)")?;
     let HowItRan {
         node: exe,
         entry,
         cwd,
         env,
-    } = how_it_ran(&snap).context(
-        "the pre-stop snapshot does not say which node and openclaw package ran the gateway",
-    )?;
+    } = how_it_ran(&snap, with)?;
     for p in [&exe, &entry] {
         if !p.is_absolute() || !std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
             bail!(
@@ -190,7 +268,7 @@ use std::os::unix::fs::OpenOptionsExt;
 pub fn recover(
     target: &crate::openclaw::Target,
     case_dir: &Path,
-    start: bool,
+    start: Option<&StartWith>,
     run: &Run,
 ) -> Result<Report> {
     let dep = crate::openclaw::discover(target)?;
@@ -199,15 +277,15 @@ pub fn recover(
         ..Report::default()
     };
     let dep = crate::openclaw::discover(target)?;
-    if start {
-        start_and_watch(&dep, target, run, &mut r)?;
+    if let Some(with) = start {
+        start_and_watch(&dep, target, with, run, &mut r)?;
     }
     let dep = crate::openclaw::discover(target)?;
     r.findings = audit::audit(&dep)?;
     r.post_audit = case_dir.join("post-incident-audit.json");
     let doc = json!({"created": crate::journal::now_rfc3339(), "state_dir": crate::sanitize::escape_path(&dep.paths.state_dir), "version": dep.layout.version, "findings": r.findings});
     crate::safefs::write_atomic(&r.post_audit, &serde_json::to_vec_pretty(&doc)?, 0o600)?;
-    r.todo = what_is_left(&dep, start, &r);
+    r.todo = what_is_left(&dep, start.is_some(), &r);
     Ok(r)
 }
 
@@ -217,6 +295,7 @@ pub fn recover(
 fn start_and_watch(
     dep: &Deployment,
     target: &crate::openclaw::Target,
+    with: &StartWith,
     run: &Run,
     r: &mut Report,
 ) -> Result<()> {
@@ -226,7 +305,7 @@ fn start_and_watch(
         crate::signal::check()?;
         let how = match start_supervised(dep, run)? {
             Some(h) => h,
-            None => start_as_before(dep, run.journal().path(), run)?,
+            None => start_as_before(dep, run.journal().path(), with, run)?,
         };
         r.started = Some(how);
     }
@@ -290,4 +369,99 @@ fn what_is_left(dep: &Deployment, start: bool, r: &Report) -> Vec<String> {
         ));
     }
     todo
+}
+
+#[cfg(test)]
+mod start_tests {
+    use super::*;
+    use crate::host::procfs::Process;
+    use crate::record::{EnvVar, GatewayProcessRecord};
+
+    fn gateway(cmdline: &[&str], env: &[(&str, &str)], fds: &[&str]) -> PreStopSnapshot {
+        let process = Process {
+            pid: 4242,
+            ppid: 1,
+            pgrp: 4242,
+            comm: "openclaw-gatewa".into(),
+            start_ticks: 1,
+            uid: Some(1000),
+            cmdline: cmdline.iter().map(|s| s.to_string()).collect(),
+            exe: Some("/opt/node/bin/node".into()),
+            exe_deleted: false,
+            cwd: Some("/home/alice".into()),
+        };
+        PreStopSnapshot {
+            processes: vec![GatewayProcessRecord {
+                pid: 4242,
+                process: Some(process),
+                environ: env
+                    .iter()
+                    .map(|(k, v)| EnvVar {
+                        name: k.to_string(),
+                        value: Some(v.to_string()),
+                    })
+                    .collect(),
+                open_files: fds
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (i.to_string(), f.to_string()))
+                    .collect(),
+                cgroup: None,
+                status: None,
+                children: Vec::new(),
+                start_time: None,
+            }],
+            sockets: serde_json::Value::Null,
+            locks: serde_json::Value::Null,
+            supervisors: serde_json::Value::Null,
+        }
+    }
+
+    /// 2026.7.1 renames its only process `openclaw-gateway` and has no
+    /// workers: the package is found from what it holds open.
+    #[test]
+    fn a_2026_7_1_gateway_is_found_from_its_open_files() {
+        let snap = gateway(
+            &["openclaw-gateway"],
+            &[("HOME", "/home/alice")],
+            &["/dev/null", "/usr/lib/node_modules/openclaw/dist/index.js"],
+        );
+        let how = how_it_ran(&snap, &StartWith::default()).unwrap();
+        assert_eq!(how.node, PathBuf::from("/opt/node/bin/node"));
+        assert!(
+            how.entry.starts_with("/usr/lib/node_modules/openclaw"),
+            "{:?}",
+            how.entry
+        );
+    }
+
+    #[test]
+    fn the_shell_program_and_the_supervisor_are_clues_too() {
+        let mut snap = gateway(&["openclaw-gateway"], &[], &[]);
+        snap.supervisors = serde_json::json!([{"exec_start": "/usr/bin/node /srv/app/node_modules/openclaw/openclaw.mjs gateway run"}]);
+        assert_eq!(
+            package_from(&snap),
+            Some(PathBuf::from("/srv/app/node_modules/openclaw"))
+        );
+    }
+
+    #[test]
+    fn nothing_to_go_on_names_the_flags_and_flags_win() {
+        let snap = gateway(&["openclaw-gateway"], &[], &[]);
+        let err = how_it_ran(&snap, &StartWith::default()).err().unwrap();
+        assert_eq!(
+            crate::exit::fix_of(&err),
+            Some("pass --node /path/to/node and --openclaw /path/to/node_modules/openclaw")
+        );
+        let with = StartWith {
+            node: Some("/n/node".into()),
+            openclaw: Some("/p/node_modules/openclaw/openclaw.mjs".into()),
+        };
+        let how = how_it_ran(&snap, &with).unwrap();
+        assert_eq!(how.node, PathBuf::from("/n/node"));
+        assert_eq!(
+            how.entry,
+            PathBuf::from("/p/node_modules/openclaw/openclaw.mjs")
+        );
+    }
 }
