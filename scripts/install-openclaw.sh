@@ -41,11 +41,16 @@ if [ ! -f "$oc/node_modules/openclaw/package.json" ]; then
   rm -rf "$oc" && mv "$oc.tmp" "$oc"
 fi
 
-# A launcher that pins Node 24 whatever PATH says.
-cat > "$dir/openclaw" <<SH
+# A launcher that pins Node 24 whatever PATH says: `openclaw-<version>`
+# for every version installed, and `openclaw` for the default one.
+launcher="$dir/openclaw-$OPENCLAW_VERSION.sh"
+cat > "$launcher" <<SH
 #!/bin/sh
 exec "$dir/node24/bin/node" "$dir/$oc/node_modules/openclaw/$(node24/bin/node -e 'const p=require("./'"$oc"'/node_modules/openclaw/package.json");const b=typeof p.bin==="string"?p.bin:(p.bin.openclaw||Object.values(p.bin)[0]);process.stdout.write(b)')" "\$@"
 SH
-chmod +x "$dir/openclaw"
-log "openclaw $("$dir/openclaw" --version 2>/dev/null | head -n1)"
+chmod +x "$launcher"
+if [ "$OPENCLAW_VERSION" = 2026.9.6 ]; then
+  cp "$launcher" "$dir/openclaw.tmp" && mv "$dir/openclaw.tmp" "$dir/openclaw"
+fi
+log "openclaw $("$launcher" --version 2>/dev/null | head -n1)"
 echo "$dir"

@@ -16,7 +16,19 @@ pub fn openclaw_bin() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("IR_OPENCLAW") {
         return Some(PathBuf::from(p));
     }
-    let dir = std::env::var("IR_TOOLS_DIR")
+    let p = tools_dir().join("openclaw");
+    p.exists().then_some(p)
+}
+
+/// The launcher of one installed version (`scripts/install-openclaw.sh`
+/// with `OPENCLAW_VERSION`).
+pub fn openclaw_version_bin(version: &str) -> Option<PathBuf> {
+    let p = tools_dir().join(format!("openclaw-{version}.sh"));
+    p.exists().then_some(p)
+}
+
+fn tools_dir() -> PathBuf {
+    std::env::var("IR_TOOLS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
             let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
@@ -24,9 +36,7 @@ pub fn openclaw_bin() -> Option<PathBuf> {
                 .map(PathBuf::from)
                 .unwrap_or_else(|_| Path::new(&home).join(".cache"))
                 .join("ir-tools")
-        });
-    let p = dir.join("openclaw");
-    p.exists().then_some(p)
+        })
 }
 
 fn free_port() -> u16 {
@@ -113,6 +123,8 @@ pub fn mock_model() -> u16 {
 /// A real gateway in an isolated state dir, killed (with its process
 /// group) when dropped, so a failing test never leaves one behind.
 pub struct Gateway {
+    /// The openclaw launcher of the version under test.
+    pub bin: PathBuf,
     pub dir: tempfile::TempDir,
     pub state: PathBuf,
     pub port: u16,
@@ -159,7 +171,7 @@ impl Gateway {
             "--custom-compatibility",
             "openai",
         ])?;
-        let mut c = Command::new(openclaw_bin().unwrap());
+        let mut c = Command::new(&g.bin);
         g.env(&mut c);
         let out = c
             .args([
@@ -183,12 +195,21 @@ impl Gateway {
     }
 
     fn onboard_with(extra: &[&str]) -> Option<Gateway> {
-        let bin = openclaw_bin()?;
+        Gateway::onboard_bin(openclaw_bin()?, extra)
+    }
+
+    /// Onboards with one installed version's launcher.
+    pub fn onboard_version(version: &str) -> Option<Gateway> {
+        Gateway::onboard_bin(openclaw_version_bin(version)?, &[])
+    }
+
+    fn onboard_bin(bin: PathBuf, extra: &[&str]) -> Option<Gateway> {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         let mut tok = [0u8; 24];
         getrandom::fill(&mut tok).unwrap();
         let g = Gateway {
+            bin: bin.clone(),
             state: dir.path().join("state"),
             dir,
             port: free_port(),
@@ -238,7 +259,7 @@ impl Gateway {
 
     /// Starts `openclaw gateway run` and waits for /healthz.
     pub fn run(&mut self) {
-        let mut run = Command::new(openclaw_bin().unwrap());
+        let mut run = Command::new(&self.bin);
         self.env(&mut run);
         // Its own process group, so Drop can kill the gateway and its children.
         std::os::unix::process::CommandExt::process_group(&mut run, 0);
@@ -260,7 +281,7 @@ impl Gateway {
 
     /// `openclaw <args> --json` against this state dir, parsed.
     pub fn openclaw_json(&self, args: &[&str]) -> serde_json::Value {
-        let mut c = Command::new(openclaw_bin().unwrap());
+        let mut c = Command::new(&self.bin);
         self.env(&mut c);
         let out = c.args(args).arg("--json").output().unwrap();
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -803,5 +824,34 @@ fn recover_starts_the_gateway_the_way_it_ran() {
     assert!(case.join("post-incident-audit.json").exists());
     assert!(r["todo"].to_string().contains("openclaw 2026.9.6"));
     // The restarted gateway is a real one: ir stops it again.
+    ir().args(["stop", "--timeout", "20"]).assert().success();
+}
+
+/// 2026.7.1 has no worker processes and retitles its only one
+/// `openclaw-gateway`: `recover --start` still finds how it ran.
+#[test]
+fn recover_starts_a_2026_7_1_gateway_the_way_it_ran() {
+    let Some(mut gw) = Gateway::onboard_version("2026.7.1") else {
+        return skip_or_fail(
+            "openclaw 2026.7.1 is not installed: run OPENCLAW_VERSION=2026.7.1 scripts/install-openclaw.sh",
+        );
+    };
+    gw.run();
+    let _cleanup = StopByLock(gw.state.clone());
+    let case = gw.dir.path().join("case");
+    let ir = || ir_on(&gw.state, &case);
+    ir().args(["stop", "--timeout", "20"]).assert().success();
+    assert!(TcpStream::connect(("127.0.0.1", gw.port)).is_err());
+    let out = ir()
+        .args(["--json", "recover", "--start"])
+        .output()
+        .unwrap();
+    let r = json_out(&out);
+    assert_eq!(
+        r["healthy"],
+        true,
+        "{r}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     ir().args(["stop", "--timeout", "20"]).assert().success();
 }

@@ -101,6 +101,47 @@ fn package_from(snap: &PreStopSnapshot) -> Option<PathBuf> {
         .find_map(|a| package_of(&a))
 }
 
+/// The package that last wrote this deployment's config, from OpenClaw's
+/// own `logs/config-audit.jsonl` (each line records the writer's argv):
+/// the one clue a 2026.7.1 gateway, retitled and holding nothing open in
+/// its package, leaves in its state dir. Newest line first, bounded.
+fn package_from_config_audit(state_dir: &Path) -> Option<PathBuf> {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        #[serde(default)]
+        argv: Vec<String>,
+    }
+    let path = state_dir.join("logs/config-audit.jsonl");
+    let (f, meta) = crate::safefs::open_regular(&path).ok()?;
+    let keep = 1u64 << 20;
+    let mut tail = Vec::new();
+    std::io::Seek::seek(
+        &mut &f,
+        std::io::SeekFrom::Start(meta.len().saturating_sub(keep)),
+    )
+    .ok()?;
+    (&f).take(keep).read_to_end(&mut tail).ok()?;
+    tail.split(|b| *b == b'\n')
+        .rev()
+        .filter_map(|l| serde_json::from_slice::<Line>(l).ok())
+        .flat_map(|l| l.argv.into_iter().skip(1).take(1))
+        .find_map(|a| package_of(&a))
+}
+
+/// Whether `pkg` is an openclaw package: a package.json named `openclaw`
+/// (a path from the host's own records is never run on its word alone).
+fn is_openclaw_package(pkg: &Path) -> bool {
+    let dir = if pkg.extension().is_some_and(|e| e == "mjs" || e == "js") {
+        pkg.parent().unwrap_or(pkg)
+    } else {
+        pkg
+    };
+    crate::safefs::read_bounded(&dir.join("package.json"), 1 << 20)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .is_some_and(|v| v.get("name").and_then(|n| n.as_str()) == Some("openclaw"))
+}
+
 /// The package's entry script: its `bin` in package.json, else openclaw.mjs.
 fn entry_of(pkg: &Path) -> PathBuf {
     // An entry script given directly (`--openclaw …/openclaw.mjs`).
@@ -121,7 +162,7 @@ fn entry_of(pkg: &Path) -> PathBuf {
     pkg.join(bin.unwrap_or_else(|| "openclaw.mjs".into()))
 }
 
-fn how_it_ran(snap: &PreStopSnapshot, with: &StartWith) -> Result<HowItRan> {
+fn how_it_ran(snap: &PreStopSnapshot, with: &StartWith, state_dir: &Path) -> Result<HowItRan> {
     let p = snap.processes.first();
     let process = p.and_then(|p| p.process.as_ref());
     let node = with.node.clone().or_else(|| {
@@ -129,7 +170,11 @@ fn how_it_ran(snap: &PreStopSnapshot, with: &StartWith) -> Result<HowItRan> {
             .and_then(|x| x.exe.as_deref())
             .map(|e| PathBuf::from(e.trim_end_matches(" (deleted)")))
     });
-    let pkg = with.openclaw.clone().or_else(|| package_from(snap));
+    let pkg = with.openclaw.clone().or_else(|| {
+        package_from(snap)
+            .or_else(|| package_from_config_audit(state_dir))
+            .filter(|p| is_openclaw_package(p))
+    });
     let (Some(node), Some(pkg)) = (node, pkg) else {
         return Err(crate::exit::hint(
             "the pre-stop snapshot does not say which node and openclaw package ran the gateway",
@@ -162,7 +207,7 @@ fn start_as_before(
         entry,
         cwd,
         env,
-    } = how_it_ran(&snap, with)?;
+    } = how_it_ran(&snap, with, &dep.paths.state_dir)?;
     for p in [&exe, &entry] {
         if !p.is_absolute() || !std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
             bail!(
@@ -417,22 +462,48 @@ mod start_tests {
         }
     }
 
-    /// 2026.7.1 renames its only process `openclaw-gateway` and has no
-    /// workers: the package is found from what it holds open.
+    /// A gateway retitled `openclaw-gateway` with no workers: the package
+    /// is found from what it holds open.
     #[test]
-    fn a_2026_7_1_gateway_is_found_from_its_open_files() {
+    fn a_retitled_gateway_is_found_from_its_open_files() {
         let snap = gateway(
             &["openclaw-gateway"],
             &[("HOME", "/home/alice")],
             &["/dev/null", "/usr/lib/node_modules/openclaw/dist/index.js"],
         );
-        let how = how_it_ran(&snap, &StartWith::default()).unwrap();
-        assert_eq!(how.node, PathBuf::from("/opt/node/bin/node"));
-        assert!(
-            how.entry.starts_with("/usr/lib/node_modules/openclaw"),
-            "{:?}",
-            how.entry
+        assert_eq!(
+            package_from(&snap),
+            Some(PathBuf::from("/usr/lib/node_modules/openclaw"))
         );
+    }
+
+    /// What OpenClaw's config audit log records is a clue, but only a
+    /// real openclaw package is ever run.
+    #[test]
+    fn the_config_audit_log_names_the_package_that_wrote_the_config() {
+        let d = tempfile::tempdir().unwrap();
+        let pkg = d.path().join("lib/node_modules/openclaw");
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::create_dir_all(d.path().join("state/logs")).unwrap();
+        let argv = format!("{}/openclaw.mjs", pkg.display());
+        std::fs::write(
+            d.path().join("state/logs/config-audit.jsonl"),
+            format!("{{\"argv\":[\"/n/node\",\"{argv}\",\"onboard\"]}}\nnot json\n"),
+        )
+        .unwrap();
+        let snap = gateway(&["openclaw-gateway"], &[], &[]);
+        let state = d.path().join("state");
+        assert!(
+            how_it_ran(&snap, &StartWith::default(), &state).is_err(),
+            "no package.json"
+        );
+        std::fs::write(
+            pkg.join("package.json"),
+            r#"{"name":"openclaw","bin":{"openclaw":"openclaw.mjs"}}"#,
+        )
+        .unwrap();
+        let how = how_it_ran(&snap, &StartWith::default(), &state).unwrap();
+        assert_eq!(how.entry, pkg.join("openclaw.mjs"));
     }
 
     #[test]
@@ -448,7 +519,10 @@ mod start_tests {
     #[test]
     fn nothing_to_go_on_names_the_flags_and_flags_win() {
         let snap = gateway(&["openclaw-gateway"], &[], &[]);
-        let err = how_it_ran(&snap, &StartWith::default()).err().unwrap();
+        let none = tempfile::tempdir().unwrap();
+        let err = how_it_ran(&snap, &StartWith::default(), none.path())
+            .err()
+            .unwrap();
         assert_eq!(
             crate::exit::fix_of(&err),
             Some("pass --node /path/to/node and --openclaw /path/to/node_modules/openclaw")
@@ -457,7 +531,7 @@ mod start_tests {
             node: Some("/n/node".into()),
             openclaw: Some("/p/node_modules/openclaw/openclaw.mjs".into()),
         };
-        let how = how_it_ran(&snap, &with).unwrap();
+        let how = how_it_ran(&snap, &with, none.path()).unwrap();
         assert_eq!(how.node, PathBuf::from("/n/node"));
         assert_eq!(
             how.entry,
