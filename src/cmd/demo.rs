@@ -3,9 +3,10 @@
 
 use crate::case::{Ctx, Global};
 use crate::exit::Exit;
+use crate::record::{StepEnd, StepStatus};
 use age::secrecy::ExposeSecret;
 use anyhow::{Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `ir demo`.
 #[derive(Debug, clap::Args)]
@@ -17,28 +18,10 @@ pub struct DemoArgs {
 
 /// Builds the compromised host, then runs the `respond` playbook on it.
 pub fn run(ctx: &Ctx, a: &DemoArgs) -> Result<Exit> {
-    let dir = match &a.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-            d.clone()
-        }
-        None => tempfile::Builder::new()
-            .prefix("ir-demo-")
-            .tempdir()?
-            .keep(),
-    };
-    let dir = std::fs::canonicalize(&dir)?;
+    let dir = demo_dir(a)?;
     let root = dir.join("root");
     let host = crate::sample::build_compromised_host(&root)?;
-    // A throwaway key: the analyst's side of the demo.
-    let id = age::x25519::Identity::generate();
-    let key = dir.join("demo-key.txt");
-    crate::safefs::write_atomic(
-        &key,
-        format!("{}\n", id.to_string().expose_secret()).as_bytes(),
-        0o600,
-    )?;
-    let recipient = id.to_public().to_string();
+    let (key, recipient) = throwaway_key(&dir)?;
     let case = dir.join("case");
     let demo = Ctx::new(
         Global {
@@ -55,6 +38,53 @@ pub fn run(ctx: &Ctx, a: &DemoArgs) -> Result<Exit> {
         "ir demo: a compromised OpenClaw host under {}\nir demo: running the respond playbook (every step journaled)\n",
         root.display()
     );
+    let steps = respond(&demo, recipient)?;
+    let journal = case.join(crate::journal::JOURNAL_FILE);
+    let verdict = crate::journal::verify(&journal)?;
+    let bundle = crate::cmd::verify::latest_bundle(&journal).ok();
+    let places = Places {
+        root: &root,
+        home: host.home,
+        case: &case,
+        bundle: bundle.as_deref(),
+        key: &key,
+    };
+    crate::output::print(&summary(&places, &verdict, &steps));
+    Ok(exit_for(&steps))
+}
+
+/// The demo's directory, absolute: `--dir` (created if need be) or a new
+/// temporary one, kept so the analyst can look through it afterwards.
+fn demo_dir(a: &DemoArgs) -> Result<PathBuf> {
+    let dir = match &a.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            d.clone()
+        }
+        None => tempfile::Builder::new()
+            .prefix("ir-demo-")
+            .tempdir()?
+            .keep(),
+    };
+    Ok(std::fs::canonicalize(&dir)?)
+}
+
+/// A throwaway key, the analyst's side of the demo: written (600) to
+/// `demo-key.txt` in `dir`. Returns its path and its recipient.
+fn throwaway_key(dir: &Path) -> Result<(PathBuf, String)> {
+    let id = age::x25519::Identity::generate();
+    let key = dir.join("demo-key.txt");
+    crate::safefs::write_atomic(
+        &key,
+        format!("{}\n", id.to_string().expose_secret()).as_bytes(),
+        0o600,
+    )?;
+    Ok((key, id.to_public().to_string()))
+}
+
+/// Runs the shipped `respond` playbook unattended, encrypting to
+/// `recipient`, and returns how each step ended.
+fn respond(demo: &Ctx, recipient: String) -> Result<Vec<StepEnd>> {
     let (pb, text, origin) = crate::playbook::load("respond")?;
     let mut vars = std::collections::BTreeMap::new();
     vars.insert("recipient".to_string(), recipient);
@@ -64,28 +94,41 @@ pub fn run(ctx: &Ctx, a: &DemoArgs) -> Result<Exit> {
         vars,
         ..Default::default()
     };
-    let (steps, _) = crate::playbook::run::execute(&demo, &pb, &text, &origin, &o)?;
-    let verdict = crate::journal::verify(&case.join(crate::journal::JOURNAL_FILE))?;
-    let bundle = crate::cmd::verify::latest_bundle(&case.join(crate::journal::JOURNAL_FILE)).ok();
+    let (steps, _) = crate::playbook::run::execute(demo, &pb, &text, &origin, &o)?;
+    Ok(steps)
+}
+
+/// Where the demo left what the analyst will want to open.
+struct Places<'a> {
+    root: &'a Path,
+    /// The user's home as the sample host sees it.
+    home: &'a str,
+    case: &'a Path,
+    bundle: Option<&'a Path>,
+    key: &'a Path,
+}
+
+/// The closing summary: where everything is and how the run went.
+fn summary(p: &Places, verdict: &crate::journal::Report, steps: &[StepEnd]) -> String {
     let mut s = String::new();
     use std::fmt::Write;
-    let _ = writeln!(s, "\nsample host  {}  (home {})", root.display(), host.home);
-    let _ = writeln!(s, "case dir     {}", case.display());
-    if let Some(b) = &bundle {
+    let _ = writeln!(s, "\nsample host  {}  (home {})", p.root.display(), p.home);
+    let _ = writeln!(s, "case dir     {}", p.case.display());
+    if let Some(b) = p.bundle {
         let _ = writeln!(s, "bundle       {}", b.display());
     }
     let _ = writeln!(
         s,
         "key          {}  (throwaway: ir extract BUNDLE -i KEY -o DIR)",
-        key.display()
+        p.key.display()
     );
-    let _ = writeln!(s, "report       {}", case.join("report.md").display());
+    let _ = writeln!(s, "report       {}", p.case.join("report.md").display());
     let _ = writeln!(
         s,
         "journal      {:?}, {} entries (ir --case {} journal show)",
         verdict.verdict,
         verdict.entries,
-        case.display()
+        p.case.display()
     );
     let _ = writeln!(
         s,
@@ -96,15 +139,17 @@ pub fn run(ctx: &Ctx, a: &DemoArgs) -> Result<Exit> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    crate::output::print(&s);
-    Ok(
-        if steps.iter().any(|st| {
-            use crate::record::StepStatus as S;
-            matches!(st.status, S::Failed | S::Refused | S::Interrupted)
-        }) {
-            Exit::Error
-        } else {
-            Exit::Ok
-        },
-    )
+    s
+}
+
+/// An error exit when any step failed, was refused or was interrupted: the
+/// demo is meant to run through.
+fn exit_for(steps: &[StepEnd]) -> Exit {
+    let broken = steps.iter().any(|st| {
+        matches!(
+            st.status,
+            StepStatus::Failed | StepStatus::Refused | StepStatus::Interrupted
+        )
+    });
+    if broken { Exit::Error } else { Exit::Ok }
 }

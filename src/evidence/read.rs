@@ -17,9 +17,10 @@ use crate::sanitize::{escape_bytes, unescape_bytes};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::ops::ControlFlow;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -43,21 +44,45 @@ pub struct Outer {
     pub encrypted_to: &'static str,
 }
 
-/// Checks the ciphertext without a key.
+/// Checks the ciphertext without a key: its hash against the sidecar and
+/// the case journal, and its age header.
 pub fn outer(bundle: &Path, case_journal: Option<&Path>) -> Result<(Outer, Vec<String>)> {
     let (f, meta) = crate::safefs::open_regular(bundle)?;
     let sha = crate::journal::sha256_reader(BufReader::with_capacity(1 << 20, f))
         .with_context(|| format!("reading {}", bundle.display()))?;
     let mut problems = Vec::new();
-    let name = bundle
-        .file_name()
-        .map(|n| n.as_bytes().to_vec())
-        .unwrap_or_default();
+    let sidecar_matches = check_sidecar(bundle, &sha, &mut problems);
+    let journal = journal_for(bundle, case_journal);
+    let (journal_matches, journal_manifest) = match &journal {
+        Some(j) => check_journal_record(j, bundle, &sha, &mut problems)?,
+        None => (None, None),
+    };
+    let encrypted_to = check_age_header(bundle, &mut problems)?;
+    Ok((
+        Outer {
+            bundle: bundle.to_path_buf(),
+            sha256: sha,
+            size: meta.len(),
+            sidecar_matches,
+            journal_matches,
+            journal,
+            journal_manifest_sha256: journal_manifest,
+            encrypted_to,
+        },
+        problems,
+    ))
+}
+
+/// Compares the ciphertext hash `sha` with `<bundle>.sha256`: `None` when
+/// there is no sidecar, `Some(false)` (with a problem) when it differs or
+/// cannot be read.
+fn check_sidecar(bundle: &Path, sha: &str, problems: &mut Vec<String>) -> Option<bool> {
     let mut side = bundle.as_os_str().to_owned();
     side.push(".sha256");
-    let sidecar_matches = match crate::safefs::read_bounded(Path::new(&side), 64 * 1024) {
+    match crate::safefs::read_bounded(Path::new(&side), 64 * 1024) {
         Ok(b) => {
             let text = String::from_utf8_lossy(&b);
+            // sha256sum prefixes the line with a backslash when the name is escaped.
             let expected = text
                 .trim_start_matches('\\')
                 .split_whitespace()
@@ -78,61 +103,68 @@ pub fn outer(bundle: &Path, case_journal: Option<&Path>) -> Result<(Outer, Vec<S
             problems.push(format!("sidecar unreadable: {e}"));
             Some(false)
         }
-    };
-    // The journal that recorded the collection: beside the bundle, else the case's.
+    }
+}
+
+/// The journal that recorded the collection: the one beside the bundle
+/// (a case dir holds both), else the case's, whichever exists.
+fn journal_for(bundle: &Path, case_journal: Option<&Path>) -> Option<PathBuf> {
     let beside = bundle
         .parent()
         .map(|d| d.join(crate::journal::JOURNAL_FILE));
-    let journal = beside
+    beside
         .filter(|p| p.exists())
-        .or_else(|| case_journal.map(Path::to_path_buf).filter(|p| p.exists()));
-    let mut journal_matches = None;
-    let mut journal_manifest = None;
-    if let Some(j) = &journal {
-        let entries = crate::journal::read_entries(j)?;
-        let mut recorded = None;
-        for c in crate::journal::collects(&entries) {
-            let (_, r) = c?;
-            if r.bundle.file_name().map(|n| n.as_bytes()) == Some(&name[..]) {
-                recorded = Some(r);
-            }
-        }
-        if let Some(r) = recorded {
-            let ok = r.sha256 == sha;
-            if !ok {
-                problems.push(format!(
-                    "the bundle hashes to {sha} but the case journal recorded {}",
-                    r.sha256
-                ));
-            }
-            journal_matches = Some(ok);
-            journal_manifest = Some(r.manifest_sha256);
+        .or_else(|| case_journal.map(Path::to_path_buf).filter(|p| p.exists()))
+}
+
+/// Compares the ciphertext hash `sha` with the last collection `journal`
+/// recorded under the bundle's file name. Returns whether it matched and
+/// the manifest hash recorded, both `None` when no collection names it.
+fn check_journal_record(
+    journal: &Path,
+    bundle: &Path,
+    sha: &str,
+    problems: &mut Vec<String>,
+) -> Result<(Option<bool>, Option<String>)> {
+    let name = bundle
+        .file_name()
+        .map(|n| n.as_bytes().to_vec())
+        .unwrap_or_default();
+    let entries = crate::journal::read_entries(journal)?;
+    let mut recorded = None;
+    for c in crate::journal::collects(&entries) {
+        let (_, r) = c?;
+        // Matched by file name: the bundle may have been moved since.
+        if r.bundle.file_name().map(|n| n.as_bytes()) == Some(&name[..]) {
+            recorded = Some(r);
         }
     }
-    // The header must parse as age (binary or armored).
+    let Some(r) = recorded else {
+        return Ok((None, None));
+    };
+    let ok = r.sha256 == sha;
+    if !ok {
+        problems.push(format!(
+            "the bundle hashes to {sha} but the case journal recorded {}",
+            r.sha256
+        ));
+    }
+    Ok((Some(ok), Some(r.manifest_sha256)))
+}
+
+/// Parses the age header (binary or armored) and says what the bundle is
+/// encrypted to: `recipients`, `passphrase`, or `unknown` with a problem.
+fn check_age_header(bundle: &Path, problems: &mut Vec<String>) -> Result<&'static str> {
     let (f, _) = crate::safefs::open_regular(bundle)?;
     let dec = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(BufReader::new(f)));
-    let encrypted_to = match &dec {
+    Ok(match &dec {
         Ok(d) if d.is_scrypt() => "passphrase",
         Ok(_) => "recipients",
         Err(e) => {
             problems.push(format!("the age header is malformed: {e}"));
             "unknown"
         }
-    };
-    Ok((
-        Outer {
-            bundle: bundle.to_path_buf(),
-            sha256: sha,
-            size: meta.len(),
-            sidecar_matches,
-            journal_matches,
-            journal,
-            journal_manifest_sha256: journal_manifest,
-            encrypted_to,
-        },
-        problems,
-    ))
+    })
 }
 
 /// One entry as the stream shows it.
@@ -259,231 +291,342 @@ pub fn read_all(
     sink: &mut dyn Sink,
 ) -> Result<(Inner, Vec<String>, Option<Manifest>)> {
     let ids = keys::identities(id)?;
-    let stream = open_stream(bundle, &ids)?;
-    let mut ar = tar::Archive::new(stream);
-    let mut problems: Vec<String> = Vec::new();
-    let mut top: Option<Vec<u8>> = None;
-    let mut seen: BTreeMap<Vec<u8>, Seen> = BTreeMap::new();
-    let mut manifest: Option<Vec<u8>> = None;
-    let mut sums: Option<Vec<u8>> = None;
-    let mut entries = 0u64;
-    let iter = match ar.entries() {
-        Ok(i) => i,
+    let mut ar = tar::Archive::new(open_stream(bundle, &ids)?);
+    let mut pass = Pass::default();
+    match ar.entries() {
+        Ok(entries) => pass.stream(entries, sink)?,
         Err(e) => {
-            problems.push(format!("the archive cannot be read: {e}"));
-            return Ok((
-                Inner {
-                    top: String::new(),
-                    entries,
-                    files_checked: 0,
-                    manifest_items: 0,
-                    manifest_sha256: None,
-                },
-                problems,
-                None,
-            ));
+            pass.problems
+                .push(format!("the archive cannot be read: {e}"));
+            return Ok((pass.inner(), pass.problems, None));
         }
-    };
-    for item in iter {
-        crate::signal::check()?;
-        let mut e = match item {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(format!(
-                    "the stream breaks after {entries} entries: {e} (the bundle was modified or truncated)"
-                ));
-                break;
+    }
+    Ok(pass.check())
+}
+
+/// A tar entry of the decrypted stream.
+type StreamEntry<'a, 'r> = tar::Entry<'a, Box<dyn Read + 'r>>;
+
+/// What one pass over the archive gathers: the streaming pass fills it
+/// entry by entry, the checking pass then compares it with the manifests.
+#[derive(Default)]
+struct Pass {
+    problems: Vec<String>,
+    /// The bundle's top folder, as the first entry names it.
+    top: Option<Vec<u8>>,
+    /// Every entry below the top folder but the two manifests, by its name
+    /// below the top folder.
+    seen: BTreeMap<Vec<u8>, Seen>,
+    /// manifest.json and MANIFEST.sha256 as read; they come last in the
+    /// archive, so they can only be checked against once all is seen.
+    manifest: Option<Vec<u8>>,
+    sums: Option<Vec<u8>>,
+    entries: u64,
+}
+
+impl Pass {
+    /// What was read so far, before any manifest check.
+    fn inner(&self) -> Inner {
+        Inner {
+            top: self.top.as_deref().map(escape_bytes).unwrap_or_default(),
+            entries: self.entries,
+            files_checked: 0,
+            manifest_items: 0,
+            manifest_sha256: None,
+        }
+    }
+
+    /// The streaming pass: takes every entry until the stream ends or
+    /// breaks. Only an interruption is an error; a broken stream or a
+    /// failing sink is a problem like any other.
+    fn stream(
+        &mut self,
+        entries: tar::Entries<'_, Box<dyn Read + '_>>,
+        sink: &mut dyn Sink,
+    ) -> Result<()> {
+        for item in entries {
+            crate::signal::check()?;
+            let mut e = match item {
+                Ok(e) => e,
+                Err(e) => {
+                    self.problems.push(format!(
+                        "the stream breaks after {} entries: {e} (the bundle was modified or truncated)",
+                        self.entries
+                    ));
+                    return Ok(());
+                }
+            };
+            self.entries += 1;
+            if self.take(&mut e, sink)?.is_break() {
+                return Ok(());
             }
-        };
-        entries += 1;
+        }
+        Ok(())
+    }
+
+    /// Takes one entry: the manifests are kept for the checking pass, any
+    /// other entry below the top folder goes through the sink and is hashed.
+    fn take(
+        &mut self,
+        e: &mut StreamEntry<'_, '_>,
+        sink: &mut dyn Sink,
+    ) -> Result<ControlFlow<()>> {
         let path = e.path_bytes().into_owned();
-        let (first, rest) = match path.iter().position(|b| *b == b'/') {
-            Some(i) => (path[..i].to_vec(), path[i + 1..].to_vec()),
-            None => (path.clone(), Vec::new()),
+        let Some(rel) = self.below_top(&path) else {
+            return Ok(ControlFlow::Continue(()));
         };
-        match &top {
-            None => top = Some(first.clone()),
-            Some(t) if *t != first => {
-                problems.push(format!(
+        if rel == b"manifest.json" || rel == b"MANIFEST.sha256" {
+            return Ok(self.keep_manifest(rel, e, sink));
+        }
+        self.hash_entry(rel, e, sink)
+    }
+
+    /// The entry's name below the top folder, without a trailing slash.
+    /// The first entry sets the top folder; an entry outside it is a
+    /// problem and is skipped (`None`).
+    fn below_top(&mut self, path: &[u8]) -> Option<Vec<u8>> {
+        let (first, rest) = match path.iter().position(|b| *b == b'/') {
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => (path, &[][..]),
+        };
+        match &self.top {
+            None => self.top = Some(first.to_vec()),
+            Some(t) if t.as_slice() != first => {
+                self.problems.push(format!(
                     "entry {} lies outside the top folder",
-                    escape_bytes(&path)
+                    escape_bytes(path)
                 ));
-                continue;
+                return None;
             }
             _ => {}
         }
+        Some(rest.strip_suffix(b"/").unwrap_or(rest).to_vec())
+    }
+
+    /// Reads manifest.json or MANIFEST.sha256 into memory (bounded: the
+    /// archive is hostile input) and hands it to the sink. Breaks when the
+    /// stream fails mid-read.
+    fn keep_manifest(
+        &mut self,
+        rel: Vec<u8>,
+        e: &mut StreamEntry<'_, '_>,
+        sink: &mut dyn Sink,
+    ) -> ControlFlow<()> {
+        let size = e.size();
+        if size > MAX_MANIFEST {
+            self.problems.push(format!(
+                "{} is {size} bytes: too large to be ours",
+                escape_bytes(&rel)
+            ));
+            return ControlFlow::Continue(());
+        }
+        let mut buf = Vec::with_capacity(size as usize);
+        if let Err(err) = Read::take(&mut *e, MAX_MANIFEST).read_to_end(&mut buf) {
+            self.problems
+                .push(format!("reading {} failed: {err}", escape_bytes(&rel)));
+            return ControlFlow::Break(());
+        }
+        if let Err(err) = sink.manifest(&rel, &buf) {
+            self.problems
+                .push(format!("{}: {err:#}", escape_bytes(&rel)));
+        }
+        if rel == b"manifest.json" {
+            self.manifest = Some(buf);
+        } else {
+            self.sums = Some(buf);
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Passes one entry through the sink, hashing its data, and records
+    /// what it is. A file whose data cannot be read means the stream is
+    /// broken: that breaks the pass. An interruption is an error.
+    fn hash_entry(
+        &mut self,
+        rel: Vec<u8>,
+        e: &mut StreamEntry<'_, '_>,
+        sink: &mut dyn Sink,
+    ) -> Result<ControlFlow<()>> {
         let kind = FileKind::from_tar(e.header().entry_type());
         let link = e.link_name_bytes().map(|l| l.into_owned());
         let size = e.size();
-        let rel = rest.strip_suffix(b"/").unwrap_or(&rest).to_vec();
-        if rel == b"manifest.json" || rel == b"MANIFEST.sha256" {
-            if size > MAX_MANIFEST {
-                problems.push(format!(
-                    "{} is {size} bytes: too large to be ours",
-                    escape_bytes(&rel)
-                ));
-                continue;
-            }
-            let mut buf = Vec::with_capacity(size as usize);
-            if let Err(err) = (&mut e).take(MAX_MANIFEST).read_to_end(&mut buf) {
-                problems.push(format!("reading {} failed: {err}", escape_bytes(&rel)));
-                break;
-            }
-            if let Err(err) = sink.manifest(&rel, &buf) {
-                problems.push(format!("{}: {err:#}", escape_bytes(&rel)));
-            }
-            if rel == b"manifest.json" {
-                manifest = Some(buf);
-            } else {
-                sums = Some(buf);
-            }
-            continue;
-        }
         let mut h = Sha256::new();
-        let r = sink.entry(&rel, &mut e, &mut h);
-        if let Err(err) = r {
+        if let Err(err) = sink.entry(&rel, e, &mut h) {
             if err.chain().any(|c| c.is::<crate::exit::Interrupted>()) {
                 return Err(err);
             }
             if err.chain().any(|c| c.downcast_ref::<io::Error>().is_some())
                 && kind == FileKind::File
             {
-                problems.push(format!(
+                self.problems.push(format!(
                     "reading {} failed: {err:#} (the bundle was modified or truncated)",
                     escape_bytes(&rel)
                 ));
-                break;
+                return Ok(ControlFlow::Break(()));
             }
-            problems.push(format!("{}: {err:#}", escape_bytes(&rel)));
+            self.problems
+                .push(format!("{}: {err:#}", escape_bytes(&rel)));
         }
-        let sha = match kind {
+        let sha256 = match kind {
             FileKind::File => Some(hex::encode(h.finalize())),
-            // A hard link stands for its target's content.
-            FileKind::Hardlink => link
-                .as_deref()
-                .and_then(|l| {
-                    l.iter()
-                        .position(|b| *b == b'/')
-                        .map(|i| l[i + 1..].to_vec())
-                })
-                .and_then(|t| seen.get(&t).and_then(|s| s.sha256.clone())),
+            FileKind::Hardlink => self.link_target_hash(link.as_deref()),
             _ => None,
         };
-        if seen
-            .insert(
-                rel.clone(),
-                Seen {
-                    kind,
-                    sha256: sha,
-                    link,
-                    size,
-                },
-            )
-            .is_some()
-        {
-            problems.push(format!(
+        let seen = Seen {
+            kind,
+            sha256,
+            link,
+            size,
+        };
+        if self.seen.insert(rel.clone(), seen).is_some() {
+            self.problems.push(format!(
                 "{} appears twice in the archive",
                 escape_bytes(&rel)
             ));
         }
+        Ok(ControlFlow::Continue(()))
     }
-    let top_s = top.as_deref().map(escape_bytes).unwrap_or_default();
-    let mut inner = Inner {
-        top: top_s,
-        entries,
-        files_checked: 0,
-        manifest_items: 0,
-        manifest_sha256: None,
-    };
-    let Some(mbytes) = manifest else {
-        problems.push("manifest.json is missing".into());
-        return Ok((inner, problems, None));
-    };
-    inner.manifest_sha256 = Some(hex::encode(Sha256::digest(&mbytes)));
-    let m: Manifest = match serde_json::from_slice(&mbytes) {
-        Ok(v) => v,
-        Err(e) => {
-            problems.push(format!("manifest.json is not an ir manifest: {e}"));
-            return Ok((inner, problems, None));
-        }
-    };
-    inner.manifest_items = m.items.len() as u64;
-    let mut listed: HashMap<Vec<u8>, &ManifestItem> = HashMap::new();
-    for it in &m.items {
-        let Some(ap) = it.archive_path.as_deref() else {
-            continue;
+
+    /// A hard link stands for its target's content: the hash of the entry
+    /// it names (a name with the top folder), if that came before it.
+    fn link_target_hash(&self, link: Option<&[u8]>) -> Option<String> {
+        let l = link?;
+        let i = l.iter().position(|b| *b == b'/')?;
+        self.seen.get(&l[i + 1..]).and_then(|s| s.sha256.clone())
+    }
+
+    /// The checking pass: manifest items against the archive's entries,
+    /// the entries against the manifest, MANIFEST.sha256 against the
+    /// hashes taken. Stops early when manifest.json is missing or unreadable.
+    fn check(mut self) -> (Inner, Vec<String>, Option<Manifest>) {
+        let mut inner = self.inner();
+        let Some(mbytes) = self.manifest.take() else {
+            self.problems.push("manifest.json is missing".into());
+            return (inner, self.problems, None);
         };
-        let Some(raw) = unescape_bytes(ap) else {
-            problems.push(format!("manifest item {ap:?} has a malformed path"));
-            continue;
+        let manifest_sha256 = hex::encode(Sha256::digest(&mbytes));
+        inner.manifest_sha256 = Some(manifest_sha256.clone());
+        let m: Manifest = match serde_json::from_slice(&mbytes) {
+            Ok(v) => v,
+            Err(e) => {
+                self.problems
+                    .push(format!("manifest.json is not an ir manifest: {e}"));
+                return (inner, self.problems, None);
+            }
         };
-        let raw = raw.strip_suffix(b"/").map(<[u8]>::to_vec).unwrap_or(raw);
-        match seen.get(&raw) {
-            None => problems.push(format!(
-                "{} is in the manifest but not in the archive",
-                escape_bytes(&raw)
-            )),
-            Some(s) => {
-                if it.kind != Some(s.kind) {
-                    problems.push(format!(
-                        "{} is a {} in the archive but a {} in the manifest",
-                        escape_bytes(&raw),
-                        s.kind.as_str(),
-                        it.kind.map_or("", FileKind::as_str)
-                    ));
-                }
-                if s.kind == FileKind::File {
-                    inner.files_checked += 1;
-                    let want = it.sha256.as_deref();
-                    if want != s.sha256.as_deref() {
-                        problems.push(format!(
-                            "{}: content hashes to {} but the manifest says {}",
-                            escape_bytes(&raw),
-                            s.sha256.as_deref().unwrap_or("-"),
-                            want.unwrap_or("-")
-                        ));
+        inner.manifest_items = m.items.len() as u64;
+        let (listed, files_checked) = self.manifest_vs_archive(&m);
+        inner.files_checked = files_checked;
+        self.archive_vs_manifest(&listed);
+        self.sums_vs_hashes(&manifest_sha256);
+        (inner, self.problems, Some(m))
+    }
+
+    /// Every manifest item with an archive path must be in the archive, as
+    /// the same kind and, for a file, with the same hash. Returns the names
+    /// the manifest lists and how many files had their hash checked.
+    fn manifest_vs_archive(&mut self, m: &Manifest) -> (HashSet<Vec<u8>>, u64) {
+        let mut listed = HashSet::new();
+        let mut files_checked = 0;
+        for it in &m.items {
+            let Some(ap) = it.archive_path.as_deref() else {
+                continue;
+            };
+            let Some(raw) = unescape_bytes(ap) else {
+                self.problems
+                    .push(format!("manifest item {ap:?} has a malformed path"));
+                continue;
+            };
+            let raw = raw.strip_suffix(b"/").map(<[u8]>::to_vec).unwrap_or(raw);
+            match self.seen.get(&raw) {
+                None => self.problems.push(format!(
+                    "{} is in the manifest but not in the archive",
+                    escape_bytes(&raw)
+                )),
+                Some(s) => {
+                    if compare_item(&raw, it, s, &mut self.problems) {
+                        files_checked += 1;
                     }
                 }
             }
+            listed.insert(raw);
         }
-        listed.insert(raw, it);
+        (listed, files_checked)
     }
-    for (rel, s) in &seen {
-        if !listed.contains_key(rel) {
-            problems.push(format!(
-                "{} ({}) is in the archive but not in the manifest",
-                escape_bytes(rel),
-                s.kind.as_str()
-            ));
-        }
-    }
-    match sums {
-        None => problems.push("MANIFEST.sha256 is missing".into()),
-        Some(text) => match parse_sums(&text) {
-            Err(e) => problems.push(e.to_string()),
-            Ok(map) => {
-                for (name, want) in &map {
-                    let got = if name == b"manifest.json" {
-                        inner.manifest_sha256.clone()
-                    } else {
-                        seen.get(name).and_then(|s| s.sha256.clone())
-                    };
-                    if got.as_deref() != Some(want.as_str()) {
-                        problems.push(format!(
-                            "MANIFEST.sha256: {} does not match",
-                            escape_bytes(name)
-                        ));
-                    }
-                }
-                for (rel, s) in &seen {
-                    if s.kind == FileKind::File && !map.contains_key(rel) {
-                        problems.push(format!("{} is not in MANIFEST.sha256", escape_bytes(rel)));
-                    }
-                }
+
+    /// Every archive entry must be in the manifest.
+    fn archive_vs_manifest(&mut self, listed: &HashSet<Vec<u8>>) {
+        for (rel, s) in &self.seen {
+            if !listed.contains(rel) {
+                self.problems.push(format!(
+                    "{} ({}) is in the archive but not in the manifest",
+                    escape_bytes(rel),
+                    s.kind.as_str()
+                ));
             }
-        },
+        }
     }
-    Ok((inner, problems, Some(m)))
+
+    /// Every MANIFEST.sha256 line must match the hash taken (manifest.json
+    /// included), and every file in the archive must have a line.
+    fn sums_vs_hashes(&mut self, manifest_sha256: &str) {
+        let map = match self.sums.as_deref().map(parse_sums) {
+            None => {
+                self.problems.push("MANIFEST.sha256 is missing".into());
+                return;
+            }
+            Some(Err(e)) => {
+                self.problems.push(e.to_string());
+                return;
+            }
+            Some(Ok(map)) => map,
+        };
+        for (name, want) in &map {
+            let got = if name == b"manifest.json" {
+                Some(manifest_sha256)
+            } else {
+                self.seen.get(name).and_then(|s| s.sha256.as_deref())
+            };
+            if got != Some(want.as_str()) {
+                self.problems.push(format!(
+                    "MANIFEST.sha256: {} does not match",
+                    escape_bytes(name)
+                ));
+            }
+        }
+        for (rel, s) in &self.seen {
+            if s.kind == FileKind::File && !map.contains_key(rel) {
+                self.problems
+                    .push(format!("{} is not in MANIFEST.sha256", escape_bytes(rel)));
+            }
+        }
+    }
+}
+
+/// One manifest item against the archive entry `s` it names: the same
+/// kind and, for a file, the same hash. True when a file's hash was checked.
+fn compare_item(raw: &[u8], it: &ManifestItem, s: &Seen, problems: &mut Vec<String>) -> bool {
+    if it.kind != Some(s.kind) {
+        problems.push(format!(
+            "{} is a {} in the archive but a {} in the manifest",
+            escape_bytes(raw),
+            s.kind.as_str(),
+            it.kind.map_or("", FileKind::as_str)
+        ));
+    }
+    if s.kind != FileKind::File {
+        return false;
+    }
+    let want = it.sha256.as_deref();
+    if want != s.sha256.as_deref() {
+        problems.push(format!(
+            "{}: content hashes to {} but the manifest says {}",
+            escape_bytes(raw),
+            s.sha256.as_deref().unwrap_or("-"),
+            want.unwrap_or("-")
+        ));
+    }
+    true
 }
 
 /// Writes entries under a fresh directory, safely.
@@ -682,6 +825,207 @@ mod tests {
         let line = crate::evidence::collect::sha256sum_line(&"a".repeat(64), b"x\ny\\z");
         let m = parse_sums(&line).unwrap();
         assert_eq!(m.get(b"x\ny\\z".as_slice()).unwrap(), &"a".repeat(64));
+    }
+
+    fn item(ap: &str, kind: FileKind, sha: Option<&str>) -> ManifestItem {
+        ManifestItem {
+            archive_path: Some(ap.to_string()),
+            kind: Some(kind),
+            sha256: sha.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn manifest_json(items: Vec<ManifestItem>) -> Vec<u8> {
+        let m = Manifest {
+            header: crate::record::ManifestHeader {
+                format: "ir-bundle/1".into(),
+                created: "2026-11-21T08:00:00Z".into(),
+                host: "h".into(),
+                ir_version: "0".into(),
+                root: "/".into(),
+                deployment: None,
+                verdicts: Vec::new(),
+            },
+            items,
+        };
+        serde_json::to_vec(&m).unwrap()
+    }
+
+    fn seen(kind: FileKind, sha: Option<&str>) -> Seen {
+        Seen {
+            kind,
+            sha256: sha.map(str::to_string),
+            link: None,
+            size: 0,
+        }
+    }
+
+    #[test]
+    fn check_pass_accepts_a_consistent_bundle() {
+        let h = "a".repeat(64);
+        let mbytes = manifest_json(vec![
+            item("files", FileKind::Dir, None),
+            item("files/x", FileKind::File, Some(&h)),
+        ]);
+        let msha = hex::encode(Sha256::digest(&mbytes));
+        let mut pass = Pass {
+            top: Some(b"top".to_vec()),
+            entries: 4,
+            sums: Some(format!("{h}  files/x\n{msha}  manifest.json\n").into_bytes()),
+            manifest: Some(mbytes),
+            ..Pass::default()
+        };
+        pass.seen
+            .insert(b"files".to_vec(), seen(FileKind::Dir, None));
+        pass.seen
+            .insert(b"files/x".to_vec(), seen(FileKind::File, Some(&h)));
+        let (inner, problems, m) = pass.check();
+        assert_eq!(problems, Vec::<String>::new());
+        assert!(m.is_some());
+        assert_eq!(inner.top, "top");
+        assert_eq!(inner.entries, 4);
+        assert_eq!(inner.files_checked, 1);
+        assert_eq!(inner.manifest_items, 2);
+        assert_eq!(inner.manifest_sha256.as_deref(), Some(msha.as_str()));
+    }
+
+    #[test]
+    fn check_pass_reports_every_disagreement() {
+        let (h, other) = ("a".repeat(64), "b".repeat(64));
+        let mbytes = manifest_json(vec![
+            item("gone", FileKind::File, Some(&h)),
+            item("kind", FileKind::File, Some(&h)),
+            item("hash", FileKind::File, Some(&h)),
+        ]);
+        let mut pass = Pass {
+            sums: Some(format!("{other}  hash\n").into_bytes()),
+            manifest: Some(mbytes),
+            ..Pass::default()
+        };
+        pass.seen
+            .insert(b"kind".to_vec(), seen(FileKind::Dir, None));
+        pass.seen
+            .insert(b"hash".to_vec(), seen(FileKind::File, Some(&other)));
+        pass.seen
+            .insert(b"extra".to_vec(), seen(FileKind::File, Some(&h)));
+        let (inner, problems, _) = pass.check();
+        assert_eq!(
+            problems,
+            vec![
+                "gone is in the manifest but not in the archive".to_string(),
+                "kind is a dir in the archive but a file in the manifest".to_string(),
+                format!("hash: content hashes to {other} but the manifest says {h}"),
+                "extra (file) is in the archive but not in the manifest".to_string(),
+                "extra is not in MANIFEST.sha256".to_string(),
+            ]
+        );
+        assert_eq!(inner.files_checked, 1);
+    }
+
+    #[test]
+    fn check_pass_stops_without_a_manifest() {
+        let mut pass = Pass::default();
+        pass.seen.insert(b"x".to_vec(), seen(FileKind::File, None));
+        let (inner, problems, m) = pass.check();
+        assert_eq!(problems, vec!["manifest.json is missing".to_string()]);
+        assert!(m.is_none() && inner.manifest_sha256.is_none());
+
+        let pass = Pass {
+            manifest: Some(b"{}".to_vec()),
+            ..Pass::default()
+        };
+        let (inner, problems, m) = pass.check();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].starts_with("manifest.json is not an ir manifest: "));
+        assert!(m.is_none() && inner.manifest_sha256.is_some());
+    }
+
+    #[test]
+    fn check_pass_reports_sums_problems() {
+        let mbytes = manifest_json(Vec::new());
+        let pass = Pass {
+            manifest: Some(mbytes.clone()),
+            ..Pass::default()
+        };
+        assert_eq!(
+            pass.check().1,
+            vec!["MANIFEST.sha256 is missing".to_string()]
+        );
+        let pass = Pass {
+            manifest: Some(mbytes.clone()),
+            sums: Some(b"short\n".to_vec()),
+            ..Pass::default()
+        };
+        assert_eq!(
+            pass.check().1,
+            vec!["MANIFEST.sha256 line 1 is malformed".to_string()]
+        );
+        let pass = Pass {
+            manifest: Some(mbytes),
+            sums: Some(format!("{}  manifest.json\n", "0".repeat(64)).into_bytes()),
+            ..Pass::default()
+        };
+        assert_eq!(
+            pass.check().1,
+            vec!["MANIFEST.sha256: manifest.json does not match".to_string()]
+        );
+    }
+
+    /// Streams an in-memory tar of `(path, kind, link, data)` entries
+    /// through a hashing sink.
+    fn stream_tar(entries: &[(&str, tar::EntryType, Option<&str>, &[u8])]) -> Pass {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, kind, link, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(*kind);
+            h.set_mode(0o644);
+            h.set_size(data.len() as u64);
+            if let Some(l) = link {
+                h.set_link_name(l).unwrap();
+            }
+            b.append_data(&mut h, path, *data).unwrap();
+        }
+        let bytes = b.into_inner().unwrap();
+        let mut ar = tar::Archive::new(Box::new(io::Cursor::new(bytes)) as Box<dyn Read>);
+        let mut pass = Pass::default();
+        pass.stream(ar.entries().unwrap(), &mut HashOnly).unwrap();
+        pass
+    }
+
+    #[test]
+    fn stream_pass_hashes_and_keeps_the_manifests() {
+        use tar::EntryType as T;
+        let pass = stream_tar(&[
+            ("top/", T::Directory, None, b""),
+            ("top/files/x", T::Regular, None, b"hello"),
+            ("top/files/y", T::Link, Some("top/files/x"), b""),
+            ("other/z", T::Regular, None, b"z"),
+            ("top/files/x", T::Regular, None, b"again"),
+            ("top/manifest.json", T::Regular, None, b"{}"),
+            ("top/MANIFEST.sha256", T::Regular, None, b"sums"),
+        ]);
+        let hello = hex::encode(Sha256::digest(b"hello"));
+        assert_eq!(pass.top.as_deref(), Some(&b"top"[..]));
+        assert_eq!(pass.entries, 7);
+        assert_eq!(pass.manifest.as_deref(), Some(&b"{}"[..]));
+        assert_eq!(pass.sums.as_deref(), Some(&b"sums"[..]));
+        assert_eq!(pass.seen[&b""[..]].kind, FileKind::Dir);
+        assert_eq!(
+            pass.seen[&b"files/y"[..]].sha256.as_deref(),
+            Some(hello.as_str())
+        );
+        assert_eq!(
+            pass.seen[&b"files/x"[..]].sha256.as_deref(),
+            Some(hex::encode(Sha256::digest(b"again")).as_str())
+        );
+        assert_eq!(
+            pass.problems,
+            vec![
+                "entry other/z lies outside the top folder".to_string(),
+                "files/x appears twice in the archive".to_string(),
+            ]
+        );
     }
 
     proptest! {

@@ -72,6 +72,21 @@ pub fn append<W: Write>(
     sparse: Option<(&[Region], u64)>,
     data: impl Read,
 ) -> io::Result<()> {
+    append_pax(tar, &pax_records(path, link, st), st)?;
+    let mut h = gnu_header(path, kind, st, size, link);
+    let ext = match sparse {
+        Some((regions, real_size)) => sparse_map(&mut h, regions, real_size),
+        None => Vec::new(),
+    };
+    h.set_cksum();
+    // Extended sparse headers sit between the header and the data; each is
+    // a whole 512-byte block, so the padding tar-rs adds stays right.
+    tar.append(&h, ext.as_slice().chain(data))
+}
+
+/// The PAX records of an entry: its path and link target when the GNU
+/// header's 100 bytes cannot hold them, and its three nanosecond times.
+fn pax_records(path: &[u8], link: Option<&[u8]>, st: &Stamp) -> Vec<u8> {
     let mut pax = Vec::new();
     let binary =
         std::str::from_utf8(path).is_err() || link.is_some_and(|l| std::str::from_utf8(l).is_err());
@@ -81,12 +96,19 @@ pub fn append<W: Write>(
     if let Some(l) = link.filter(|l| l.len() > 99) {
         pax.extend(pax_record("linkpath", l));
     }
+    // PAX values are UTF-8 unless a hdrcharset record says otherwise; it
+    // is put first, ahead of the names it covers.
     if binary && !pax.is_empty() {
         pax.splice(0..0, pax_record("hdrcharset", b"BINARY"));
     }
     pax.extend(pax_record("mtime", &pax_time(st.mtime)));
     pax.extend(pax_record("atime", &pax_time(st.atime)));
     pax.extend(pax_record("ctime", &pax_time(st.ctime)));
+    pax
+}
+
+/// Appends the PAX extended header that carries `pax` for the next entry.
+fn append_pax<W: Write>(tar: &mut tar::Builder<W>, pax: &[u8], st: &Stamp) -> io::Result<()> {
     let mut xh = Header::new_ustar();
     xh.set_entry_type(EntryType::XHeader);
     xh.set_path("PaxHeaders/entry")?;
@@ -94,8 +116,12 @@ pub fn append<W: Write>(
     xh.set_mode(0o644);
     xh.set_mtime(st.mtime.0.max(0) as u64);
     xh.set_cksum();
-    tar.append(&xh, &pax[..])?;
+    tar.append(&xh, pax)
+}
 
+/// The entry's GNU header, checksum not yet set. Names too long for it are
+/// cut: the PAX record before it carries them whole.
+fn gnu_header(path: &[u8], kind: EntryType, st: &Stamp, size: u64, link: Option<&[u8]>) -> Header {
     let mut h = Header::new_gnu();
     {
         let g = h.as_gnu_mut().expect("gnu header");
@@ -110,39 +136,40 @@ pub fn append<W: Write>(
     h.set_gid(st.gid);
     h.set_mtime(st.mtime.0.max(0) as u64);
     h.set_size(size);
+    h
+}
+
+/// Makes `h` a GNU sparse header with the file's data `regions`: the first
+/// ones in the header itself, the rest in the extended sparse headers
+/// returned, which must be written right after it.
+fn sparse_map(h: &mut Header, regions: &[Region], real_size: u64) -> Vec<u8> {
+    h.set_entry_type(EntryType::GNUSparse);
+    let g = h.as_gnu_mut().expect("gnu header");
+    g.set_real_size(real_size);
+    // A trailing hole is marked by an empty region at the logical end;
+    // without it GNU tar stops the file at the last data byte.
+    let mut map: Vec<Region> = regions.to_vec();
+    if map.last().is_none_or(|(o, l)| o + l < real_size) {
+        map.push((real_size, 0));
+    }
+    for (slot, (off, len)) in g.sparse.iter_mut().zip(&map) {
+        slot.set_offset(*off);
+        slot.set_length(*len);
+    }
+    let mut rest = map.iter().skip(g.sparse.len()).peekable();
+    g.set_is_extended(rest.peek().is_some());
     let mut ext = Vec::new();
-    if let Some((regions, real_size)) = sparse {
-        h.set_entry_type(EntryType::GNUSparse);
-        let g = h.as_gnu_mut().expect("gnu header");
-        g.set_real_size(real_size);
-        // A trailing hole is marked by an empty region at the logical end;
-        // without it GNU tar stops the file at the last data byte.
-        let mut map: Vec<Region> = regions.to_vec();
-        if map.last().is_none_or(|(o, l)| o + l < real_size) {
-            map.push((real_size, 0));
-        }
-        let regions: &[Region] = &map;
-        for (slot, (off, len)) in g.sparse.iter_mut().zip(regions) {
+    while rest.peek().is_some() {
+        let mut x = GnuExtSparseHeader::new();
+        for slot in x.sparse.iter_mut() {
+            let Some((off, len)) = rest.next() else { break };
             slot.set_offset(*off);
             slot.set_length(*len);
         }
-        let mut rest = regions.iter().skip(g.sparse.len()).peekable();
-        g.set_is_extended(rest.peek().is_some());
-        while rest.peek().is_some() {
-            let mut x = GnuExtSparseHeader::new();
-            for slot in x.sparse.iter_mut() {
-                let Some((off, len)) = rest.next() else { break };
-                slot.set_offset(*off);
-                slot.set_length(*len);
-            }
-            x.set_is_extended(rest.peek().is_some());
-            ext.extend_from_slice(x.as_bytes());
-        }
+        x.set_is_extended(rest.peek().is_some());
+        ext.extend_from_slice(x.as_bytes());
     }
-    h.set_cksum();
-    // Extended sparse headers sit between the header and the data; each is
-    // a whole 512-byte block, so the padding tar-rs adds stays right.
-    tar.append(&h, ext.as_slice().chain(data))
+    ext
 }
 
 #[cfg(test)]

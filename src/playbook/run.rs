@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -210,83 +211,18 @@ pub fn execute(
         return Ok((Vec::new(), Exit::Ok));
     }
     let tty = std::io::stdin().is_terminal();
-    if !o.yes && !tty && plan.iter().any(|p| p.enabled && p.confirm) {
-        let steps: Vec<&str> = plan
-            .iter()
-            .filter(|p| p.enabled && p.confirm)
-            .map(|p| p.id.as_str())
-            .collect();
-        return Err(crate::exit::Refused(format!(
-            "steps {} need confirmation and there is no TTY to ask on: nothing was run (pass --yes for unattended runs)",
-            steps.join(", ")
-        ))
-        .into());
-    }
-    let journal = ctx.global.case.join(crate::journal::JOURNAL_FILE);
+    refuse_unanswerable(&plan, o.yes, tty)?;
     let before = if o.resume {
-        done_before(&journal, &pb.name)
+        done_before(
+            &ctx.global.case.join(crate::journal::JOURNAL_FILE),
+            &pb.name,
+        )
     } else {
         Vec::new()
     };
-    let vars_shown: BTreeMap<&String, &str> = o
-        .vars
-        .iter()
-        .map(|(k, v)| {
-            (
-                k,
-                if crate::case::redact_argv(&[format!("--{k}"), v.clone()])[1] == "<redacted>" {
-                    "<redacted>"
-                } else {
-                    v.as_str()
-                },
-            )
-        })
-        .collect();
-    let details_start = serde_json::to_value(RunStart {
-        playbook: pb.name.clone(),
-        origin: origin.to_string(),
-        sha256: crate::journal::sha256_hex(text.as_bytes()),
-        vars: vars_shown
-            .into_iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
-            .collect(),
-        resume: o.resume,
-        done_before: before.clone(),
-    })?;
+    let details_start = serde_json::to_value(start_record(pb, text, origin, o, &before))?;
     let (outcomes, exit) = ctx.journaled_with("run", details_start, |run| {
-        let mut outcomes: Vec<StepEnd> = Vec::new();
-        let mut ok: Vec<String> = before.clone();
-        let mut exit = Exit::Ok;
-        for (i, (s, step)) in plan.iter().zip(&pb.steps).enumerate() {
-            if crate::signal::interrupted() {
-                run.event("interrupted", json!({"before_step": s.id}))?;
-                return Err(crate::exit::Interrupted.into());
-            }
-            let out = one_step(ctx, run, (s, step, i + 1), &before, &ok, o.yes, tty)?;
-            if out.status != StepStatus::Refused {
-                eprintln!("[{}] {} ({:.1}s)", out.status, s.id, out.seconds);
-            }
-            if out.status.succeeded() {
-                ok.push(s.id.clone());
-            }
-            let status = out.status;
-            outcomes.push(out);
-            match status {
-                StepStatus::Interrupted => return Err(crate::exit::Interrupted.into()),
-                // The operator's no ends the run whatever the step says.
-                StepStatus::Refused if s.on_failure == "stop" || out_said_no(outcomes.last()) => {
-                    exit = Exit::Error;
-                    break;
-                }
-                StepStatus::Refused => {}
-                StepStatus::Failed if s.on_failure == "stop" => {
-                    exit = Exit::Error;
-                    break;
-                }
-                StepStatus::Failed | StepStatus::Findings => exit = exit.max(Exit::Findings),
-                _ => {}
-            }
-        }
+        let (outcomes, exit) = run_steps(ctx, run, pb, &plan, &before, o.yes, tty)?;
         let details = serde_json::to_value(RunRecord {
             playbook: pb.name.clone(),
             steps: outcomes.clone(),
@@ -296,10 +232,114 @@ pub fn execute(
     Ok((outcomes, exit))
 }
 
+/// Refuses, before anything is run or journaled, a run whose enabled steps
+/// ask for confirmation when there is no TTY to ask on and no `--yes`:
+/// better nothing than half a playbook.
+fn refuse_unanswerable(plan: &[Planned], yes: bool, tty: bool) -> Result<()> {
+    let steps: Vec<&str> = plan
+        .iter()
+        .filter(|p| p.enabled && p.confirm)
+        .map(|p| p.id.as_str())
+        .collect();
+    if yes || tty || steps.is_empty() {
+        return Ok(());
+    }
+    Err(crate::exit::Refused(format!(
+        "steps {} need confirmation and there is no TTY to ask on: nothing was run (pass --yes for unattended runs)",
+        steps.join(", ")
+    ))
+    .into())
+}
+
+/// The `details` of the run's start entry: which playbook, the variables
+/// (secret values redacted, as on the command line) and what a resume skips.
+fn start_record(
+    pb: &Playbook,
+    text: &str,
+    origin: &str,
+    o: &Options,
+    before: &[String],
+) -> RunStart {
+    let vars = o
+        .vars
+        .iter()
+        .map(|(k, v)| {
+            let redacted =
+                crate::case::redact_argv(&[format!("--{k}"), v.clone()])[1] == "<redacted>";
+            let shown = if redacted { "<redacted>" } else { v.as_str() };
+            (k.clone(), shown.to_string())
+        })
+        .collect();
+    RunStart {
+        playbook: pb.name.clone(),
+        origin: origin.to_string(),
+        sha256: crate::journal::sha256_hex(text.as_bytes()),
+        vars,
+        resume: o.resume,
+        done_before: before.to_vec(),
+    }
+}
+
+/// Runs the planned steps in order, each journaled by `one_step`, and
+/// returns how each ended and the run's exit. Ctrl-C between steps is
+/// journaled and ends the run as interrupted.
+fn run_steps(
+    ctx: &Ctx,
+    run: &Run,
+    pb: &Playbook,
+    plan: &[Planned],
+    before: &[String],
+    yes: bool,
+    tty: bool,
+) -> Result<(Vec<StepEnd>, Exit)> {
+    let mut outcomes: Vec<StepEnd> = Vec::new();
+    let mut ok: Vec<String> = before.to_vec();
+    let mut exit = Exit::Ok;
+    for (i, (s, step)) in plan.iter().zip(&pb.steps).enumerate() {
+        if crate::signal::interrupted() {
+            run.event("interrupted", json!({"before_step": s.id}))?;
+            return Err(crate::exit::Interrupted.into());
+        }
+        let out = one_step(ctx, run, (s, step, i + 1), before, &ok, yes, tty)?;
+        if out.status != StepStatus::Refused {
+            eprintln!("[{}] {} ({:.1}s)", out.status, s.id, out.seconds);
+        }
+        if out.status.succeeded() {
+            ok.push(s.id.clone());
+        }
+        let next = exit_after(s, &out, exit)?;
+        outcomes.push(out);
+        match next {
+            ControlFlow::Continue(e) => exit = e,
+            ControlFlow::Break(e) => return Ok((outcomes, e)),
+        }
+    }
+    Ok((outcomes, exit))
+}
+
+/// What a step's end means for the run, given its exit so far: go on
+/// (with findings or a tolerated failure noted), stop with an error, or an
+/// `Interrupted` error after Ctrl-C killed the step.
+fn exit_after(s: &Planned, out: &StepEnd, exit: Exit) -> Result<ControlFlow<Exit, Exit>> {
+    Ok(match out.status {
+        StepStatus::Interrupted => return Err(crate::exit::Interrupted.into()),
+        // The operator's no ends the run whatever the step says.
+        StepStatus::Refused if s.on_failure == "stop" || out_said_no(out) => {
+            ControlFlow::Break(Exit::Error)
+        }
+        StepStatus::Refused => ControlFlow::Continue(exit),
+        StepStatus::Failed if s.on_failure == "stop" => ControlFlow::Break(Exit::Error),
+        StepStatus::Failed | StepStatus::Findings => {
+            ControlFlow::Continue(exit.max(Exit::Findings))
+        }
+        _ => ControlFlow::Continue(exit),
+    })
+}
+
 const OPERATOR_SAID_NO: &str = "the operator said no";
 
-fn out_said_no(o: Option<&StepEnd>) -> bool {
-    o.and_then(|o| o.reason.as_deref()) == Some(OPERATOR_SAID_NO)
+fn out_said_no(o: &StepEnd) -> bool {
+    o.reason.as_deref() == Some(OPERATOR_SAID_NO)
 }
 
 /// Runs (or skips, or refuses) one planned step and journals how it ended.
