@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond cargo, idempotently:
 #   - Go `age`, GNU tar and ssh-keygen (Debian packages), for bundle interop tests;
-#   - Node 24 and openclaw from the npm registry, for the real-gateway tests
+#   - Node 24 and openclaw (2026.9.6, and 2026.7.1 for the file layout) from
+#     the npm registry, for the real-gateway tests
 #     (scripts/install-openclaw.sh, into a cache dir outside the repo);
 #   - ansible-core from PyPI, for the fleet playbook's test.
 # On a machine where this cannot install something, the tests that need it
@@ -39,4 +40,7 @@ fi
 
 if command -v npm >/dev/null 2>&1; then
   bash scripts/install-openclaw.sh >/dev/null || echo "setup: openclaw install failed; real-gateway tests will skip" >&2
+  # The last release of the JSON/JSONL layout, for the tests of both layouts.
+  OPENCLAW_VERSION=2026.7.1 bash scripts/install-openclaw.sh >/dev/null \
+    || echo "setup: openclaw@2026.7.1 install failed; its real-gateway test will skip" >&2
 fi
