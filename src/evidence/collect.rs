@@ -9,6 +9,12 @@
 //! or Ctrl-C removes the temp file, so a file under a final bundle name is
 //! always complete.
 //!
+//! [`collect`] reads as those steps on a `BundleWriter`: `create` opens the
+//! temp file behind the writer stack; `add_volatile`, `add_journal`,
+//! `add_snapshots` and `add_scope` append entries in RFC 3227 order, most
+//! volatile first, each with its manifest item and checksum line; `finish`
+//! appends the manifests, seals and checks the bundle, and names it.
+//!
 //! Memory does not grow with the size of the evidence: file data streams
 //! through fixed buffers, and the manifest is spooled to disk as it grows.
 
@@ -315,19 +321,47 @@ impl Read for Sparse<'_> {
     }
 }
 
-struct Collector<'a> {
+/// The bundle being written, and what the walk has met so far.
+///
+/// `create` opens the temp file and its writer stack; the `add_*` steps
+/// append entries, each with its manifest item and checksum line; `finish`
+/// seals the bundle and gives it its final name. Dropped unfinished (an
+/// error, Ctrl-C), it deletes the temp file and the spools with it.
+struct BundleWriter<'a> {
     tar: tar::Builder<Out>,
+    /// The `.partial-` file the writer stack ends in.
+    tmp: tempfile::NamedTempFile,
+    case_dir: PathBuf,
+    final_path: PathBuf,
+    /// The bundle's top folder, which is also its file stem.
     top: String,
     root: &'a Root,
     opts: &'a Options,
     excludes: GlobSet,
+    /// Manifest items and `sha256sum` lines are spooled to disk so that
+    /// memory does not grow with the number of files.
     items: BufWriter<tempfile::NamedTempFile>,
     sums: BufWriter<tempfile::NamedTempFile>,
     n_items: u64,
+    /// Local paths already collected: scopes may overlap.
     seen: HashSet<PathBuf>,
+    /// (dev, inode) of multiply-linked files stored so far, with their
+    /// archive path and SHA-256, so later names become hard link entries.
     links: HashMap<(u64, u64), (Vec<u8>, String)>,
     verdicts: BTreeMap<Verdict, Tally>,
     progress: Option<indicatif::ProgressBar>,
+}
+
+/// What `finish` sealed: where the pieces are and what they hash to.
+struct Sealed {
+    bundle: PathBuf,
+    sha256: String,
+    size: u64,
+    sidecar: PathBuf,
+    manifest: PathBuf,
+    manifest_sha256: String,
+    items: u64,
+    verdicts: BTreeMap<String, Tally>,
 }
 
 /// Why a walk entry is collected, attached to its manifest item.
@@ -336,7 +370,67 @@ struct Item<'a> {
     why: &'static str,
 }
 
-impl Collector<'_> {
+/// What storing a file's bytes yielded.
+struct Contents {
+    /// SHA-256 of the logical content stored, holes included.
+    sha256: String,
+    /// Bytes in the tar entry: fewer than the logical size stored when
+    /// holes were skipped.
+    data_bytes: u64,
+    /// Why what was stored is not all the file held (it shrank, a read
+    /// failed); the missing bytes are zeros.
+    short: Option<String>,
+}
+
+impl<'a> BundleWriter<'a> {
+    /// Opens `.<stem>.tar.gz.age.partial-*` in `case_dir` behind tar →
+    /// parallel gzip → age → SHA-256, and the manifest spools beside it.
+    /// `input_bytes` is the progress bar's total.
+    fn create(
+        case_dir: &Path,
+        stem: &str,
+        enc: &Encryption,
+        root: &'a Root,
+        opts: &'a Options,
+        excludes: GlobSet,
+        input_bytes: u64,
+    ) -> Result<BundleWriter<'a>> {
+        let final_path = case_dir.join(format!("{stem}.tar.gz.age"));
+        if final_path.exists() {
+            bail!("{} already exists", final_path.display());
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{stem}.tar.gz.age.partial-"))
+            .tempfile_in(case_dir)
+            .with_context(|| format!("creating a temp file in {}", case_dir.display()))?;
+        let sink = HashWriter {
+            inner: BufWriter::with_capacity(1 << 20, tmp.reopen()?),
+            hasher: Sha256::new(),
+            len: 0,
+        };
+        let gz = ParGz::new(encrypt(enc, sink)?, opts.level, opts.threads);
+        let mut tar = tar::Builder::new(gz);
+        tar.mode(tar::HeaderMode::Complete);
+        let progress = progress_bar(opts, input_bytes);
+        Ok(BundleWriter {
+            tar,
+            tmp,
+            case_dir: case_dir.to_path_buf(),
+            final_path,
+            top: stem.to_string(),
+            root,
+            opts,
+            excludes,
+            items: spool(case_dir, stem, "items")?,
+            sums: spool(case_dir, stem, "sums")?,
+            n_items: 0,
+            seen: HashSet::new(),
+            links: HashMap::new(),
+            verdicts: BTreeMap::new(),
+            progress,
+        })
+    }
+
     fn archive_path(&self, host: &Path) -> Vec<u8> {
         let mut p = format!("{}/files/", self.top).into_bytes();
         p.extend_from_slice(
@@ -401,7 +495,17 @@ impl Collector<'_> {
         Ok(())
     }
 
-    /// Adds bytes we produced (volatile state, the journal, snapshots).
+    /// Records an item that could not be read, with the verdict its error means.
+    fn record_error(&mut self, it: &Item, m: Option<&Metadata>, e: &io::Error) -> Result<()> {
+        let mut v = self.base(it, None, m);
+        v.error = Some(e.to_string());
+        self.record(v, io_verdict(e), 0)
+    }
+}
+
+/// Bytes we produce: volatile state, the journal, database snapshots.
+impl BundleWriter<'_> {
+    /// Adds bytes we produced, as a file of ours under the top folder.
     fn add_generated(&mut self, rel: &str, data: &[u8], why: &'static str) -> Result<()> {
         let archive = format!("{}/{rel}", self.top).into_bytes();
         let now = chrono::Utc::now();
@@ -439,11 +543,55 @@ impl Collector<'_> {
         self.record(v, Verdict::Ok, data.len() as u64)
     }
 
+    /// Captures volatile state now and adds it, most volatile first: it is
+    /// what the rest of the collection would disturb or outlive.
+    fn add_volatile(&mut self, dep: &Deployment) -> Result<()> {
+        for (name, doc) in super::volatile::capture(self.root, dep) {
+            crate::signal::check()?;
+            self.add_generated(
+                &format!("volatile/{name}"),
+                &serde_json::to_vec_pretty(&doc)?,
+                "volatile",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Adds the case journal as it stood when this collection started.
+    fn add_journal(&mut self, snapshot: &[u8]) -> Result<()> {
+        self.add_generated("journal.jsonl", snapshot, "journal")
+    }
+
+    /// Adds consistent SQLite snapshots when a gateway runs, since it may
+    /// be writing the raw database files the walk stores later. Returns
+    /// their bundle paths and notes on databases not snapshotted.
+    fn add_snapshots(&mut self, dep: &Deployment) -> Result<(Vec<String>, Vec<String>)> {
+        let mut notes = Vec::new();
+        let mut snaps = Vec::new();
+        if dep.runtime.running {
+            for (host_path, bytes) in snapshots(dep, self.root, 512 << 20, &mut notes) {
+                let rel = format!(
+                    "snapshots/{}",
+                    host_path.display().to_string().trim_start_matches('/')
+                );
+                self.add_generated(&rel, &bytes, "snapshot")?;
+                snaps.push(rel);
+            }
+        }
+        Ok((snaps, notes))
+    }
+}
+
+/// The walk: files, directories and links under each scope root.
+impl BundleWriter<'_> {
     fn excluded(&self, host: &Path) -> bool {
         !self.excludes.is_empty() && self.excludes.is_match(host)
     }
 
-    fn walk(&mut self, scope: &Scope) -> Result<()> {
+    /// Adds everything under one scope root, in file-name order. Links are
+    /// stored as links, never followed, except a root the scope says to
+    /// follow.
+    fn add_scope(&mut self, scope: &Scope) -> Result<()> {
         let Some(top_meta) = crate::safefs::lstat(&scope.local).ok().flatten() else {
             return Ok(());
         };
@@ -454,14 +602,11 @@ impl Collector<'_> {
         let follow = scope.follow_root && top_meta.file_type().is_symlink();
         if follow && self.seen.insert(scope.local.clone()) {
             // Keep the link itself as evidence, then collect what it names.
-            self.add_symlink(
-                &scope.local,
-                &Item {
-                    host: &host_root,
-                    why: scope.why,
-                },
-                &top_meta,
-            )?;
+            let item = Item {
+                host: &host_root,
+                why: scope.why,
+            };
+            self.add_symlink(&scope.local, &item, &top_meta)?;
         }
         let mut it = walkdir::WalkDir::new(&scope.local)
             .follow_links(false)
@@ -474,79 +619,70 @@ impl Collector<'_> {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    let p = e
-                        .path()
-                        .map(Path::to_path_buf)
-                        .unwrap_or_else(|| scope.local.clone());
-                    let host = self.root.host_view(&p);
-                    let io = e
-                        .io_error()
-                        .map(|x| io::Error::new(x.kind(), x.to_string()));
-                    let verdict = io.as_ref().map_or(Verdict::Denied, io_verdict);
-                    let mut v = self.base(
-                        &Item {
-                            host: &host,
-                            why: scope.why,
-                        },
-                        None,
-                        None,
-                    );
-                    v.error = Some(e.to_string());
-                    self.record(v, verdict, 0)?;
+                    self.record_walk_error(scope, &e)?;
                     continue;
                 }
             };
             let local = entry.path().to_path_buf();
-            let is_dir = entry.file_type().is_dir();
             let host = self.root.host_view(&local);
             if self.excluded(&host) || !self.seen.insert(local.clone()) {
-                if is_dir && entry.depth() > 0 {
+                if entry.file_type().is_dir() && entry.depth() > 0 {
                     it.skip_current_dir();
                 }
                 continue;
             }
-            let meta = match entry.metadata() {
-                Ok(m) => m,
-                Err(e) => {
-                    let mut v = self.base(
-                        &Item {
-                            host: &host,
-                            why: scope.why,
-                        },
-                        None,
-                        None,
-                    );
-                    v.error = Some(e.to_string());
-                    let verdict = e.io_error().map_or(Verdict::Denied, io_verdict);
-                    self.record(v, verdict, 0)?;
-                    continue;
-                }
-            };
             let item = Item {
                 host: &host,
                 why: scope.why,
             };
-            let t = meta.file_type();
-            if t.is_file() {
-                self.add_file(&local, &item, &meta)?;
-            } else if t.is_dir() {
-                self.add_dir(&item, &meta)?;
-            } else if t.is_symlink() {
-                self.add_symlink(&local, &item, &meta)?;
-            } else {
-                // FIFOs, sockets, devices: never opened, only recorded.
-                let v = self.base(&item, None, Some(&meta));
-                self.record(v, Verdict::SkippedSpecial, 0)?;
-            }
+            self.add_entry(&local, &item, &entry)?;
         }
         Ok(())
     }
 
-    /// Records an item that could not be read, with the verdict its error means.
-    fn record_error(&mut self, it: &Item, m: Option<&Metadata>, e: &io::Error) -> Result<()> {
-        let mut v = self.base(it, None, m);
+    /// Records an entry the walk could not list.
+    fn record_walk_error(&mut self, scope: &Scope, e: &walkdir::Error) -> Result<()> {
+        let p = e
+            .path()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| scope.local.clone());
+        let host = self.root.host_view(&p);
+        let io = e
+            .io_error()
+            .map(|x| io::Error::new(x.kind(), x.to_string()));
+        let verdict = io.as_ref().map_or(Verdict::Denied, io_verdict);
+        let item = Item {
+            host: &host,
+            why: scope.why,
+        };
+        let mut v = self.base(&item, None, None);
         v.error = Some(e.to_string());
-        self.record(v, io_verdict(e), 0)
+        self.record(v, verdict, 0)
+    }
+
+    /// Adds one listed entry as what its `lstat` says it is.
+    fn add_entry(&mut self, local: &Path, it: &Item, entry: &walkdir::DirEntry) -> Result<()> {
+        let meta = match entry.metadata() {
+            Ok(m) => m,
+            Err(e) => {
+                let mut v = self.base(it, None, None);
+                v.error = Some(e.to_string());
+                let verdict = e.io_error().map_or(Verdict::Denied, io_verdict);
+                return self.record(v, verdict, 0);
+            }
+        };
+        let t = meta.file_type();
+        if t.is_file() {
+            self.add_file(local, it, &meta)
+        } else if t.is_dir() {
+            self.add_dir(it, &meta)
+        } else if t.is_symlink() {
+            self.add_symlink(local, it, &meta)
+        } else {
+            // FIFOs, sockets, devices: never opened, only recorded.
+            let v = self.base(it, None, Some(&meta));
+            self.record(v, Verdict::SkippedSpecial, 0)
+        }
     }
 
     fn add_dir(&mut self, it: &Item, m: &Metadata) -> Result<()> {
@@ -587,7 +723,14 @@ impl Collector<'_> {
         v.target = Some(escape_bytes(tb));
         self.record(v, Verdict::Ok, 0)
     }
+}
 
+/// Regular files: the no-follow open, what is stored, and its verdict.
+impl BundleWriter<'_> {
+    /// Adds a regular file. It is opened without following links or
+    /// blocking and judged by the `fstat` of that handle (the listing may
+    /// be stale): stored as a hard link to a name already stored, as a
+    /// bounded pseudo-file, or as exactly the bytes its size declares.
     fn add_file(&mut self, local: &Path, it: &Item, lmeta: &Metadata) -> Result<()> {
         let file = match crate::safefs::open_nofollow(local) {
             Ok(f) => f,
@@ -604,152 +747,187 @@ impl Collector<'_> {
             return self.record(v, Verdict::SkippedSpecial, 0);
         }
         let archive = self.archive_path(it.host);
-        // A second name for a file already stored: a hard link entry.
         if f1.nlink() > 1
-            && let Some((first, sha)) = self.links.get(&(f1.dev(), f1.ino())).cloned()
+            && let Some(first) = self.links.get(&(f1.dev(), f1.ino())).cloned()
         {
-            tarw::append(
-                &mut self.tar,
-                &archive,
-                EntryType::Link,
-                &stamp(&f1),
-                0,
-                Some(&first),
-                None,
-                io::empty(),
-            )?;
-            let mut v = self.base(it, Some(&archive), Some(&f1));
-            v.kind = Some(FileKind::Hardlink);
-            v.target = Some(escape_bytes(&self.rel(&first)));
-            v.sha256 = Some(sha.to_string());
-            self.sum(&sha, &archive)?;
-            return self.record(v, Verdict::Ok, 0);
+            return self.add_hardlink(it, &f1, &archive, first);
         }
         if f1.len() == 0 && is_pseudo_fs(&file) {
             return self.add_pseudo(&file, it, &f1, &archive);
         }
-        let size = f1.len();
-        let want = size.min(self.opts.max_file_size);
-        let mut hasher = Sha256::new();
-        let mut short: Option<String> = None;
-        let regions = sparse_regions(&file, &f1, want);
-        let stored = match &regions {
-            Some(r) => r.iter().map(|(_, l)| l).sum(),
-            None => want,
-        };
+        let want = f1.len().min(self.opts.max_file_size);
+        let mut contents = self.append_contents(&file, it, &f1, &archive, want)?;
+        let f2 = file.metadata()?;
+        notes.extend(contents.short.take());
+        notes.extend(changed_while_read(&f1, &f2));
+        self.record_file(it, &f1, archive, want, contents, notes)
+    }
+
+    /// Adds a further name of a file already stored, as a hard link entry
+    /// pointing at the `first` name (and sharing its SHA-256).
+    fn add_hardlink(
+        &mut self,
+        it: &Item,
+        f1: &Metadata,
+        archive: &[u8],
+        (first, sha): (Vec<u8>, String),
+    ) -> Result<()> {
+        tarw::append(
+            &mut self.tar,
+            archive,
+            EntryType::Link,
+            &stamp(f1),
+            0,
+            Some(&first),
+            None,
+            io::empty(),
+        )?;
+        let mut v = self.base(it, Some(archive), Some(f1));
+        v.kind = Some(FileKind::Hardlink);
+        v.target = Some(escape_bytes(&self.rel(&first)));
+        v.sha256 = Some(sha.to_string());
+        self.sum(&sha, archive)?;
+        self.record(v, Verdict::Ok, 0)
+    }
+
+    /// Appends the first `want` bytes of `file` as a regular entry: only
+    /// its data regions when it is sparse, else exactly `want` bytes, so
+    /// the entry always matches its header however the file changes.
+    fn append_contents(
+        &mut self,
+        file: &File,
+        it: &Item,
+        f1: &Metadata,
+        archive: &[u8],
+        want: u64,
+    ) -> Result<Contents> {
+        let regions = sparse_regions(file, f1, want);
         if let Some(p) = &self.progress {
             p.set_message(crate::sanitize::escape_path(it.host));
         }
-        let result = match regions {
-            Some(r) => {
-                let reader = Sparse {
-                    file: &file,
-                    regions: r.clone().into_iter(),
-                    cur: None,
-                    pos: 0,
-                    end: want,
-                    hasher: &mut hasher,
-                    short: &mut short,
-                };
-                tarw::append(
-                    &mut self.tar,
-                    &archive,
-                    EntryType::Regular,
-                    &stamp(&f1),
-                    stored,
-                    None,
-                    Some((&r, want)),
-                    reader,
-                )
-            }
-            None => {
-                let reader = Exact {
-                    file: &file,
-                    left: want,
-                    hasher: &mut hasher,
-                    short: &mut short,
-                    since_check: 0,
-                };
-                tarw::append(
-                    &mut self.tar,
-                    &archive,
-                    EntryType::Regular,
-                    &stamp(&f1),
-                    want,
-                    None,
-                    None,
-                    reader,
-                )
-            }
-        };
-        if let Err(e) = result {
-            if e.kind() == io::ErrorKind::Interrupted {
-                return Err(crate::exit::Interrupted.into());
-            }
-            return Err(e).context("writing the bundle");
+        let st = stamp(f1);
+        let contents = match regions {
+            Some(r) => self.append_sparse(file, &st, archive, r, want),
+            None => self.append_exact(file, &st, archive, want),
         }
+        .map_err(entry_write_error)?;
         if let Some(p) = &self.progress {
             p.inc(want);
         }
-        let f2 = file.metadata()?;
-        if let Some(s) = short {
-            notes.push(s);
-        }
-        if f2.len() != f1.len()
-            || (f2.mtime(), f2.mtime_nsec()) != (f1.mtime(), f1.mtime_nsec())
-            || (f2.ctime(), f2.ctime_nsec()) != (f1.ctime(), f1.ctime_nsec())
-        {
-            notes.push(format!(
-                "changed while it was read (size {} -> {})",
-                f1.len(),
-                f2.len()
-            ));
-        }
-        let sha = hex::encode(hasher.finalize());
+        Ok(contents)
+    }
+
+    /// Appends a sparse file as GNU tar's sparse map and its data `regions`
+    /// within the first `want` bytes; holes are hashed but not stored.
+    fn append_sparse(
+        &mut self,
+        file: &File,
+        st: &Stamp,
+        archive: &[u8],
+        regions: Vec<Region>,
+        want: u64,
+    ) -> io::Result<Contents> {
+        let mut hasher = Sha256::new();
+        let mut short = None;
+        let data_bytes = regions.iter().map(|(_, l)| l).sum();
+        let reader = Sparse {
+            file,
+            regions: regions.clone().into_iter(),
+            cur: None,
+            pos: 0,
+            end: want,
+            hasher: &mut hasher,
+            short: &mut short,
+        };
+        let sparse = Some((&regions[..], want));
+        tarw::append(
+            &mut self.tar,
+            archive,
+            EntryType::Regular,
+            st,
+            data_bytes,
+            None,
+            sparse,
+            reader,
+        )?;
+        Ok(Contents {
+            sha256: hex::encode(hasher.finalize()),
+            data_bytes,
+            short,
+        })
+    }
+
+    /// Appends exactly the first `want` bytes of `file`, whatever it does
+    /// meanwhile: a growing log is cut, a shrinking one padded with zeros.
+    fn append_exact(
+        &mut self,
+        file: &File,
+        st: &Stamp,
+        archive: &[u8],
+        want: u64,
+    ) -> io::Result<Contents> {
+        let mut hasher = Sha256::new();
+        let mut short = None;
+        let reader = Exact {
+            file,
+            left: want,
+            hasher: &mut hasher,
+            short: &mut short,
+            since_check: 0,
+        };
+        tarw::append(
+            &mut self.tar,
+            archive,
+            EntryType::Regular,
+            st,
+            want,
+            None,
+            None,
+            reader,
+        )?;
+        Ok(Contents {
+            sha256: hex::encode(hasher.finalize()),
+            data_bytes: want,
+            short,
+        })
+    }
+
+    /// Records a stored file: its checksum line, and its manifest item with
+    /// the verdict its `notes` and the size cap make.
+    fn record_file(
+        &mut self,
+        it: &Item,
+        f1: &Metadata,
+        archive: Vec<u8>,
+        want: u64,
+        contents: Contents,
+        notes: Vec<String>,
+    ) -> Result<()> {
         let verdict = if !notes.is_empty() {
             Verdict::ChangedDuringRead
-        } else if size > want {
+        } else if f1.len() > want {
             Verdict::TruncatedAtCap
         } else {
             Verdict::Ok
         };
+        let sha = contents.sha256;
         if f1.nlink() > 1 {
             self.links
                 .insert((f1.dev(), f1.ino()), (archive.clone(), sha.clone()));
         }
         self.sum(&sha, &archive)?;
-        let mut v = self.base(it, Some(&archive), Some(&f1));
-        v.sha256 = Some(sha.to_string());
+        let mut v = self.base(it, Some(&archive), Some(f1));
+        v.sha256 = Some(sha);
         v.stored_bytes = Some(want);
-        if stored != want {
-            v.sparse_data_bytes = Some(stored);
+        if contents.data_bytes != want {
+            v.sparse_data_bytes = Some(contents.data_bytes);
         }
         if !notes.is_empty() {
             v.error = Some(notes.join("; "));
         }
         self.record(v, verdict, want)
     }
-}
 
-/// Cap on what is read from a pseudo-file (procfs, sysfs...).
-pub const PSEUDO_CAP: u64 = 5 << 20;
-
-/// True for files on filesystems whose sizes lie (procfs, sysfs and kin
-/// report 0 and may stream without end).
-fn is_pseudo_fs(f: &File) -> bool {
-    const MAGICS: &[i64] = &[
-        0x9fa0,      // proc
-        0x6265_6572, // sysfs
-        0x6462_6720, // debugfs
-        0x7472_6163, // tracefs
-        0x7363_6673, // securityfs
-        0x2762_5463, // cgroup
-        0x6367_7270, // cgroup2
-    ];
-    rustix::fs::fstatfs(f).is_ok_and(|s| MAGICS.contains(&{ s.f_type }))
-}
-
-impl Collector<'_> {
     /// Stores what a pseudo-file yields, up to [`PSEUDO_CAP`] bytes.
     fn add_pseudo(&mut self, file: &File, it: &Item, f1: &Metadata, archive: &[u8]) -> Result<()> {
         let mut data = Vec::new();
@@ -785,6 +963,282 @@ impl Collector<'_> {
         };
         self.record(v, verdict, data.len() as u64)
     }
+}
+
+/// The note a file earns when its size or times moved while it was read.
+fn changed_while_read(f1: &Metadata, f2: &Metadata) -> Option<String> {
+    let moved = f2.len() != f1.len()
+        || (f2.mtime(), f2.mtime_nsec()) != (f1.mtime(), f1.mtime_nsec())
+        || (f2.ctime(), f2.ctime_nsec()) != (f1.ctime(), f1.ctime_nsec());
+    moved.then(|| {
+        format!(
+            "changed while it was read (size {} -> {})",
+            f1.len(),
+            f2.len()
+        )
+    })
+}
+
+/// The error for a file entry that could not be written. The readers
+/// report Ctrl-C as `Interrupted` from inside the tar writer; it must reach
+/// the caller as an interruption, not as a broken bundle.
+fn entry_write_error(e: io::Error) -> anyhow::Error {
+    if e.kind() == io::ErrorKind::Interrupted {
+        return crate::exit::Interrupted.into();
+    }
+    anyhow::Error::new(e).context("writing the bundle")
+}
+
+/// Sealing the bundle.
+impl BundleWriter<'_> {
+    /// Appends manifest.json and MANIFEST.sha256, last because they describe
+    /// everything before them; closes every layer and fsyncs; checks that
+    /// the file read back from disk hashes to what was written; and only
+    /// then renames it to its final name, then writes its `.sha256` sidecar
+    /// and the plaintext manifest copy beside it.
+    fn finish(self, header: &ManifestHeader) -> Result<Sealed> {
+        let BundleWriter {
+            mut tar,
+            tmp,
+            case_dir,
+            final_path,
+            top,
+            items,
+            sums,
+            n_items,
+            verdicts,
+            progress,
+            ..
+        } = self;
+        let (manifest, manifest_sha256) =
+            append_manifests(&mut tar, &case_dir, &top, header, items, sums)?;
+        let (sha256, size) = close_stream(tar)?;
+        if let Some(p) = &progress {
+            p.finish_and_clear();
+        }
+        check_read_back(tmp.path(), &sha256)?;
+        let (sidecar, manifest) = publish(tmp, &final_path, manifest, &case_dir, &top, &sha256)?;
+        Ok(Sealed {
+            bundle: final_path,
+            sha256,
+            size,
+            sidecar,
+            manifest,
+            manifest_sha256,
+            items: n_items,
+            verdicts: verdict_table(verdicts),
+        })
+    }
+}
+
+/// Wraps `sink` in age encryption to the recipients or the passphrase.
+fn encrypt(enc: &Encryption, sink: Sink) -> Result<age::stream::StreamWriter<Sink>> {
+    Ok(match enc {
+        Encryption::Recipients(rs, _) => {
+            age::Encryptor::with_recipients(rs.iter().map(|r| r.as_ref() as &dyn age::Recipient))?
+                .wrap_output(sink)?
+        }
+        Encryption::Passphrase(p) => age::Encryptor::with_user_passphrase(
+            age::secrecy::SecretString::from(p.as_str().to_owned()),
+        )
+        .wrap_output(sink)?,
+    })
+}
+
+/// A spool file `.<stem>.<what>-*` in the case dir, deleted when dropped.
+fn spool(case_dir: &Path, stem: &str, what: &str) -> Result<BufWriter<tempfile::NamedTempFile>> {
+    Ok(BufWriter::new(
+        tempfile::Builder::new()
+            .prefix(&format!(".{stem}.{what}-"))
+            .tempfile_in(case_dir)?,
+    ))
+}
+
+/// The spool's file, with everything written to it flushed.
+fn unspool(w: BufWriter<tempfile::NamedTempFile>) -> Result<tempfile::NamedTempFile> {
+    let mut f = w.into_inner().map_err(|e| e.into_error())?;
+    f.flush()?;
+    Ok(f)
+}
+
+/// A progress bar on stderr, only when asked for and stderr is a terminal.
+fn progress_bar(opts: &Options, total: u64) -> Option<indicatif::ProgressBar> {
+    (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let p = indicatif::ProgressBar::new(total);
+        p.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bytes}/{total_bytes} {binary_bytes_per_sec} {wide_msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        p
+    })
+}
+
+/// Writes the manifest (the header with the spooled items spliced in) to
+/// a temp file in the case dir and appends it and MANIFEST.sha256, whose
+/// last line is the manifest's own. Returns the manifest file, for the
+/// plaintext copy, and its SHA-256.
+fn append_manifests(
+    tar: &mut tar::Builder<Out>,
+    case_dir: &Path,
+    top: &str,
+    header: &ManifestHeader,
+    items: BufWriter<tempfile::NamedTempFile>,
+    mut sums: BufWriter<tempfile::NamedTempFile>,
+) -> Result<(tempfile::NamedTempFile, String)> {
+    let items = unspool(items)?;
+    let (manifest, manifest_sha, manifest_len) = write_manifest(case_dir, top, header, &items)?;
+    let now_t = (chrono::Utc::now().timestamp(), 0);
+    let st = Stamp {
+        mode: 0o600,
+        mtime: now_t,
+        atime: now_t,
+        ctime: now_t,
+        ..Stamp::default()
+    };
+    tarw::append(
+        tar,
+        format!("{top}/manifest.json").as_bytes(),
+        EntryType::Regular,
+        &st,
+        manifest_len,
+        None,
+        None,
+        File::open(manifest.path())?,
+    )?;
+    sums.write_all(&sha256sum_line(&manifest_sha, b"manifest.json"))?;
+    let sums = unspool(sums)?;
+    let sums_len = sums.as_file().metadata()?.len();
+    tarw::append(
+        tar,
+        format!("{top}/MANIFEST.sha256").as_bytes(),
+        EntryType::Regular,
+        &st,
+        sums_len,
+        None,
+        None,
+        File::open(sums.path())?,
+    )?;
+    Ok((manifest, manifest_sha))
+}
+
+/// Writes `.<top>.manifest-*` in the case dir and fsyncs it: the header
+/// object with an `items` array streamed from the spool, so the manifest
+/// is never whole in memory. Returns the file, its SHA-256 and its length.
+fn write_manifest(
+    case_dir: &Path,
+    top: &str,
+    header: &ManifestHeader,
+    items: &tempfile::NamedTempFile,
+) -> Result<(tempfile::NamedTempFile, String, u64)> {
+    let mut manifest = tempfile::Builder::new()
+        .prefix(&format!(".{top}.manifest-"))
+        .tempfile_in(case_dir)?;
+    let mut mh = HashWriter {
+        inner: BufWriter::new(manifest.as_file_mut()),
+        hasher: Sha256::new(),
+        len: 0,
+    };
+    let head = serde_json::to_vec(header)?;
+    // Reopen the header object (drop its `}`) to splice the items in.
+    mh.write_all(&head[..head.len() - 1])?;
+    mh.write_all(b",\"items\":[\n")?;
+    io::copy(&mut File::open(items.path())?, &mut mh)?;
+    mh.write_all(b"\n]}\n")?;
+    mh.flush()?;
+    let sha = hex::encode(mh.hasher.clone().finalize());
+    let len = mh.len;
+    drop(mh);
+    manifest.as_file().sync_all()?;
+    Ok((manifest, sha, len))
+}
+
+/// Closes every layer in order (tar, gzip, age, then the file) and fsyncs
+/// the file. Returns the SHA-256 and length of what was written.
+fn close_stream(tar: tar::Builder<Out>) -> Result<(String, u64)> {
+    let gz = tar.into_inner().context("finishing the tar stream")?;
+    let aged = gz.finish().context("finishing the gzip stream")?;
+    let sink = aged.finish().context("finishing the age stream")?;
+    let digest = hex::encode(sink.hasher.finalize());
+    let size = sink.len;
+    let file = sink.inner.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    Ok((digest, size))
+}
+
+/// Fails unless the file read back from disk hashes to `digest`, what was
+/// written to it: a bundle is only named once the disk is known to hold it.
+fn check_read_back(path: &Path, digest: &str) -> Result<()> {
+    let on_disk = crate::journal::sha256_reader(File::open(path)?)?;
+    if on_disk != digest {
+        bail!(
+            "the bundle read back from disk hashes to {on_disk}, not {digest}: the disk or something on it altered it"
+        );
+    }
+    Ok(())
+}
+
+/// Renames the checked temp file to `final_path` (never over an existing
+/// file), then writes the `.sha256` sidecar and renames the manifest copy
+/// into the case dir, readable by its owner only. Returns their paths.
+fn publish(
+    tmp: tempfile::NamedTempFile,
+    final_path: &Path,
+    manifest: tempfile::NamedTempFile,
+    case_dir: &Path,
+    top: &str,
+    digest: &str,
+) -> Result<(PathBuf, PathBuf)> {
+    tmp.persist_noclobber(final_path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("renaming into {}", final_path.display()))?;
+    let name = final_path
+        .file_name()
+        .map(|n| n.as_bytes().to_vec())
+        .unwrap_or_default();
+    let sidecar = case_dir.join(format!("{top}.tar.gz.age.sha256"));
+    crate::safefs::write_atomic(&sidecar, &sha256sum_line(digest, &name), 0o644)?;
+    let manifest_path = case_dir.join(format!("{top}.manifest.json"));
+    manifest
+        .persist_noclobber(&manifest_path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("renaming into {}", manifest_path.display()))?;
+    std::fs::set_permissions(
+        &manifest_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )?;
+    Ok((sidecar, manifest_path))
+}
+
+/// Every verdict's tally by name, zero for those never given, so that a
+/// record always lists them all.
+fn verdict_table(mut verdicts: BTreeMap<Verdict, Tally>) -> BTreeMap<String, Tally> {
+    for v in VERDICTS {
+        verdicts.entry(v).or_default();
+    }
+    verdicts
+        .into_iter()
+        .map(|(k, t)| (k.as_str().to_string(), t))
+        .collect()
+}
+
+/// Cap on what is read from a pseudo-file (procfs, sysfs...).
+pub const PSEUDO_CAP: u64 = 5 << 20;
+
+/// True for files on filesystems whose sizes lie (procfs, sysfs and kin
+/// report 0 and may stream without end).
+fn is_pseudo_fs(f: &File) -> bool {
+    const MAGICS: &[i64] = &[
+        0x9fa0,      // proc
+        0x6265_6572, // sysfs
+        0x6462_6720, // debugfs
+        0x7472_6163, // tracefs
+        0x7363_6673, // securityfs
+        0x2762_5463, // cgroup
+        0x6367_7270, // cgroup2
+    ];
+    rustix::fs::fstatfs(f).is_ok_and(|s| MAGICS.contains(&{ s.f_type }))
 }
 
 /// Bundle file name: `incident-<host>-<UTC yyyymmddThhmmssZ>`.
@@ -915,6 +1369,38 @@ fn snapshots(
     out
 }
 
+/// Refuses to start when the case dir's filesystem has less room than the
+/// bundle may take at worst, with a margin.
+fn check_free_space(case_dir: &Path, input_bytes: u64, n_files: u64) -> Result<()> {
+    if let Some(free) = free_bytes(case_dir)
+        && free < input_bytes + (64 << 20)
+    {
+        return Err(crate::exit::hint(
+            format!(
+                "too little free space in {}: {} MiB free, the bundle may need up to {} MiB ({n_files} files)",
+                case_dir.display(),
+                free >> 20,
+                (input_bytes >> 20) + 64
+            ),
+            "put --case on a filesystem with more room (another disk is best: writing to the suspect one overwrites deleted data), or --exclude large paths",
+        ));
+    }
+    Ok(())
+}
+
+/// The manifest's header: what the bundle is and where it came from.
+fn manifest_header(host: &str, root: &Root, dep: &Deployment) -> ManifestHeader {
+    ManifestHeader {
+        format: "ir-bundle/1".into(),
+        created: crate::journal::now_rfc3339(),
+        host: host.to_string(),
+        ir_version: env!("CARGO_PKG_VERSION").into(),
+        root: crate::sanitize::escape_path(root.dir()),
+        deployment: Some(dep.summary()),
+        verdicts: VERDICTS.to_vec(),
+    }
+}
+
 /// Collects the deployment into a bundle in `case_dir`.
 pub fn collect(
     dep: &Deployment,
@@ -928,230 +1414,33 @@ pub fn collect(
     let roots = scope::roots(dep, root, &opts.add);
     check_output_location(case_dir, &roots, root, &excludes)?;
     let (input_bytes, n_files) = measure(&roots, root, &excludes, opts);
-    if opts.check_space
-        && let Some(free) = free_bytes(case_dir)
-        && free < input_bytes + (64 << 20)
-    {
-        return Err(crate::exit::hint(
-            format!(
-                "too little free space in {}: {} MiB free, the bundle may need up to {} MiB ({n_files} files)",
-                case_dir.display(),
-                free >> 20,
-                (input_bytes >> 20) + 64
-            ),
-            "put --case on a filesystem with more room (another disk is best: writing to the suspect one overwrites deleted data), or --exclude large paths",
-        ));
+    if opts.check_space {
+        check_free_space(case_dir, input_bytes, n_files)?;
     }
-
     let host = crate::journal::Identity::current().host.clone();
-    let now = chrono::Utc::now();
-    let stem = bundle_stem(&host, now);
-    let final_path = case_dir.join(format!("{stem}.tar.gz.age"));
-    if final_path.exists() {
-        bail!("{} already exists", final_path.display());
-    }
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{stem}.tar.gz.age.partial-"))
-        .tempfile_in(case_dir)
-        .with_context(|| format!("creating a temp file in {}", case_dir.display()))?;
-    let sink = HashWriter {
-        inner: BufWriter::with_capacity(1 << 20, tmp.reopen()?),
-        hasher: Sha256::new(),
-        len: 0,
-    };
-    let aged = match enc {
-        Encryption::Recipients(rs, _) => {
-            age::Encryptor::with_recipients(rs.iter().map(|r| r.as_ref() as &dyn age::Recipient))?
-                .wrap_output(sink)?
-        }
-        Encryption::Passphrase(p) => age::Encryptor::with_user_passphrase(
-            age::secrecy::SecretString::from(p.as_str().to_owned()),
-        )
-        .wrap_output(sink)?,
-    };
-    let spool = |what: &str| -> Result<BufWriter<tempfile::NamedTempFile>> {
-        Ok(BufWriter::new(
-            tempfile::Builder::new()
-                .prefix(&format!(".{stem}.{what}-"))
-                .tempfile_in(case_dir)?,
-        ))
-    };
-    let mut tar = tar::Builder::new(ParGz::new(aged, opts.level, opts.threads));
-    tar.mode(tar::HeaderMode::Complete);
-    let progress =
-        (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-            let p = indicatif::ProgressBar::new(input_bytes);
-            p.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bytes}/{total_bytes} {binary_bytes_per_sec} {wide_msg}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            p
-        });
-    let mut c = Collector {
-        tar,
-        top: stem.clone(),
-        root,
-        opts,
-        excludes,
-        items: spool("items")?,
-        sums: spool("sums")?,
-        n_items: 0,
-        seen: HashSet::new(),
-        links: HashMap::new(),
-        verdicts: BTreeMap::new(),
-        progress,
-    };
-
-    // 1. Volatile state, most volatile first.
-    for (name, doc) in super::volatile::capture(root, dep) {
-        crate::signal::check()?;
-        c.add_generated(
-            &format!("volatile/{name}"),
-            &serde_json::to_vec_pretty(&doc)?,
-            "volatile",
-        )?;
-    }
-    c.add_generated("journal.jsonl", journal_snapshot, "journal")?;
-    // 2. Consistent database snapshots while a gateway may be writing.
-    let mut notes = Vec::new();
-    let mut snaps = Vec::new();
-    if dep.runtime.running {
-        for (host_path, bytes) in snapshots(dep, root, 512 << 20, &mut notes) {
-            let rel = format!(
-                "snapshots/{}",
-                host_path.display().to_string().trim_start_matches('/')
-            );
-            c.add_generated(&rel, &bytes, "snapshot")?;
-            snaps.push(rel);
-        }
-    }
-    // 3. Files, in scope order.
+    let stem = bundle_stem(&host, chrono::Utc::now());
+    let mut bundle = BundleWriter::create(case_dir, &stem, enc, root, opts, excludes, input_bytes)?;
+    // RFC 3227 order, most volatile first: live state, then database
+    // snapshots consistent while a gateway may be writing, then the files.
+    bundle.add_volatile(dep)?;
+    bundle.add_journal(journal_snapshot)?;
+    let (snapshots, notes) = bundle.add_snapshots(dep)?;
     for s in &roots {
-        c.walk(s)?;
+        bundle.add_scope(s)?;
     }
-
-    // 4. The manifests, last because they describe everything before them.
-    let mut items = c.items.into_inner().map_err(|e| e.into_error())?;
-    items.flush()?;
-    let header = ManifestHeader {
-        format: "ir-bundle/1".into(),
-        created: crate::journal::now_rfc3339(),
-        host: host.to_string(),
-        ir_version: env!("CARGO_PKG_VERSION").into(),
-        root: crate::sanitize::escape_path(root.dir()),
-        deployment: Some(dep.summary()),
-        verdicts: VERDICTS.to_vec(),
-    };
-    let mut manifest = tempfile::Builder::new()
-        .prefix(&format!(".{stem}.manifest-"))
-        .tempfile_in(case_dir)?;
-    let mut mh = HashWriter {
-        inner: BufWriter::new(manifest.as_file_mut()),
-        hasher: Sha256::new(),
-        len: 0,
-    };
-    let head = serde_json::to_vec(&header)?;
-    mh.write_all(&head[..head.len() - 1])?;
-    mh.write_all(b",\"items\":[\n")?;
-    io::copy(&mut File::open(items.path())?, &mut mh)?;
-    mh.write_all(b"\n]}\n")?;
-    mh.flush()?;
-    let manifest_sha = hex::encode(mh.hasher.clone().finalize());
-    let manifest_len = mh.len;
-    drop(mh);
-    manifest.as_file().sync_all()?;
-    let now_t = (chrono::Utc::now().timestamp(), 0);
-    let st = Stamp {
-        mode: 0o600,
-        mtime: now_t,
-        atime: now_t,
-        ctime: now_t,
-        ..Stamp::default()
-    };
-    let top_manifest = format!("{stem}/manifest.json").into_bytes();
-    tarw::append(
-        &mut c.tar,
-        &top_manifest,
-        EntryType::Regular,
-        &st,
-        manifest_len,
-        None,
-        None,
-        File::open(manifest.path())?,
-    )?;
-    c.sums
-        .write_all(&sha256sum_line(&manifest_sha, b"manifest.json"))?;
-    let mut sums = c.sums.into_inner().map_err(|e| e.into_error())?;
-    sums.flush()?;
-    let sums_len = sums.as_file().metadata()?.len();
-    tarw::append(
-        &mut c.tar,
-        format!("{stem}/MANIFEST.sha256").as_bytes(),
-        EntryType::Regular,
-        &st,
-        sums_len,
-        None,
-        None,
-        File::open(sums.path())?,
-    )?;
-
-    // 5. Close every layer, in order: tar, gzip, age; then the file.
-    let gz = c.tar.into_inner().context("finishing the tar stream")?;
-    let aged = gz.finish().context("finishing the gzip stream")?;
-    let sink = aged.finish().context("finishing the age stream")?;
-    let digest = hex::encode(sink.hasher.finalize());
-    let size = sink.len;
-    let file = sink.inner.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    if let Some(p) = &c.progress {
-        p.finish_and_clear();
-    }
-    // 6. Read it back from disk: what is there must be what we wrote.
-    let on_disk = crate::journal::sha256_reader(File::open(tmp.path())?)?;
-    if on_disk != digest {
-        bail!(
-            "the bundle read back from disk hashes to {on_disk}, not {digest}: the disk or something on it altered it"
-        );
-    }
-    tmp.persist_noclobber(&final_path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("renaming into {}", final_path.display()))?;
-    let name = final_path
-        .file_name()
-        .map(|n| n.as_bytes().to_vec())
-        .unwrap_or_default();
-    let sidecar = case_dir.join(format!("{stem}.tar.gz.age.sha256"));
-    crate::safefs::write_atomic(&sidecar, &sha256sum_line(&digest, &name), 0o644)?;
-    let manifest_path = case_dir.join(format!("{stem}.manifest.json"));
-    manifest
-        .persist_noclobber(&manifest_path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("renaming into {}", manifest_path.display()))?;
-    std::fs::set_permissions(
-        &manifest_path,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )?;
-    let mut verdicts = c.verdicts;
-    for v in VERDICTS {
-        verdicts.entry(v).or_default();
-    }
+    let sealed = bundle.finish(&manifest_header(&host, root, dep))?;
     Ok(Summary {
-        bundle: final_path,
-        sha256: digest,
-        size,
-        sidecar,
-        manifest: manifest_path,
-        manifest_sha256: manifest_sha,
+        bundle: sealed.bundle,
+        sha256: sealed.sha256,
+        size: sealed.size,
+        sidecar: sealed.sidecar,
+        manifest: sealed.manifest,
+        manifest_sha256: sealed.manifest_sha256,
         top: stem,
-        items: c.n_items,
+        items: sealed.items,
         input_bytes,
-        verdicts: verdicts
-            .into_iter()
-            .map(|(k, t)| (k.as_str().to_string(), t))
-            .collect(),
-        snapshots: snaps,
+        verdicts: sealed.verdicts,
+        snapshots,
         encryption: enc.describe(),
         notes,
         deployment: Some(dep.summary()),
@@ -1166,6 +1455,38 @@ mod tests {
     fn sha256sum_escaping_matches_coreutils() {
         assert_eq!(sha256sum_line("ab", b"files/x"), b"ab  files/x\n");
         assert_eq!(sha256sum_line("ab", b"a\nb\\c"), b"\\ab  a\\nb\\\\c\n");
+    }
+
+    #[test]
+    fn every_verdict_is_tallied_even_when_never_given() {
+        let mut given = BTreeMap::new();
+        given.insert(Verdict::Denied, Tally { count: 2, bytes: 0 });
+        let table = verdict_table(given);
+        assert_eq!(table.len(), VERDICTS.len());
+        assert_eq!(table["denied"].count, 2);
+        assert_eq!(table["ok"].count, 0);
+    }
+
+    #[test]
+    fn ctrl_c_mid_entry_is_an_interruption_not_a_write_error() {
+        let e = entry_write_error(io::Error::new(io::ErrorKind::Interrupted, "signal"));
+        assert!(e.is::<crate::exit::Interrupted>());
+        let e = entry_write_error(io::Error::other("disk full"));
+        assert!(!e.is::<crate::exit::Interrupted>());
+        assert!(format!("{e:#}").starts_with("writing the bundle: "));
+    }
+
+    #[test]
+    fn a_file_that_moved_while_read_gets_a_note() {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        let before = f.as_file().metadata().unwrap();
+        assert_eq!(changed_while_read(&before, &before), None);
+        f.as_file().set_len(3).unwrap();
+        let after = f.as_file().metadata().unwrap();
+        assert_eq!(
+            changed_while_read(&before, &after).as_deref(),
+            Some("changed while it was read (size 0 -> 3)")
+        );
     }
 
     #[test]
