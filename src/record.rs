@@ -878,6 +878,9 @@ pub struct RowsDeleted {
 /// What `ir recover` journals.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RecoverRecord {
+    /// What OpenClaw would have resumed on start, neutralised first.
+    #[serde(default)]
+    pub neutralised: Vec<Resumable>,
     /// The safe fixes it applied.
     #[serde(default)]
     pub fixes: Vec<Change>,
@@ -941,6 +944,32 @@ pub struct PreStopSnapshot {
     pub locks: Value,
     #[serde(default)]
     pub supervisors: Value,
+}
+
+/// What would start on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResumeKind {
+    /// A main session whose row says `running`: restart recovery resumes it.
+    Session,
+    /// An outbound or session delivery still pending: sent on start.
+    Delivery,
+    /// The restart sentinel: its continuation can be an agent turn.
+    RestartSentinel,
+}
+
+/// One thing OpenClaw would resume or retry on start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resumable {
+    pub kind: ResumeKind,
+    /// The database or `sessions.json` it lives in (host path, escaped).
+    pub store: String,
+    /// The session key, delivery id or sentinel key.
+    pub key: String,
+    pub session_id: Option<String>,
+    /// Local path of the store (not serialised: the host path is shown).
+    #[serde(skip)]
+    pub local: PathBuf,
 }
 
 /// `manifest.json`: the bundle's header, then one item per path.

@@ -142,10 +142,13 @@ pub fn build_agent(path: &Path) -> Result<Connection> {
 /// The Telegram DM session that holds the compromise: its node and window.
 fn insert_session(c: &Connection) -> Result<()> {
     let key = "agent:main:telegram:direct:991";
+    // Killed mid-turn: the row still says `running`, so OpenClaw's restart
+    // recovery would resume the attacker's turn on the next start.
     let entry = json!({"sessionId": EVIL_SESSION, "updatedAt": T0 + 12_000, "sessionStartedAt": T0,
-        "model": "mock-model", "modelProvider": "custom-127-0-0-1-18999", "chatType": "direct"});
+        "model": "mock-model", "modelProvider": "custom-127-0-0-1-18999", "chatType": "direct",
+        "status": "running", "startedAt": T0 + 9_000});
     c.execute(
-        "INSERT INTO session_nodes (session_key, current_session_id, entry_json, updated_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO session_nodes (session_key, current_session_id, entry_json, updated_at, created_at, status) VALUES (?1, ?2, ?3, ?4, ?5, 'running')",
         params![key, EVIL_SESSION, entry.to_string(), T0 + 12_000, T0],
     )?;
     c.execute(

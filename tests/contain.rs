@@ -540,3 +540,92 @@ fn ctrl_c_during_the_rotation_lets_it_finish() {
     );
     assert!(!json_out(&out)["rotated"].as_array().unwrap().is_empty());
 }
+
+// ---------- what OpenClaw would resume on start ----------
+
+/// The attacker's session row in the sample agent database: its status
+/// column, its JSON status, and whether `updated_at` still equals the
+/// JSON's `updatedAt` (OpenClaw treats the row as invalid otherwise).
+fn evil_session(h: &Host) -> (String, String, bool) {
+    let db = h.state().join("agents/main/agent/openclaw-agent.sqlite");
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row(
+        "SELECT status, json_extract(entry_json, '$.status'), \
+                updated_at = json_extract(entry_json, '$.updatedAt') \
+         FROM session_nodes WHERE session_key = 'agent:main:telegram:direct:991'",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
+/// A gateway killed mid-turn leaves its session `running`, which OpenClaw
+/// resumes on start: recover neutralises it the way OpenClaw records an
+/// aborted run, but only once the database is preserved.
+#[test]
+fn recover_stops_an_interrupted_turn_from_resuming_once_preserved() {
+    let h = Host::sqlite();
+    assert_eq!(evil_session(&h).0, "running");
+    let out = h.ir().args(["--json", "recover"]).output().unwrap();
+    let r = json_out(&out);
+    assert!(r["neutralised"].as_array().unwrap().is_empty(), "{r}");
+    assert!(
+        r["todo"]
+            .to_string()
+            .contains("would resume session agent:main:telegram:direct:991"),
+        "{r}"
+    );
+    assert_eq!(
+        evil_session(&h).0,
+        "running",
+        "changed before it was preserved"
+    );
+
+    let (_, recipient) = crate::collect::keypair(h.dir.path());
+    h.ir()
+        .args(["-q", "collect", "-r", &recipient])
+        .assert()
+        .success();
+    let out = h.ir().args(["--json", "recover"]).output().unwrap();
+    let r = json_out(&out);
+    assert_eq!(
+        r["neutralised"][0]["key"], "agent:main:telegram:direct:991",
+        "{r}"
+    );
+    assert_eq!(evil_session(&h), ("killed".into(), "killed".into(), true));
+    assert!(h.entries().iter().any(|e| e["event"] == "neutralised"
+        && e["details"][0]["key"] == "agent:main:telegram:direct:991"));
+    let again = json_out(&h.ir().args(["--json", "recover"]).output().unwrap());
+    assert!(
+        again["neutralised"].as_array().unwrap().is_empty(),
+        "{again}"
+    );
+    h.ir().args(["journal", "verify"]).assert().success();
+}
+
+#[test]
+fn recover_stops_a_2026_7_1_session_from_resuming() {
+    let h = Host::files();
+    // The fixture's gateway is running (a live lock, a listener); this
+    // one was stopped: no lock, no process, no socket.
+    std::fs::remove_dir_all(h.path("/tmp/openclaw-1000")).unwrap();
+    std::fs::remove_dir_all(h.path("/proc")).unwrap();
+    let index = h.state().join("agents/main/sessions/sessions.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    v["agent:main:main"]["status"] = "running".into();
+    v["agent:main:main"]["restartRecoveryRuns"] = serde_json::json!(["run-1"]);
+    std::fs::write(&index, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let (_, recipient) = crate::collect::keypair(h.dir.path());
+    h.ir()
+        .args(["-q", "collect", "-r", &recipient])
+        .assert()
+        .success();
+    let r = json_out(&h.ir().args(["--json", "recover"]).output().unwrap());
+    assert_eq!(r["neutralised"][0]["key"], "agent:main:main", "{r}");
+    let v: Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    let e = &v["agent:main:main"];
+    assert_eq!(e["status"], "killed");
+    assert_eq!(e["abortedLastRun"], true);
+    assert!(e.get("restartRecoveryRuns").is_none(), "{e}");
+    assert_eq!(e["sessionId"], "39d25ea4-98c6-4639-87d9-49df26f6ca58");
+}

@@ -20,6 +20,10 @@ pub struct RecoverArgs {
     /// its entry script, when the pre-stop snapshot cannot tell.
     #[arg(long, value_name = "PATH", requires = "start")]
     pub openclaw: Option<PathBuf>,
+    /// Neutralise what OpenClaw would resume even when the evidence bundle
+    /// does not hold its stores as they are now (journaled as forced).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Recovers; exit 1 when something is left to do that matters.
@@ -39,6 +43,7 @@ pub fn run(ctx: &Ctx, a: &RecoverArgs) -> Result<Exit> {
             &ctx.target(),
             &ctx.global.case,
             a.start.then_some(&with),
+            a.force,
             run,
         )?;
         let bad = r.healthy == Some(false)
@@ -53,6 +58,15 @@ pub fn run(ctx: &Ctx, a: &RecoverArgs) -> Result<Exit> {
         crate::output::print_json(&r);
     } else {
         let mut o = String::new();
+        for n in &r.neutralised {
+            let _ = writeln!(
+                o,
+                "stopped  {:?} {} in {} from resuming on start",
+                n.kind,
+                crate::sanitize::escape(&n.key),
+                n.store
+            );
+        }
         for f in &r.fixes {
             let _ = writeln!(o, "fixed    {} {} -> {}", f.path, f.from, f.to);
         }

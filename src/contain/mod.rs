@@ -6,5 +6,6 @@ pub mod audit;
 pub mod clear;
 pub mod gate;
 pub mod recover;
+pub mod resume;
 pub mod rotate;
 pub mod stop;

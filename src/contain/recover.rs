@@ -314,13 +314,15 @@ pub fn recover(
     target: &crate::openclaw::Target,
     case_dir: &Path,
     start: Option<&StartWith>,
+    force: bool,
     run: &Run,
 ) -> Result<Report> {
     let dep = crate::openclaw::discover(target)?;
-    let mut r = Report {
-        fixes: audit::fix(&dep, run)?,
-        ..Report::default()
-    };
+    let mut r = Report::default();
+    if !dep.runtime.running {
+        neutralise_resumes(&dep, &target.root, start.is_some(), force, run, &mut r)?;
+    }
+    r.fixes = audit::fix(&dep, run)?;
     let dep = crate::openclaw::discover(target)?;
     if let Some(with) = start {
         start_and_watch(&dep, target, with, run, &mut r)?;
@@ -330,8 +332,75 @@ pub fn recover(
     r.post_audit = case_dir.join("post-incident-audit.json");
     let doc = json!({"created": crate::journal::now_rfc3339(), "state_dir": crate::sanitize::escape_path(&dep.paths.state_dir), "version": dep.layout.version, "findings": r.findings});
     crate::safefs::write_atomic(&r.post_audit, &serde_json::to_vec_pretty(&doc)?, 0o600)?;
-    r.todo = what_is_left(&dep, start.is_some(), &r);
+    let left = what_is_left(&dep, start.is_some(), &r);
+    r.todo.extend(left);
     Ok(r)
+}
+
+/// Before any start: what OpenClaw would resume or retry on its own (the
+/// attacker's interrupted turn above all) is neutralised behind the
+/// evidence gate. With `--start`, a store `ir` cannot read, or a gate that
+/// refuses, refuses the start naming what would resume; without it, they
+/// become to-do items.
+fn neutralise_resumes(
+    dep: &Deployment,
+    root: &crate::host::Root,
+    start: bool,
+    force: bool,
+    run: &Run,
+    r: &mut Report,
+) -> Result<()> {
+    let items = match super::resume::find(dep, root) {
+        Ok(items) => items,
+        Err(e) if start && !force => {
+            return Err(crate::exit::Refused(format!(
+                "{e:#}: ir cannot tell whether the gateway would replay an interrupted turn, so it does not start it. Run `ir clear-sessions`, or --force (journaled)"
+            ))
+            .into());
+        }
+        Err(e) => {
+            r.todo.push(format!(
+                "{e:#}: check by hand that no session is left running before a start"
+            ));
+            return Ok(());
+        }
+    };
+    if items.is_empty() {
+        return Ok(());
+    }
+    let named: Vec<String> = items
+        .iter()
+        .take(10)
+        .map(|i| format!("{:?} {} in {}", i.kind, i.key, i.store).to_lowercase())
+        .collect();
+    let paths = super::resume::gate_paths(&items, root);
+    let gate = super::gate::require(
+        run.journal().path(),
+        &paths,
+        force,
+        "neutralising what OpenClaw would resume on start",
+    );
+    match gate {
+        Ok((_, forced)) => {
+            if !forced.is_empty() {
+                run.event("forced", json!({"uncovered": forced}))?;
+            }
+            super::resume::neutralise(&items, run)?;
+            r.neutralised = items;
+            Ok(())
+        }
+        Err(e) if !start => {
+            r.todo.push(format!(
+                "OpenClaw would resume {} on start ({e:#}): run ir collect, then ir recover",
+                named.join("; ")
+            ));
+            Ok(())
+        }
+        Err(e) => Err(e.context(format!(
+            "OpenClaw would resume {} on start, replaying what it was doing when it was stopped",
+            named.join("; ")
+        ))),
+    }
 }
 
 /// Starts the gateway (through its supervisor, else as it ran before),
