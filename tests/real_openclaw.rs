@@ -57,12 +57,16 @@ pub fn ir_on(state: &Path, case: &Path) -> assert_cmd::Command {
 /// A minimal OpenAI-compatible model on 127.0.0.1 (`/v1/models`, streaming
 /// and plain `/v1/chat/completions`), so OpenClaw can run an agent turn
 /// offline and write a real session. It stops when the test process ends.
-pub fn mock_model() -> u16 {
+/// Also returns the number of chat completions it has answered.
+pub fn mock_model_counting() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = served.clone();
     std::thread::spawn(move || {
         for conn in l.incoming().take(200) {
             let Ok(mut c) = conn else { continue };
+            let counter = counter.clone();
             std::thread::spawn(move || {
                 let _ = c.set_read_timeout(Some(Duration::from_secs(10)));
                 let mut buf = Vec::new();
@@ -94,6 +98,9 @@ pub fn mock_model() -> u16 {
                     buf.extend_from_slice(&tmp[..n]);
                 }
                 let body = String::from_utf8_lossy(&buf).to_string();
+                if head.starts_with("POST") {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
                 let (ctype, payload) = if head.starts_with("GET") {
                     ("application/json", r#"{"object":"list","data":[{"id":"mock-model","object":"model","owned_by":"mock"}]}"#.to_string())
                 } else if body.contains("\"stream\":true") {
@@ -117,7 +124,7 @@ pub fn mock_model() -> u16 {
             });
         }
     });
-    port
+    (port, served)
 }
 
 /// A real gateway in an isolated state dir, killed (with its process
@@ -125,6 +132,8 @@ pub fn mock_model() -> u16 {
 pub struct Gateway {
     /// The openclaw launcher of the version under test.
     pub bin: PathBuf,
+    /// Chat completions the mock model answered (with a session only).
+    pub model_requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     pub dir: tempfile::TempDir,
     pub state: PathBuf,
     pub port: u16,
@@ -157,9 +166,9 @@ impl Gateway {
     /// Onboards with a mock model provider, and runs one agent turn so the
     /// agent database holds a real session.
     pub fn onboard_with_session() -> Option<Gateway> {
-        let port = mock_model();
+        let (port, served) = mock_model_counting();
         let base = format!("http://127.0.0.1:{port}/v1");
-        let g = Gateway::onboard_with(&[
+        let mut g = Gateway::onboard_with(&[
             "--auth-choice",
             "custom-api-key",
             "--custom-base-url",
@@ -171,6 +180,7 @@ impl Gateway {
             "--custom-compatibility",
             "openai",
         ])?;
+        g.model_requests = served;
         let mut c = Command::new(&g.bin);
         g.env(&mut c);
         let out = c
@@ -209,6 +219,7 @@ impl Gateway {
         let mut tok = [0u8; 24];
         getrandom::fill(&mut tok).unwrap();
         let g = Gateway {
+            model_requests: Default::default(),
             bin: bin.clone(),
             state: dir.path().join("state"),
             dir,
@@ -852,6 +863,124 @@ fn recover_starts_a_2026_7_1_gateway_the_way_it_ran() {
         true,
         "{r}\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    ir().args(["stop", "--timeout", "20"]).assert().success();
+}
+
+/// Leaves the main session as a gateway killed in the middle of a turn
+/// leaves it: `running` in the status column and in its JSON, the two
+/// timestamps OpenClaw compares still equal.
+fn leave_main_session_running(state: &Path) {
+    let c =
+        rusqlite::Connection::open(state.join("agents/main/agent/openclaw-agent.sqlite")).unwrap();
+    let n = c
+        .execute(
+            "UPDATE session_nodes SET status = 'running', \
+               entry_json = json_set(entry_json, '$.status', 'running', '$.startedAt', updated_at - 1000) \
+             WHERE session_key = 'agent:main:main'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    c.execute("UPDATE session_nodes SET entry_valid = 1", [])
+        .unwrap();
+}
+
+fn main_session_status(state: &Path) -> (String, String) {
+    let c =
+        rusqlite::Connection::open(state.join("agents/main/agent/openclaw-agent.sqlite")).unwrap();
+    c.query_row(
+        "SELECT status, json_extract(entry_json, '$.status') FROM session_nodes WHERE session_key = 'agent:main:main'",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+/// Waits until `text` is in `file` or `limit` passes.
+fn log_shows(file: &Path, text: &str, limit: Duration) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if std::fs::read_to_string(file).is_ok_and(|l| l.contains(text)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    false
+}
+
+/// The premise of the next test, on OpenClaw itself: a session left
+/// `running` is resumed on start, a new model turn with no new message.
+#[test]
+fn openclaw_resumes_an_interrupted_session_on_start() {
+    let Some(mut gw) = Gateway::onboard_with_session() else {
+        return skip_or_fail("openclaw is not installed: run scripts/install-openclaw.sh");
+    };
+    leave_main_session_running(&gw.state);
+    gw.run();
+    assert!(
+        log_shows(
+            &gw.dir.path().join("gateway.out"),
+            "started interrupted main session",
+            Duration::from_secs(60)
+        ),
+        "OpenClaw no longer resumes a running session: the simulation of a killed turn needs revisiting"
+    );
+}
+
+/// Stopped mid-turn, collected, recovered and started again: the turn is
+/// not resumed, the model gets no new request, the session stays killed.
+#[test]
+fn recover_never_replays_the_interrupted_turn() {
+    let Some(mut gw) = Gateway::onboard_with_session() else {
+        return skip_or_fail("openclaw is not installed: run scripts/install-openclaw.sh");
+    };
+    gw.run();
+    let _cleanup = StopByLock(gw.state.clone());
+    let case = gw.dir.path().join("case");
+    let ir = || ir_on(&gw.state, &case);
+    ir().args(["stop", "--timeout", "20"]).assert().success();
+    leave_main_session_running(&gw.state);
+    let key = gw.dir.path().join("key.txt");
+    let id = age::x25519::Identity::generate();
+    std::fs::write(
+        &key,
+        format!(
+            "{}\n",
+            age::secrecy::ExposeSecret::expose_secret(&id.to_string())
+        ),
+    )
+    .unwrap();
+    ir().args(["-q", "collect", "-r", &id.to_public().to_string()])
+        .assert()
+        .success();
+    let asked = gw.model_requests.load(std::sync::atomic::Ordering::SeqCst);
+    let out = ir()
+        .args(["--json", "recover", "--start"])
+        .output()
+        .unwrap();
+    let r = json_out(&out);
+    assert_eq!(
+        r["healthy"],
+        true,
+        "{r}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(r["neutralised"][0]["key"], "agent:main:main", "{r}");
+    let log = gw.state.join("logs/gateway.log");
+    assert!(log_shows(&log, "ready", Duration::from_secs(60)));
+    // OpenClaw resumes about ten seconds after it is ready (the test above).
+    std::thread::sleep(Duration::from_secs(25));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!text.contains("started interrupted main session"), "{text}");
+    assert!(!text.contains("startup-orphaned"), "{text}");
+    assert_eq!(
+        gw.model_requests.load(std::sync::atomic::Ordering::SeqCst),
+        asked
+    );
+    assert_eq!(
+        main_session_status(&gw.state),
+        ("killed".into(), "killed".into())
     );
     ir().args(["stop", "--timeout", "20"]).assert().success();
 }
