@@ -972,6 +972,28 @@ pub struct Resumable {
     pub local: PathBuf,
 }
 
+/// A prompt file `ir restore` put back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Restored {
+    /// Host path, escaped.
+    pub path: String,
+    /// Where the known-good version came from (`template`).
+    pub source: String,
+    /// The file it replaced (absent when there was none).
+    pub old_sha256: Option<String>,
+    pub new_sha256: String,
+    /// Lines only in the replaced file, escaped (what was planted).
+    pub removed_lines: Vec<String>,
+}
+
+/// What `ir restore` journals.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RestoreRecord {
+    pub restored: Vec<Restored>,
+    #[serde(default)]
+    pub forced: Vec<Uncovered>,
+}
+
 /// `manifest.json`: the bundle's header, then one item per path.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {

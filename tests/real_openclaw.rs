@@ -984,3 +984,35 @@ fn recover_never_replays_the_interrupted_turn() {
     );
     ir().args(["stop", "--timeout", "20"]).assert().success();
 }
+
+/// What `ir restore --from template` writes is what onboarding wrote: a
+/// stock workspace's prompt files equal the package's templates as `ir`
+/// reads them.
+#[test]
+fn stock_prompt_files_equal_the_package_templates() {
+    let Some(gw) = Gateway::onboard() else {
+        return skip_or_fail("openclaw is not installed: run scripts/install-openclaw.sh");
+    };
+    let pkg = tools_dir().join("openclaw-2026.9.6/node_modules/openclaw");
+    let ws = gw.state.join("workspace");
+    let mut seen = 0;
+    for name in [
+        "AGENTS.md",
+        "SOUL.md",
+        "IDENTITY.md",
+        "USER.md",
+        "BOOTSTRAP.md",
+    ] {
+        let Ok(on_disk) = std::fs::read(ws.join(name)) else {
+            continue;
+        };
+        let template = ir::contain::prompts::template(&pkg, name).expect(name);
+        assert!(on_disk == template, "{name} differs from its template");
+        seen += 1;
+    }
+    assert!(
+        seen >= 2,
+        "onboarding wrote no prompt file in {}",
+        ws.display()
+    );
+}

@@ -13,6 +13,7 @@ pub mod journal;
 pub mod persistence;
 pub mod recover;
 pub mod report;
+pub mod restore;
 pub mod rotate;
 pub mod run;
 pub mod snapshot;

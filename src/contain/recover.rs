@@ -142,6 +142,16 @@ fn is_openclaw_package(pkg: &Path) -> bool {
         .is_some_and(|v| v.get("name").and_then(|n| n.as_str()) == Some("openclaw"))
 }
 
+/// The openclaw package the gateway ran from, as far as the case journal's
+/// pre-stop snapshot and the state dir say; only a real openclaw package.
+pub fn installed_package(dep: &Deployment, journal: &Path) -> Option<PathBuf> {
+    let snap = last_snapshot(journal).ok().flatten();
+    snap.as_ref()
+        .and_then(package_from)
+        .or_else(|| package_from_config_audit(&dep.paths.state_dir))
+        .filter(|p| is_openclaw_package(p))
+}
+
 /// The package's entry script: its `bin` in package.json, else openclaw.mjs.
 fn entry_of(pkg: &Path) -> PathBuf {
     // An entry script given directly (`--openclaw …/openclaw.mjs`).
@@ -322,6 +332,7 @@ pub fn recover(
     if !dep.runtime.running {
         neutralise_resumes(&dep, &target.root, start.is_some(), force, run, &mut r)?;
     }
+    check_prompt_files(&dep, &target.root, start.is_some(), force, run, &mut r)?;
     r.fixes = audit::fix(&dep, run)?;
     let dep = crate::openclaw::discover(target)?;
     if let Some(with) = start {
@@ -401,6 +412,51 @@ fn neutralise_resumes(
             named.join("; ")
         ))),
     }
+}
+
+/// No start on a poisoned prompt file: every new session would load it
+/// into its system prompt. With `--start` it refuses (unless `--force`,
+/// journaled), naming each file and the command that restores it; without,
+/// each becomes a to-do item.
+fn check_prompt_files(
+    dep: &Deployment,
+    root: &crate::host::Root,
+    start: bool,
+    force: bool,
+    run: &Run,
+    r: &mut Report,
+) -> Result<()> {
+    let poisoned = super::prompts::poisoned(dep, root);
+    if poisoned.is_empty() {
+        return Ok(());
+    }
+    let named: Vec<String> = poisoned
+        .iter()
+        .map(|p| {
+            format!(
+                "{} [{}]: ir restore {} --from template",
+                p.path,
+                p.flags.join(", "),
+                p.path
+            )
+        })
+        .collect();
+    if start && !force {
+        return Err(crate::exit::Refused(format!(
+            "recover --start refused: every new session would load a poisoned prompt file: {}. Restore each as shown (or quarantine it), or --force (journaled)",
+            named.join("; ")
+        ))
+        .into());
+    }
+    if start {
+        run.event("forced", json!({"poisoned_prompt_files": poisoned}))?;
+    }
+    r.todo.extend(
+        named
+            .into_iter()
+            .map(|n| format!("poisoned prompt file {n}")),
+    );
+    Ok(())
 }
 
 /// Starts the gateway (through its supervisor, else as it ran before),

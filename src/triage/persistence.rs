@@ -751,8 +751,9 @@ struct AgentPlaces {
 }
 
 /// The files in a workspace that every session reads as instructions.
-const PROMPT_FILES: &[&str] = &[
+pub const PROMPT_FILES: &[&str] = &[
     "SOUL.md",
+    "BOOT.md",
     "AGENTS.md",
     "MEMORY.md",
     "IDENTITY.md",
