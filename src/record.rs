@@ -958,6 +958,17 @@ pub enum ResumeKind {
     RestartSentinel,
 }
 
+impl ResumeKind {
+    /// The name shown and journaled.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResumeKind::Session => "session",
+            ResumeKind::Delivery => "delivery",
+            ResumeKind::RestartSentinel => "restart_sentinel",
+        }
+    }
+}
+
 /// One thing OpenClaw would resume or retry on start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resumable {

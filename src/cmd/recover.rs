@@ -61,8 +61,8 @@ pub fn run(ctx: &Ctx, a: &RecoverArgs) -> Result<Exit> {
         for n in &r.neutralised {
             let _ = writeln!(
                 o,
-                "stopped  {:?} {} in {} from resuming on start",
-                n.kind,
+                "stopped  {} {} in {} from resuming on start",
+                n.kind.as_str(),
                 crate::sanitize::escape(&n.key),
                 n.store
             );

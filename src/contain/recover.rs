@@ -382,7 +382,7 @@ fn neutralise_resumes(
     let named: Vec<String> = items
         .iter()
         .take(10)
-        .map(|i| format!("{:?} {} in {}", i.kind, i.key, i.store).to_lowercase())
+        .map(|i| format!("{} {} in {}", i.kind.as_str(), i.key, i.store))
         .collect();
     let paths = super::resume::gate_paths(&items, root);
     let gate = super::gate::require(
