@@ -864,6 +864,29 @@ pub struct ClearRecord {
     pub forced: Vec<Uncovered>,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Import archives removed: verbatim legacy transcripts OpenClaw keeps
+    /// in `agents/<id>/session-sqlite-import-archive/` after an upgrade.
+    #[serde(default)]
+    pub archives_removed: Vec<String>,
+    /// Task and flow rows deleted from the global state database
+    /// (`task_runs` holds each run's full prompt).
+    #[serde(default)]
+    pub state_rows_deleted: Option<RowsDeleted>,
+    /// Per agent database: the session-derived memory index it forgot.
+    #[serde(default)]
+    pub memory_forgotten: Vec<MemoryForgotten>,
+}
+
+/// What `ir clear-sessions` removed from one agent database's memory index,
+/// the way OpenClaw's own "forget" does.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryForgotten {
+    /// Host path, escaped.
+    pub db: String,
+    /// Table → session-derived rows deleted (`source = 'sessions'`).
+    pub rows: BTreeMap<String, u64>,
+    /// Session ids tombstoned so OpenClaw does not index them again, escaped.
+    pub tombstoned: Vec<String>,
 }
 
 /// Rows `ir clear-sessions` deleted from one database.

@@ -356,6 +356,136 @@ fn clear_sessions_sqlite_keeps_auth_profiles_and_refuses_a_locked_database() {
     assert_eq!(count("schema_meta"), 1);
 }
 
+/// `ir hunt` on the live root: the hits in task runs, the memory index and
+/// import archives.
+fn hunt_stores(h: &Host) -> std::collections::BTreeSet<(String, String)> {
+    let out = live(h).args(["--json", "hunt"]).output().unwrap();
+    crate::triage::stores_hit(&json_out(&out))
+}
+
+#[test]
+fn clear_sessions_removes_task_runs_memory_chunks_and_import_archives() {
+    let h = Host::sqlite();
+    let sid = ir::sample::EVIL_SESSION;
+    let before = hunt_stores(&h);
+    for store in [":task_runs:1", ":memory_index_chunks:1", ".imported-"] {
+        assert!(
+            before.iter().any(|(_, s)| s.contains(store)),
+            "{store}: {before:#?}"
+        );
+    }
+    collect_live(&h);
+    // An archive written after the collection is not preserved: refused.
+    let adir = h.state().join("agents/main/session-sqlite-import-archive");
+    let late = adir.join(format!("k.{sid}.jsonl.imported-1"));
+    std::fs::write(&late, "{}\n").unwrap();
+    live(&h)
+        .arg("clear-sessions")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "jsonl.imported-1 (not in the bundle)",
+        ));
+    std::fs::remove_file(&late).unwrap();
+    let out = live(&h)
+        .args(["--json", "clear-sessions"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: ir::record::ClearRecord = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r.archives_removed.len(), 1, "{r:?}");
+    let state = r.state_rows_deleted.as_ref().unwrap();
+    assert_eq!(state.rows["task_runs"], 1);
+    assert_eq!(state.rows["task_delivery_state"], 1);
+    let m = &r.memory_forgotten[0];
+    for t in [
+        "memory_index_chunks",
+        "memory_index_chunks_fts",
+        "memory_index_sources",
+    ] {
+        assert_eq!(m.rows[t], 1, "{t}: {m:?}");
+    }
+    assert_eq!(m.tombstoned, [sid]);
+    // The journal counts the same, as typed records.
+    let events: Vec<String> = h
+        .entries()
+        .iter()
+        .filter_map(|e| e["event"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        ["removed", "forgot", "cleared"]
+            .iter()
+            .all(|e| events.iter().any(|x| x == e)),
+        "{events:?}"
+    );
+    let end = h
+        .entries()
+        .into_iter()
+        .rev()
+        .find(|e| e["command"] == "clear-sessions" && e["status"] == "ok")
+        .unwrap();
+    let journaled: ir::record::ClearRecord =
+        serde_json::from_value(end["details"].clone()).unwrap();
+    assert_eq!(journaled.memory_forgotten, r.memory_forgotten);
+    assert_eq!(journaled.state_rows_deleted, r.state_rows_deleted);
+    assert_eq!(journaled.archives_removed, r.archives_removed);
+    // Nothing is left to hunt, and the workspace memory stays.
+    assert_eq!(hunt_stores(&h), Default::default());
+    let agent =
+        rusqlite::Connection::open(h.state().join("agents/main/agent/openclaw-agent.sqlite"))
+            .unwrap();
+    let one = |c: &rusqlite::Connection, q: &str| -> String {
+        c.query_row(q, [], |r| r.get::<_, rusqlite::types::Value>(0))
+            .map(|v| format!("{v:?}"))
+            .unwrap()
+    };
+    assert_eq!(
+        one(
+            &agent,
+            "SELECT group_concat(source) FROM memory_index_chunks"
+        ),
+        "Text(\"memory\")"
+    );
+    assert_eq!(
+        one(
+            &agent,
+            "SELECT group_concat(source) FROM memory_index_chunks_fts"
+        ),
+        "Text(\"memory\")"
+    );
+    assert_eq!(
+        one(
+            &agent,
+            "SELECT group_concat(source) FROM memory_index_sources"
+        ),
+        "Text(\"memory\")"
+    );
+    assert_eq!(
+        one(
+            &agent,
+            "SELECT session_id || ' ' || agent_id || ' ' || reason FROM memory_session_tombstones"
+        ),
+        format!("Text(\"{sid} main forgotten\")")
+    );
+    // The sample's inserts (4) and deletes (2) bumped it by trigger, forget once more.
+    assert_eq!(
+        one(&agent, "SELECT revision FROM memory_index_state"),
+        "Integer(7)"
+    );
+    assert_eq!(
+        one(&agent, "SELECT count(*) FROM auth_profile_store"),
+        "Integer(1)"
+    );
+    let global = rusqlite::Connection::open(h.state().join("state/openclaw.sqlite")).unwrap();
+    assert_eq!(one(&global, "SELECT count(*) FROM task_runs"), "Integer(0)");
+    assert_eq!(one(&global, "SELECT count(*) FROM cron_jobs"), "Integer(4)");
+    assert_eq!(std::fs::read_dir(&adir).unwrap().count(), 0);
+}
+
 #[test]
 fn rotate_env_secret_ref_updates_dotenv() {
     let h = Host::sqlite();

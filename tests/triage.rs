@@ -978,6 +978,81 @@ fn hunt_reads_sqlite_including_zstd_events() {
     );
 }
 
+/// The stores of session text beside the transcripts, as hunt cites them.
+pub fn stores_hit(v: &Value) -> BTreeSet<(String, String)> {
+    hits(v)
+        .into_iter()
+        .filter(|(_, src)| {
+            src.contains(":task_runs:")
+                || src.contains(":memory_index_chunks:")
+                || src.contains(".imported-")
+        })
+        .collect()
+}
+
+#[test]
+fn hunt_reads_task_runs_the_memory_index_and_import_archives() {
+    let h = Host::sqlite();
+    let (code, v) = json(&h, &["hunt"]);
+    assert_eq!(code, 1);
+    let archive = format!(
+        "agent_main_telegram_direct_991.{}.jsonl.imported-1795161600000",
+        ir::sample::EVIL_SESSION
+    );
+    let got = stores_hit(&v);
+    // The prompt of the task run, the 'sessions' chunk (row 1), and line 5
+    // of the archived transcript (the fetched page) carry the injection; the
+    // archive's line 6 is the exec it led to. The 'memory' chunk (row 2) is
+    // clean.
+    let want: BTreeSet<(String, String)> = [
+        (
+            "injection.ignore_instructions",
+            "openclaw.sqlite:task_runs:1",
+        ),
+        ("injection.role_override", "openclaw.sqlite:task_runs:1"),
+        ("ioc.clawhub_campaign", "openclaw.sqlite:task_runs:1"),
+        (
+            "injection.ignore_instructions",
+            "openclaw-agent.sqlite:memory_index_chunks:1",
+        ),
+        (
+            "injection.role_override",
+            "openclaw-agent.sqlite:memory_index_chunks:1",
+        ),
+        (
+            "ioc.clawhub_campaign",
+            "openclaw-agent.sqlite:memory_index_chunks:1",
+        ),
+        ("injection.ignore_instructions", &format!("{archive}:5")),
+        ("injection.role_override", &format!("{archive}:5")),
+        ("ioc.clawhub_campaign", &format!("{archive}:5")),
+        ("exec.download_and_run", &format!("{archive}:6")),
+        ("ioc.clawhub_campaign", &format!("{archive}:6")),
+        ("tool.exec", &format!("{archive}:6")),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    let task = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["source"].as_str().unwrap().ends_with(":task_runs:1"))
+        .unwrap();
+    assert_eq!(task["agent"], "main");
+    assert_eq!(task["session"], "agent:main:telegram:direct:991");
+    assert_eq!(task["time"], "2026-11-21T08:00:01.000Z");
+    // The archived transcript's tool calls are listed like any other's.
+    assert!(v["tool_calls"].as_array().unwrap().iter().any(|t| {
+        t["source"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{archive}:6"))
+            && t["session"] == ir::sample::EVIL_SESSION
+    }));
+}
+
 #[test]
 fn hunt_reads_deleted_reset_and_cold_transcripts() {
     let h = Host::files();

@@ -1,4 +1,6 @@
-//! `ir clear-sessions`: remove poisoned sessions once the evidence is safe.
+//! `ir clear-sessions`: remove poisoned sessions, and the session text kept
+//! in import archives, task runs and the memory index, once the evidence is
+//! safe.
 
 use crate::case::{Ctx, Outcome};
 use crate::exit::Exit;
@@ -36,9 +38,19 @@ pub fn run(ctx: &Ctx, a: &ClearArgs) -> Result<Exit> {
         let mut o = String::new();
         let _ = writeln!(o, "cleared agents: {}", r.agents.join(", "));
         let _ = writeln!(o, "files removed: {}", r.files_removed.len());
-        for d in &r.rows_deleted {
+        let _ = writeln!(o, "import archives removed: {}", r.archives_removed.len());
+        for d in r.rows_deleted.iter().chain(&r.state_rows_deleted) {
             let total: u64 = d.rows.values().sum();
             let _ = writeln!(o, "rows deleted: {total} in {}", d.db);
+        }
+        for m in &r.memory_forgotten {
+            let total: u64 = m.rows.values().sum();
+            let _ = writeln!(
+                o,
+                "memory index: {total} session rows deleted, {} sessions tombstoned in {}",
+                m.tombstoned.len(),
+                m.db
+            );
         }
         for n in &r.notes {
             let _ = writeln!(o, "note: {n}");

@@ -1,5 +1,8 @@
 //! `ir hunt`: what the agent was made to do. Session transcripts (files and
-//! SQLite, zstd-compressed events included) and OpenClaw's logs are read
+//! SQLite, zstd-compressed events included, and the import archive's
+//! verbatim legacy copies), the other stores of session text (each task
+//! run's prompt and summaries in the global state database, the memory
+//! index's chunks in each agent database) and OpenClaw's logs are read
 //! once; every tool call is listed, and every piece of text the agent read
 //! or command it ran is matched against the rules in `hunt-rules.toml`
 //! (compiled in; `--rules FILE` extends or replaces them).
@@ -377,13 +380,25 @@ impl Hunter<'_> {
                 return Ok(());
             }
         };
-        if !crate::sqlite::has_table(&conn.conn, "transcript_events") {
-            return Ok(());
+        if crate::sqlite::has_table(&conn.conn, "transcript_events") {
+            self.transcript_events(&conn.conn, &shown, agent)?;
         }
+        if crate::sqlite::has_table(&conn.conn, "memory_index_chunks") {
+            self.text_rows(&conn.conn, &shown, &MEMORY_CHUNKS, agent)?;
+        }
+        Ok(())
+    }
+
+    fn transcript_events(
+        &mut self,
+        conn: &rusqlite::Connection,
+        shown: &str,
+        agent: &str,
+    ) -> Result<()> {
         self.report
             .sources
             .push(format!("{shown}:transcript_events"));
-        let mut stmt = match conn.conn.prepare("SELECT rowid, session_id, event_json, event_zstd FROM transcript_events ORDER BY session_id, seq") {
+        let mut stmt = match conn.prepare("SELECT rowid, session_id, event_json, event_zstd FROM transcript_events ORDER BY session_id, seq") {
             Ok(s) => s,
             Err(e) => {
                 self.report.unreadable.push(format!("{shown}: {e}"));
@@ -433,6 +448,103 @@ impl Hunter<'_> {
         }
         Ok(())
     }
+
+    /// Every row of a [`TextTable`], its text matched as `text` (what the
+    /// agent read), cited as `db:table:rowid`.
+    fn text_rows(
+        &mut self,
+        conn: &rusqlite::Connection,
+        shown: &str,
+        t: &TextTable,
+        agent: &str,
+    ) -> Result<()> {
+        self.report.sources.push(format!("{shown}:{}", t.table));
+        let mut stmt = match conn.prepare(t.sql) {
+            Ok(s) => s,
+            Err(e) => {
+                self.report.unreadable.push(format!("{shown}: {e}"));
+                return Ok(());
+            }
+        };
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        });
+        let rows = match rows {
+            Ok(r) => r,
+            Err(e) => {
+                self.report.unreadable.push(format!("{shown}: {e}"));
+                return Ok(());
+            }
+        };
+        for row in rows {
+            crate::signal::check()?;
+            let Ok((rowid, session, row_agent, at, text)) = row else {
+                self.report.malformed += 1;
+                continue;
+            };
+            let session = session.map(|s| (t.session)(&s)).unwrap_or_default();
+            let w = Where {
+                source: format!("{shown}:{}:{rowid}", t.table),
+                session: &session,
+                agent: row_agent
+                    .as_deref()
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or(agent),
+                time: at.and_then(ms_time),
+            };
+            self.check("text", &text.unwrap_or_default(), &w);
+        }
+        Ok(())
+    }
+}
+
+/// A table that holds session text outside the transcripts. `sql` selects,
+/// per row: rowid, session, agent id, time (ms since the epoch), text.
+struct TextTable {
+    table: &'static str,
+    sql: &'static str,
+    /// The session id, from what the `session` column holds.
+    session: fn(&str) -> String,
+}
+
+/// `task_runs` in the global state database: each run's full prompt
+/// (`task`, the injection included when one came in), its label and what
+/// the model reported. The session is the requester's session key.
+const TASK_RUNS: TextTable = TextTable {
+    table: "task_runs",
+    sql: "SELECT rowid, requester_session_key, agent_id, created_at, \
+          COALESCE(label, '') || char(10) || COALESCE(task, '') || char(10) || \
+          COALESCE(progress_summary, '') || char(10) || COALESCE(terminal_summary, '') || char(10) || \
+          COALESCE(error, '') || char(10) || COALESCE(detail_json, '') FROM task_runs ORDER BY created_at, rowid",
+    session: str::to_string,
+};
+
+/// `memory_index_chunks` in an agent database: session-derived chunks
+/// (`source = 'sessions'`, path `sessions/<agent>/<session>.jsonl`) and
+/// workspace-memory ones (`source = 'memory'`), which can be poisoned too.
+const MEMORY_CHUNKS: TextTable = TextTable {
+    table: "memory_index_chunks",
+    sql: "SELECT chunk_rowid, CASE WHEN source = 'sessions' THEN path END, NULL, updated_at, text \
+          FROM memory_index_chunks ORDER BY chunk_rowid",
+    session: session_of_memory_path,
+};
+
+/// The session id in a memory path `sessions/<agent>/<session>.jsonl`.
+fn session_of_memory_path(p: &str) -> String {
+    let file = p.rsplit('/').next().unwrap_or(p);
+    file.strip_suffix(".jsonl").unwrap_or(file).to_string()
+}
+
+/// A time in ms since the epoch, as transcripts write theirs.
+fn ms_time(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -446,8 +558,9 @@ fn truncate(s: &str, n: usize) -> String {
     format!("{}…", &s[..end])
 }
 
-/// Hunts through the deployment's transcripts and logs: transcript files,
-/// agent databases, then logs. `Err(Interrupted)` on Ctrl-C.
+/// Hunts through the deployment's transcripts and logs: import archives
+/// and transcript files, agent databases (transcripts, memory index), the
+/// global database's task runs, then logs. `Err(Interrupted)` on Ctrl-C.
 pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<Report> {
     let mut h = Hunter {
         rules,
@@ -464,6 +577,7 @@ pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<R
         let agent = db.agent_id.clone().unwrap_or_default();
         h.sqlite(&db.path, &agent)?;
     }
+    h.task_runs(dep)?;
     for l in log_files(dep, extra_logs) {
         crate::signal::check()?;
         if crate::safefs::lstat(&l)
@@ -484,10 +598,56 @@ pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<R
 }
 
 impl Hunter<'_> {
+    /// The task runs of the global state database.
+    fn task_runs(&mut self, dep: &Deployment) -> Result<()> {
+        for db in dep
+            .layout
+            .databases
+            .iter()
+            .filter(|d| d.role.as_deref() == Some("global"))
+        {
+            crate::signal::check()?;
+            let shown = crate::sanitize::escape_path(&db.path);
+            let conn = match crate::sqlite::open_isolated(&db.path) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.report.unreadable.push(format!("{shown}: {e:#}"));
+                    continue;
+                }
+            };
+            if crate::sqlite::has_table(&conn.conn, "task_runs") {
+                self.text_rows(&conn.conn, &shown, &TASK_RUNS, "")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every agent's import archive: verbatim copies of the legacy
+    /// transcripts the SQLite import read, `<key>.<session>.jsonl.imported-<ms>`.
+    fn import_archives(&mut self, agent: &str, dir: &Path) -> Result<()> {
+        let wanted = |n: &str| n.contains(".jsonl.imported-");
+        for f in crate::openclaw::layout::session_dir_files(dir, wanted) {
+            crate::signal::check()?;
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stem = name.split(".jsonl").next().unwrap_or("");
+            let session = stem.rsplit('.').next().unwrap_or("").to_string();
+            match crate::safefs::open_regular(&f) {
+                Ok((file, _)) => self.jsonl(&f, file, agent, &session)?,
+                Err(e) => self.report.unreadable.push(e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
     /// Every agent's transcript files (file layout), zstd ones inflated.
     fn transcript_files(&mut self, dep: &Deployment) -> Result<()> {
         for a in crate::openclaw::layout::agent_dirs(&dep.paths.state_dir) {
-            let dir = dep.paths.state_dir.join("agents").join(&a).join("sessions");
+            let adir = dep.paths.state_dir.join("agents").join(&a);
+            self.import_archives(&a, &adir.join("session-sqlite-import-archive"))?;
+            let dir = adir.join("sessions");
             // Live, deleted, reset and cold transcripts alike.
             for f in crate::openclaw::layout::session_dir_files(&dir, |n| n.contains(".jsonl")) {
                 crate::signal::check()?;
