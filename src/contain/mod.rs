@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod clear;
 pub mod gate;
+pub mod quarantine;
 pub mod recover;
 pub mod resume;
 pub mod rotate;
