@@ -117,6 +117,10 @@ pub enum Command {
     /// AGENTS.md…): shows what changes, writes it atomically, only once the
     /// poisoned one sits in a verified bundle.
     Restore(cmd::restore::RestoreArgs),
+    /// Eradicate: move flagged persistence items and poisoned files into
+    /// <case>/quarantine/<id>/ (shared files keep all but their offending
+    /// lines), once preserved in a verified bundle; --undo ID puts one back.
+    Quarantine(cmd::quarantine::QuarantineArgs),
     /// Back to service: safe fixes, --start the gateway (supervisor, or as it
     /// ran before), prove it healthy and listening as configured, write
     /// post-incident-audit.json and what is left to do.
@@ -194,6 +198,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Demo(a) => cmd::demo::run(&ctx, &a),
         Command::ClearSessions(a) => cmd::clear_sessions::run(&ctx, &a),
         Command::Restore(a) => cmd::restore::run(&ctx, &a),
+        Command::Quarantine(a) => cmd::quarantine::run(&ctx, &a),
         Command::Timeline(a) => cmd::timeline::run(&ctx, &a),
         Command::Persistence(a) => cmd::persistence::run(&ctx, &a),
         Command::Hunt(a) => cmd::hunt::run(&ctx, &a),

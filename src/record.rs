@@ -898,6 +898,85 @@ pub struct RowsDeleted {
     pub rows: BTreeMap<String, u64>,
 }
 
+/// A line `ir quarantine` removed from a shared file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemovedLine {
+    /// 1-based line number in the original file.
+    pub line: u64,
+    /// The line without its newline, escaped reversibly
+    /// ([`crate::sanitize::escape_bytes`]): safe to print, exact to restore.
+    pub text: String,
+    /// The flag rules it raised.
+    pub flags: Vec<String>,
+}
+
+/// One file `ir quarantine` moved out (a whole file or a symlink) or edited
+/// (a shared file, offending lines removed): everything `--undo` needs to
+/// put back the identical file. Journaled in a `quarantine` event before
+/// the host is changed, and kept as `record.json` beside the copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuarantineRecord {
+    /// The quarantine id: `<case>/quarantine/<id>/`.
+    pub id: String,
+    /// The original host path, escaped reversibly.
+    pub path: String,
+    /// `file` or `symlink`.
+    pub kind: FileKind,
+    /// Moved out whole (true), or only its offending lines removed.
+    pub whole_file: bool,
+    /// The copy of the original in the case dir (local path, escaped).
+    pub stored: String,
+    /// SHA-256 of the original bytes (of a symlink: of its target).
+    pub sha256: String,
+    pub size: u64,
+    /// Permission bits in octal (`644`).
+    pub mode: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// RFC 3339 UTC with nanoseconds.
+    pub mtime: String,
+    pub atime: String,
+    /// A symlink's target, escaped reversibly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+    /// A shared file: SHA-256 of what was left in place, which `--undo`
+    /// requires to find unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256_after: Option<String>,
+    #[serde(default)]
+    pub removed_lines: Vec<RemovedLine>,
+    /// The persistence mechanism it was found as, when known.
+    #[serde(default)]
+    pub mechanism: Option<String>,
+    /// The flags that made it a target.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    pub quarantined_at: String,
+}
+
+/// An item `ir quarantine` left in place, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeftItem {
+    /// Host path, escaped.
+    pub path: String,
+    pub reason: String,
+}
+
+/// What `ir quarantine` journals in its `end` entry (and prints with
+/// `--json`): what it quarantined or, with `--undo`, restored, and what it
+/// left.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct QuarantineRunRecord {
+    #[serde(default)]
+    pub quarantined: Vec<QuarantineRecord>,
+    #[serde(default)]
+    pub restored: Vec<QuarantineRecord>,
+    #[serde(default)]
+    pub left: Vec<LeftItem>,
+    #[serde(default)]
+    pub forced: Vec<Uncovered>,
+}
+
 /// What `ir recover` journals.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RecoverRecord {

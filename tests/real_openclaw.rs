@@ -951,14 +951,24 @@ fn the_playbooks_never_replay_an_interrupted_turn() {
     // Its own process group, so that the client and whatever it spawned go.
     std::os::unix::process::CommandExt::process_group(&mut turn, 0);
     let mut turn = turn
-        .args(["agent", "--agent", "main", "--message", "SLOW-TURN run the maintenance script", "--json"])
+        .args([
+            "agent",
+            "--agent",
+            "main",
+            "--message",
+            "SLOW-TURN run the maintenance script",
+            "--json",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let t0 = Instant::now();
     while gw.model_requests.load(std::sync::atomic::Ordering::SeqCst) == asked {
-        assert!(t0.elapsed() < Duration::from_secs(90), "the turn never reached the model");
+        assert!(
+            t0.elapsed() < Duration::from_secs(90),
+            "the turn never reached the model"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
     // The turn runs in the gateway: the client that asked for it may go
@@ -971,12 +981,22 @@ fn the_playbooks_never_replay_an_interrupted_turn() {
     let ir = || ir_on(&gw.state, &case);
     let id = age::x25519::Identity::generate();
     let recipient = format!("recipient={}", id.to_public());
-    ir().args(["run", "contain", "--yes", "--set", &recipient]).assert().success();
+    ir().args(["run", "contain", "--yes", "--set", &recipient])
+        .assert()
+        .success();
     let db = gw.state.join("agents/main/agent/openclaw-agent.sqlite");
     let hash = || ir::journal::sha256_hex(&std::fs::read(&db).unwrap());
     let after_contain = hash();
-    assert_eq!(main_session_status(&gw.state).0, "running", "the premise: stopped mid-turn");
-    assert_eq!(hash(), after_contain, "reading the status changed the database");
+    assert_eq!(
+        main_session_status(&gw.state).0,
+        "running",
+        "the premise: stopped mid-turn"
+    );
+    assert_eq!(
+        hash(),
+        after_contain,
+        "reading the status changed the database"
+    );
     let asked = gw.model_requests.load(std::sync::atomic::Ordering::SeqCst);
     let out = ir().args(["run", "recover", "--yes"]).output().unwrap();
     assert!(
@@ -992,8 +1012,14 @@ fn the_playbooks_never_replay_an_interrupted_turn() {
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(!text.contains("started interrupted main session"), "{text}");
     assert!(!text.contains("startup-orphaned"), "{text}");
-    assert_eq!(gw.model_requests.load(std::sync::atomic::Ordering::SeqCst), asked);
-    assert_eq!(main_session_status(&gw.state), ("killed".into(), "killed".into()));
+    assert_eq!(
+        gw.model_requests.load(std::sync::atomic::Ordering::SeqCst),
+        asked
+    );
+    assert_eq!(
+        main_session_status(&gw.state),
+        ("killed".into(), "killed".into())
+    );
     assert!(
         std::fs::read_to_string(case.join("journal.jsonl"))
             .unwrap()

@@ -11,6 +11,7 @@ pub mod hunt;
 pub mod inventory;
 pub mod journal;
 pub mod persistence;
+pub mod quarantine;
 pub mod recover;
 pub mod report;
 pub mod restore;

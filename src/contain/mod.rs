@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clear;
 pub mod gate;
 pub mod prompts;
+pub mod quarantine;
 pub mod recover;
 pub mod resume;
 pub mod rotate;
