@@ -864,16 +864,18 @@ pub struct ClearRecord {
     pub forced: Vec<Uncovered>,
     #[serde(default)]
     pub notes: Vec<String>,
+    // Members added after 0.1.0 are left out when empty, so a report made
+    // from an older journal reads as it did.
     /// Import archives removed: verbatim legacy transcripts OpenClaw keeps
     /// in `agents/<id>/session-sqlite-import-archive/` after an upgrade.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub archives_removed: Vec<String>,
     /// Task and flow rows deleted from the global state database
     /// (`task_runs` holds each run's full prompt).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_rows_deleted: Option<RowsDeleted>,
     /// Per agent database: the session-derived memory index it forgot.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub memory_forgotten: Vec<MemoryForgotten>,
 }
 
