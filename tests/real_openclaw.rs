@@ -809,21 +809,8 @@ fn recover_starts_the_gateway_the_way_it_ran() {
         );
     };
     let _cleanup = StopByLock(gw.state.clone());
-    let case = gw.dir.path().join("case");
+    let (case, r) = stop_then_recover(&gw);
     let ir = || ir_on(&gw.state, &case);
-    ir().args(["stop", "--timeout", "20"]).assert().success();
-    assert!(TcpStream::connect(("127.0.0.1", gw.port)).is_err());
-    let out = ir()
-        .args(["--json", "recover", "--start"])
-        .output()
-        .unwrap();
-    let r = json_out(&out);
-    assert_eq!(
-        r["healthy"],
-        true,
-        "{r}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(r["listening_as_configured"], true, "{r}");
     assert!(
         r["listeners"].as_array().unwrap().iter().all(|l| l
@@ -849,6 +836,16 @@ fn recover_starts_a_2026_7_1_gateway_the_way_it_ran() {
     };
     gw.run();
     let _cleanup = StopByLock(gw.state.clone());
+    let (case, _) = stop_then_recover(&gw);
+    ir_on(&gw.state, &case)
+        .args(["stop", "--timeout", "20"])
+        .assert()
+        .success();
+}
+
+/// `ir stop`, then `ir recover --start`, which must bring `/healthz` back;
+/// the case dir and recover's report.
+fn stop_then_recover(gw: &Gateway) -> (PathBuf, serde_json::Value) {
     let case = gw.dir.path().join("case");
     let ir = || ir_on(&gw.state, &case);
     ir().args(["stop", "--timeout", "20"]).assert().success();
@@ -864,7 +861,7 @@ fn recover_starts_a_2026_7_1_gateway_the_way_it_ran() {
         "{r}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    ir().args(["stop", "--timeout", "20"]).assert().success();
+    (case, r)
 }
 
 /// Leaves the main session as a gateway killed in the middle of a turn

@@ -389,6 +389,41 @@ impl Hunter<'_> {
         Ok(())
     }
 
+    /// Runs `sql` and hands each row to `on`; a query that fails is noted
+    /// as unreadable, a row that does not read is counted as malformed, and
+    /// Ctrl-C is honoured between rows. Rows stream: none is kept.
+    fn each_row<T>(
+        &mut self,
+        conn: &rusqlite::Connection,
+        shown: &str,
+        sql: &str,
+        read: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+        mut on: impl FnMut(&mut Self, T),
+    ) -> Result<()> {
+        let mut stmt = match conn.prepare(sql) {
+            Ok(s) => s,
+            Err(e) => {
+                self.report.unreadable.push(format!("{shown}: {e}"));
+                return Ok(());
+            }
+        };
+        let rows = match stmt.query_map([], read) {
+            Ok(r) => r,
+            Err(e) => {
+                self.report.unreadable.push(format!("{shown}: {e}"));
+                return Ok(());
+            }
+        };
+        for row in rows {
+            crate::signal::check()?;
+            match row {
+                Ok(v) => on(self, v),
+                Err(_) => self.report.malformed += 1,
+            }
+        }
+        Ok(())
+    }
+
     fn transcript_events(
         &mut self,
         conn: &rusqlite::Connection,
@@ -398,34 +433,16 @@ impl Hunter<'_> {
         self.report
             .sources
             .push(format!("{shown}:transcript_events"));
-        let mut stmt = match conn.prepare("SELECT rowid, session_id, event_json, event_zstd FROM transcript_events ORDER BY session_id, seq") {
-            Ok(s) => s,
-            Err(e) => {
-                self.report.unreadable.push(format!("{shown}: {e}"));
-                return Ok(());
-            }
-        };
-        let rows = stmt.query_map([], |r| {
+        let sql = "SELECT rowid, session_id, event_json, event_zstd FROM transcript_events ORDER BY session_id, seq";
+        let read = |r: &rusqlite::Row| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, Option<String>>(1)?,
                 r.get::<_, Option<String>>(2)?,
                 r.get::<_, Option<Vec<u8>>>(3)?,
             ))
-        });
-        let rows = match rows {
-            Ok(r) => r,
-            Err(e) => {
-                self.report.unreadable.push(format!("{shown}: {e}"));
-                return Ok(());
-            }
         };
-        for row in rows {
-            crate::signal::check()?;
-            let Ok((rowid, session, json, zst)) = row else {
-                self.report.malformed += 1;
-                continue;
-            };
+        self.each_row(conn, shown, sql, read, |h, (rowid, session, json, zst)| {
             let text = match (json, zst) {
                 (Some(j), _) => Some(j),
                 (None, Some(z)) => zstd::bulk::decompress(&z, MAX_EVENT)
@@ -434,8 +451,8 @@ impl Hunter<'_> {
                 _ => None,
             };
             let Some(v) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) else {
-                self.report.malformed += 1;
-                continue;
+                h.report.malformed += 1;
+                return;
             };
             let session = session.unwrap_or_default();
             let w = Where {
@@ -444,9 +461,8 @@ impl Hunter<'_> {
                 agent,
                 time: event_time(&v),
             };
-            self.entry(&v, &w);
-        }
-        Ok(())
+            h.entry(&v, &w);
+        })
     }
 
     /// Every row of a [`TextTable`], its text matched as `text` (what the
@@ -459,14 +475,7 @@ impl Hunter<'_> {
         agent: &str,
     ) -> Result<()> {
         self.report.sources.push(format!("{shown}:{}", t.table));
-        let mut stmt = match conn.prepare(t.sql) {
-            Ok(s) => s,
-            Err(e) => {
-                self.report.unreadable.push(format!("{shown}: {e}"));
-                return Ok(());
-            }
-        };
-        let rows = stmt.query_map([], |r| {
+        let read = |r: &rusqlite::Row| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, Option<String>>(1)?,
@@ -474,33 +483,26 @@ impl Hunter<'_> {
                 r.get::<_, Option<i64>>(3)?,
                 r.get::<_, Option<String>>(4)?,
             ))
-        });
-        let rows = match rows {
-            Ok(r) => r,
-            Err(e) => {
-                self.report.unreadable.push(format!("{shown}: {e}"));
-                return Ok(());
-            }
         };
-        for row in rows {
-            crate::signal::check()?;
-            let Ok((rowid, session, row_agent, at, text)) = row else {
-                self.report.malformed += 1;
-                continue;
-            };
-            let session = session.map(|s| (t.session)(&s)).unwrap_or_default();
-            let w = Where {
-                source: format!("{shown}:{}:{rowid}", t.table),
-                session: &session,
-                agent: row_agent
-                    .as_deref()
-                    .filter(|a| !a.is_empty())
-                    .unwrap_or(agent),
-                time: at.and_then(ms_time),
-            };
-            self.check("text", &text.unwrap_or_default(), &w);
-        }
-        Ok(())
+        self.each_row(
+            conn,
+            shown,
+            t.sql,
+            read,
+            |h, (rowid, session, row_agent, at, text)| {
+                let session = session.map(|s| (t.session)(&s)).unwrap_or_default();
+                let w = Where {
+                    source: format!("{shown}:{}:{rowid}", t.table),
+                    session: &session,
+                    agent: row_agent
+                        .as_deref()
+                        .filter(|a| !a.is_empty())
+                        .unwrap_or(agent),
+                    time: at.and_then(ms_time),
+                };
+                h.check("text", &text.unwrap_or_default(), &w);
+            },
+        )
     }
 }
 
