@@ -33,10 +33,8 @@ pub fn poisoned(dep: &Deployment, root: &crate::host::Root) -> Vec<Poisoned> {
         since_ns: 0,
         until_ns: i128::MAX,
     };
-    crate::triage::persistence::run(Some(dep), root, &everything)
-        .items
+    crate::triage::persistence::prompt_file_items(dep, root, &everything)
         .into_iter()
-        .filter(|i| i.mechanism == "openclaw-prompt-file")
         .map(|mut i| {
             // "Recent" says when, not what: every file is recent in a
             // window that reaches back to the epoch.

@@ -930,6 +930,15 @@ pub fn run(dep: Option<&Deployment>, root: &Root, window: &Window) -> Report {
     c.finish()
 }
 
+/// Only the deployment's prompt files, judged exactly as [`run`] judges
+/// them, without walking the rest of the host (recover asks this before
+/// every start).
+pub fn prompt_file_items(dep: &Deployment, root: &Root, window: &Window) -> Vec<Item> {
+    let mut c = Ctx::new(root, window);
+    prompt_files(&mut c, &AgentPlaces::of(dep).prompts);
+    c.finish().items
+}
+
 /// The program a launchd plist runs (`Program` or `ProgramArguments`).
 pub fn plist_program(text: &str) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
