@@ -226,19 +226,18 @@ fn start_as_before(
             );
         }
     }
-    let logs = dep.paths.state_dir.join("logs");
-    crate::safefs::ensure_private_dir(&logs)?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .mode(0o600)
-        .open(logs.join("gateway.log"))?;
+    let as_owner = run_as(dep)?;
+    let log = gateway_log(dep, as_owner)?;
     let mut c = std::process::Command::new(&exe);
     c.arg(&entry)
         .args(["gateway", "run"])
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)));
+    if let Some((uid, gid)) = as_owner {
+        // std drops the supplementary groups too when it sets the uid.
+        std::os::unix::process::CommandExt::uid(&mut c, uid);
+        std::os::unix::process::CommandExt::gid(&mut c, gid);
+    }
     if let Some(d) = cwd.filter(|d| d.is_dir()) {
         c.current_dir(d);
     }
@@ -257,9 +256,52 @@ fn start_as_before(
     );
     run.event(
         "start",
-        json!({"how": how, "env_names": env.iter().map(|(k, _)| k).collect::<Vec<_>>()}),
+        json!({"how": how, "as_uid": as_owner.map(|o| o.0), "env_names": env.iter().map(|(k, _)| k).collect::<Vec<_>>()}),
     )?;
     Ok(how)
+}
+
+/// Whom the gateway runs as when `ir` (as root) starts it: the owner of
+/// the state dir, as OpenClaw ran, never root. A package found through the
+/// host's own records then runs with no more rights than the account that
+/// could already change it. `None` when `ir` is not root or the owner is.
+fn run_as(dep: &Deployment) -> Result<Option<(u32, u32)>> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(m) = crate::safefs::lstat(&dep.paths.state_dir)? else {
+        return Ok(None);
+    };
+    Ok((rustix::process::geteuid().is_root() && m.uid() != 0).then(|| (m.uid(), m.gid())))
+}
+
+/// `$STATE/logs/gateway.log`, opened for append without following a link;
+/// what `ir` creates there belongs to the account the gateway runs as.
+fn gateway_log(dep: &Deployment, owner: Option<(u32, u32)>) -> Result<std::fs::File> {
+    let logs = dep.paths.state_dir.join("logs");
+    let created = crate::safefs::lstat(&logs)?.is_none();
+    crate::safefs::ensure_private_dir(&logs)?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .mode(0o600)
+        .open(logs.join("gateway.log"))?;
+    if let Some((uid, gid)) = owner {
+        let (u, g) = (
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+        );
+        if created {
+            rustix::fs::chownat(
+                rustix::fs::CWD,
+                &logs,
+                u,
+                g,
+                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            )?;
+        }
+        rustix::fs::fchown(&log, u, g)?;
+    }
+    Ok(log)
 }
 
 fn start_supervised(dep: &Deployment, run: &Run) -> Result<Option<String>> {
@@ -433,12 +475,13 @@ fn check_prompt_files(
     let named: Vec<String> = poisoned
         .iter()
         .map(|p| {
-            format!(
-                "{} [{}]: ir restore {} --from template",
-                p.path,
-                p.flags.join(", "),
-                p.path
-            )
+            // OpenClaw ships no MEMORY.md template: that one is quarantined.
+            let fix = if p.local.file_name().is_some_and(|n| n == "MEMORY.md") {
+                format!("ir quarantine {}", p.path)
+            } else {
+                format!("ir restore {} --from template", p.path)
+            };
+            format!("{} [{}]: {fix}", p.path, p.flags.join(", "))
         })
         .collect();
     if start && !force {
