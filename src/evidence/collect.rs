@@ -1257,6 +1257,24 @@ pub fn bundle_stem(host: &str, at: chrono::DateTime<chrono::Utc>) -> String {
     format!("incident-{host}-{}", at.format("%Y%m%dT%H%M%SZ"))
 }
 
+/// `stem`, or `stem-2`, `stem-3`… when a bundle of that name is already in
+/// the case dir: two collections in one second (a playbook that collects
+/// again right after a fast step) must not make the second one fail. A
+/// race with another `ir` is still caught by the no-clobber rename.
+fn free_stem(case_dir: &Path, stem: &str) -> String {
+    let taken = |s: &str| {
+        crate::safefs::lstat(&case_dir.join(format!("{s}.tar.gz.age")))
+            .map_or(true, |m| m.is_some())
+    };
+    if !taken(stem) {
+        return stem.to_string();
+    }
+    (2..1000)
+        .map(|n| format!("{stem}-{n}"))
+        .find(|s| !taken(s))
+        .unwrap_or_else(|| stem.to_string())
+}
+
 fn build_globs(globs: &[String]) -> Result<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
@@ -1418,7 +1436,7 @@ pub fn collect(
         check_free_space(case_dir, input_bytes, n_files)?;
     }
     let host = crate::journal::Identity::current().host.clone();
-    let stem = bundle_stem(&host, chrono::Utc::now());
+    let stem = free_stem(case_dir, &bundle_stem(&host, chrono::Utc::now()));
     let mut bundle = BundleWriter::create(case_dir, &stem, enc, root, opts, excludes, input_bytes)?;
     // RFC 3227 order, most volatile first: live state, then database
     // snapshots consistent while a gateway may be writing, then the files.
@@ -1493,5 +1511,10 @@ mod tests {
     fn stem_is_filename_safe() {
         let t = chrono::DateTime::from_timestamp(1_795_248_000, 0).unwrap();
         assert_eq!(bundle_stem("h/o st", t), "incident-h_o_st-20261121T080000Z");
+        // Regression: a second collect in the same second got "already exists".
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(free_stem(d.path(), "incident-h-1"), "incident-h-1");
+        std::fs::write(d.path().join("incident-h-1.tar.gz.age"), b"").unwrap();
+        assert_eq!(free_stem(d.path(), "incident-h-1"), "incident-h-1-2");
     }
 }
