@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond cargo, idempotently:
-#   - Go `age`, GNU tar and ssh-keygen (Debian packages), for bundle interop tests;
+#   - Go `age`, GNU tar and ssh-keygen (Debian packages), for bundle interop tests,
+#     and git, to build workspace histories that `ir restore --from git` reads;
 #   - Node 24 and openclaw (2026.9.6, and 2026.7.1 for the file layout) from
 #     the npm registry, for the real-gateway tests
 #     (scripts/install-openclaw.sh, into a cache dir outside the repo);
@@ -16,6 +17,7 @@ command -v tar >/dev/null 2>&1 || need_apt+=(tar)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v sha256sum >/dev/null 2>&1 || need_apt+=(coreutils)
+command -v git >/dev/null 2>&1 || need_apt+=(git)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: apt-get install ${need_apt[*]}" >&2

@@ -12,6 +12,7 @@ pub mod cmd;
 pub mod contain;
 pub mod evidence;
 pub mod exit;
+pub mod gitread;
 pub mod host;
 pub mod journal;
 pub mod openclaw;

@@ -1190,6 +1190,48 @@ pub struct ManifestItem {
     pub verdict: Verdict,
 }
 
+/// A persistence baseline (`ir persistence --save-baseline`): every item
+/// found on a trusted host, and a copy of each prompt file so that
+/// `ir restore --from baseline` can put it back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Baseline {
+    /// `ir-persistence-baseline/1`.
+    pub format: String,
+    pub created: String,
+    pub items: Vec<crate::triage::persistence::Item>,
+    /// Absent in baselines written before copies were kept.
+    #[serde(default)]
+    pub prompt_files: Vec<KeptFile>,
+}
+
+/// A file's content as a baseline keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeptFile {
+    /// Host path, escaped.
+    pub path: String,
+    pub sha256: String,
+    /// The bytes, base64 (prompt files may hold anything).
+    pub base64: String,
+}
+
+impl KeptFile {
+    /// Keeps `data` as the content of `path`.
+    pub fn new(path: String, data: &[u8]) -> KeptFile {
+        use base64::Engine;
+        KeptFile {
+            path,
+            sha256: crate::journal::sha256_hex(data),
+            base64: base64::engine::general_purpose::STANDARD.encode(data),
+        }
+    }
+
+    /// The kept bytes.
+    pub fn content(&self) -> Result<Vec<u8>, base64::DecodeError> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.decode(&self.base64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,7 @@ use crate::exit::Exit;
 use crate::record::{FlaggedItem, PersistenceRecord};
 use crate::triage::persistence::{self, Item};
 use crate::triage::window::Window;
-use anyhow::{Context, Result};
-use serde_json::json;
+use anyhow::Result;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -37,24 +36,34 @@ pub fn run(ctx: &Ctx, a: &PersistenceArgs) -> Result<Exit> {
         let dep = match crate::openclaw::discover(&ctx.target()) {
             Ok(d) => Some(d),
             Err(e) => {
-                crate::output::warn(ctx.global.quiet, &format!("no OpenClaw deployment ({e:#}); host mechanisms only"));
+                crate::output::warn(
+                    ctx.global.quiet,
+                    &format!("no OpenClaw deployment ({e:#}); host mechanisms only"),
+                );
                 None
             }
         };
         let mut r = persistence::run(dep.as_ref(), &ctx.root(), &w);
         if let Some(b) = &a.baseline {
-            let text = crate::safefs::read_bounded(b, 256 << 20)?;
-            let v: serde_json::Value = serde_json::from_slice(&text).with_context(|| format!("{} is not a baseline file", b.display()))?;
-            let base: Vec<Item> = serde_json::from_value(v.get("items").cloned().unwrap_or_default())
-                .with_context(|| format!("{} is not a baseline written by ir persistence --save-baseline", b.display()))?;
-            r.baseline = Some(persistence::diff(&r.items, &base));
+            let base = crate::contain::known_good::read_baseline(b)?;
+            r.baseline = Some(persistence::diff(&r.items, &base.items));
         }
         if let Some(s) = &a.save_baseline {
-            let doc = json!({"format": "ir-persistence-baseline/1", "created": crate::journal::now_rfc3339(), "items": r.items});
+            let doc = crate::record::Baseline {
+                format: "ir-persistence-baseline/1".into(),
+                created: crate::journal::now_rfc3339(),
+                items: r.items.clone(),
+                prompt_files: dep
+                    .as_ref()
+                    .map(|d| crate::contain::known_good::keep_prompt_files(d, &ctx.root()))
+                    .unwrap_or_default(),
+            };
             crate::safefs::write_atomic(s, &serde_json::to_vec_pretty(&doc)?, 0o600)?;
         }
         let exit = match &r.baseline {
-            Some(d) if !(d.added.is_empty() && d.removed.is_empty() && d.changed.is_empty()) => Exit::Findings,
+            Some(d) if !(d.added.is_empty() && d.removed.is_empty() && d.changed.is_empty()) => {
+                Exit::Findings
+            }
             Some(_) => Exit::Ok,
             None if r.flagged > 0 => Exit::Findings,
             None => Exit::Ok,

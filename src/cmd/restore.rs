@@ -1,17 +1,25 @@
-//! `ir restore PATH… --from template`: a poisoned prompt file replaced by
-//! its known-good version, behind the evidence gate.
+//! `ir restore PATH… --from git|baseline|bundle|template`: a poisoned
+//! prompt file replaced by a known-good version (`contain::known_good`
+//! says where those come from), behind the evidence gate.
 
 use crate::case::{Ctx, Outcome};
+use crate::contain::known_good::{self, Candidate};
 use crate::contain::prompts;
 use crate::exit::Exit;
 use crate::record::{RestoreRecord, Restored};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// Where a known-good prompt file comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Source {
+    /// The newest clean version the workspace's git history holds.
+    Git,
+    /// The copy a persistence baseline kept (--baseline FILE).
+    Baseline,
+    /// The copy an earlier case's evidence bundle holds (--bundle FILE, -i KEY).
+    Bundle,
     /// The template the installed openclaw package ships (what onboarding wrote).
     Template,
 }
@@ -25,6 +33,15 @@ pub struct RestoreArgs {
     /// Where the known-good version comes from.
     #[arg(long, value_enum, default_value = "template")]
     pub from: Source,
+    /// The baseline for --from baseline (ir persistence --save-baseline).
+    #[arg(long, value_name = "FILE", required_if_eq("from", "baseline"))]
+    pub baseline: Option<PathBuf>,
+    /// The earlier case's bundle for --from bundle.
+    #[arg(long, value_name = "FILE", required_if_eq("from", "bundle"))]
+    pub bundle: Option<PathBuf>,
+    /// How to decrypt --bundle.
+    #[command(flatten)]
+    pub id: crate::evidence::keys::IdentityArgs,
     /// The openclaw package dir (…/node_modules/openclaw) when the case
     /// journal and the state dir cannot say which one ran.
     #[arg(long, value_name = "DIR")]
@@ -40,17 +57,7 @@ pub fn run(ctx: &Ctx, a: &RestoreArgs) -> Result<Exit> {
     let (r, exit) = ctx.journaled("restore", |run| {
         let dep = crate::openclaw::discover(&ctx.target())?;
         let root = ctx.root();
-        let pkg = a
-            .openclaw
-            .clone()
-            .or_else(|| crate::contain::recover::installed_package(&dep, run.journal().path()))
-            .ok_or_else(|| {
-                crate::exit::hint(
-                    "the case cannot say which openclaw package ran, so there is no template to restore from",
-                    "pass --openclaw /path/to/node_modules/openclaw",
-                )
-            })?;
-        let plan = plan(&a.paths, &root, &pkg)?;
+        let plan = plan(a, &root, &dep, run.journal().path())?;
         let gated: Vec<(PathBuf, PathBuf)> = plan
             .iter()
             .filter(|p| p.current.is_some())
@@ -70,7 +77,7 @@ pub fn run(ctx: &Ctx, a: &RestoreArgs) -> Result<Exit> {
             ..RestoreRecord::default()
         };
         for p in plan {
-            prompts::write(&p.local, &p.content)?;
+            prompts::write(&p.local, &p.good.content)?;
             let restored = p.record(&root);
             run.event("restored", serde_json::to_value(&restored)?)?;
             rec.restored.push(restored);
@@ -89,18 +96,18 @@ pub fn run(ctx: &Ctx, a: &RestoreArgs) -> Result<Exit> {
 struct Planned {
     local: PathBuf,
     current: Option<Vec<u8>>,
-    content: Vec<u8>,
+    good: Candidate,
 }
 
 impl Planned {
     fn record(&self, root: &crate::host::Root) -> Restored {
         let current = self.current.as_deref().map(String::from_utf8_lossy);
-        let new = String::from_utf8_lossy(&self.content);
+        let new = String::from_utf8_lossy(&self.good.content);
         Restored {
             path: crate::sanitize::escape_path(&root.host_view(&self.local)),
-            source: "template".into(),
+            source: self.good.source.clone(),
             old_sha256: self.current.as_deref().map(crate::journal::sha256_hex),
-            new_sha256: crate::journal::sha256_hex(&self.content),
+            new_sha256: crate::journal::sha256_hex(&self.good.content),
             removed_lines: current
                 .map(|c| prompts::diff(&c, &new).0)
                 .unwrap_or_default(),
@@ -108,30 +115,30 @@ impl Planned {
     }
 }
 
-/// Reads every file and finds its template before anything changes, so a
-/// bad path refuses the whole run.
-fn plan(paths: &[PathBuf], root: &crate::host::Root, pkg: &Path) -> Result<Vec<Planned>> {
+/// Reads every file and finds its known-good version before anything
+/// changes, so a bad path or a flagged source refuses the whole run.
+fn plan(
+    a: &RestoreArgs,
+    root: &crate::host::Root,
+    dep: &crate::openclaw::Deployment,
+    journal: &Path,
+) -> Result<Vec<Planned>> {
+    let locals: Vec<PathBuf> = a.paths.iter().map(|h| root.join(h)).collect();
+    let goods = candidates(a, &locals, dep, journal)?;
     let mut out = Vec::new();
-    for host in paths {
-        let local = root.join(host);
-        let Some(name) = local.file_name().and_then(|n| n.to_str()) else {
-            bail!("{} names no file", host.display());
-        };
-        if !crate::triage::persistence::PROMPT_FILES.contains(&name) {
+    for ((host, local), good) in a.paths.iter().zip(locals).zip(goods) {
+        let flags = good.flags();
+        if !flags.is_empty() {
             return Err(crate::exit::hint(
                 format!(
-                    "{} is not a prompt file OpenClaw ships a template for",
-                    host.display()
+                    "the {} version of {} is flagged too ({})",
+                    good.source,
+                    host.display(),
+                    flags.join(", ")
                 ),
-                "restore one of SOUL.md, AGENTS.md, BOOT.md, BOOTSTRAP.md, TOOLS.md, HEARTBEAT.md, IDENTITY.md, USER.md; quarantine anything else",
+                "restore from another source (--from git|baseline|bundle|template), or quarantine the file",
             ));
         }
-        let content = prompts::template(pkg, name).ok_or_else(|| {
-            crate::exit::hint(
-                format!("{} ships no template for {name}", pkg.display()),
-                "quarantine the file instead (OpenClaw runs without it)",
-            )
-        })?;
         let current = match crate::safefs::read_bounded(&local, 16 << 20) {
             Ok(b) => Some(b),
             Err(e) if e.is_not_found() => None,
@@ -140,10 +147,93 @@ fn plan(paths: &[PathBuf], root: &crate::host::Root, pkg: &Path) -> Result<Vec<P
         out.push(Planned {
             local,
             current,
-            content,
+            good,
         });
     }
     Ok(out)
+}
+
+/// The known-good version of each file from the chosen source.
+fn candidates(
+    a: &RestoreArgs,
+    locals: &[PathBuf],
+    dep: &crate::openclaw::Deployment,
+    journal: &Path,
+) -> Result<Vec<Candidate>> {
+    match a.from {
+        Source::Bundle => {
+            let bundle = a
+                .bundle
+                .as_deref()
+                .context("--from bundle needs --bundle FILE")?;
+            known_good::from_bundle(bundle, &a.id, &a.paths)
+        }
+        Source::Baseline => {
+            let b = a
+                .baseline
+                .as_deref()
+                .context("--from baseline needs --baseline FILE")?;
+            a.paths
+                .iter()
+                .map(|h| known_good::from_baseline(b, h))
+                .collect()
+        }
+        Source::Git => a
+            .paths
+            .iter()
+            .zip(locals)
+            .map(|(h, l)| {
+                known_good::from_git(l)?.ok_or_else(|| {
+                    crate::exit::hint(
+                        format!(
+                            "the workspace's git history holds no clean version of {}",
+                            h.display()
+                        ),
+                        "restore --from baseline, bundle or template",
+                    )
+                })
+            })
+            .collect(),
+        Source::Template => {
+            let pkg = a
+                .openclaw
+                .clone()
+                .or_else(|| crate::contain::recover::installed_package(dep, journal))
+                .ok_or_else(|| {
+                    crate::exit::hint(
+                        "the case cannot say which openclaw package ran, so there is no template to restore from",
+                        "pass --openclaw /path/to/node_modules/openclaw",
+                    )
+                })?;
+            a.paths.iter().map(|h| template(&pkg, h)).collect()
+        }
+    }
+}
+
+/// The package's template for the prompt file `host`.
+fn template(pkg: &Path, host: &Path) -> Result<Candidate> {
+    let Some(name) = host.file_name().and_then(|n| n.to_str()) else {
+        bail!("{} names no file", host.display());
+    };
+    if !crate::triage::persistence::PROMPT_FILES.contains(&name) {
+        return Err(crate::exit::hint(
+            format!(
+                "{} is not a prompt file OpenClaw ships a template for",
+                host.display()
+            ),
+            "restore one of SOUL.md, AGENTS.md, BOOT.md, BOOTSTRAP.md, TOOLS.md, HEARTBEAT.md, IDENTITY.md, USER.md from the template, anything else --from git|baseline|bundle, or quarantine it",
+        ));
+    }
+    let content = prompts::template(pkg, name).ok_or_else(|| {
+        crate::exit::hint(
+            format!("{} ships no template for {name}", pkg.display()),
+            "restore --from git|baseline|bundle, or quarantine the file (OpenClaw runs without it)",
+        )
+    })?;
+    Ok(Candidate {
+        source: "template".into(),
+        content,
+    })
 }
 
 fn render(r: &RestoreRecord) -> String {
@@ -151,7 +241,7 @@ fn render(r: &RestoreRecord) -> String {
     for x in &r.restored {
         let _ = writeln!(
             o,
-            "restored {} from the {} (sha256 {})",
+            "restored {} from {} (sha256 {})",
             x.path,
             x.source,
             &x.new_sha256[..16]

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod clear;
 pub mod gate;
+pub mod known_good;
 pub mod prompts;
 pub mod quarantine;
 pub mod recover;

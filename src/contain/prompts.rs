@@ -5,29 +5,33 @@
 //! system prompt, and does not re-create a missing SOUL.md on start, so a
 //! poisoned one must be restored, not just removed, before the gateway runs
 //! again. "Poisoned" is what the persistence rules flag in it (a download
-//! and run, an address of a known campaign…). The known-good source this
-//! module can write from is the template the installed `openclaw` package
-//! ships and onboarding copies: `docs/reference/templates/<NAME>.md`, with
+//! and run, an address of a known campaign…), or a difference from the
+//! newest clean version in the workspace's git history. This module owns
+//! one known-good source, the template the installed `openclaw` package
+//! ships and onboarding copies (`docs/reference/templates/<NAME>.md`, with
 //! its front matter and leading blank lines removed and line ends made LF,
-//! as onboarding writes it (a clean SOUL.md on a stock install is
-//! byte-identical to it).
+//! as onboarding writes it: a clean SOUL.md on a stock install is
+//! byte-identical to it); `known_good` owns the others.
 
 use crate::openclaw::Deployment;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
-/// A prompt file the persistence rules flag.
+/// A prompt file the persistence rules flag, or one that differs from the
+/// newest clean version in its workspace's git history.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Poisoned {
     /// Host path, escaped.
     pub path: String,
     pub flags: Vec<String>,
+    /// The command that puts a known-good version back (or removes it).
+    pub fix: String,
     /// The local path.
     #[serde(skip)]
     pub local: PathBuf,
 }
 
-/// Every flagged prompt file of the deployment's workspaces.
+/// Every flagged or changed prompt file of the deployment's workspaces.
 pub fn poisoned(dep: &Deployment, root: &crate::host::Root) -> Vec<Poisoned> {
     let everything = crate::triage::window::Window {
         since_ns: 0,
@@ -35,24 +39,42 @@ pub fn poisoned(dep: &Deployment, root: &crate::host::Root) -> Vec<Poisoned> {
     };
     crate::triage::persistence::prompt_file_items(dep, root, &everything)
         .into_iter()
-        .map(|mut i| {
+        .filter_map(|mut i| {
             // "Recent" says when, not what: every file is recent in a
             // window that reaches back to the epoch.
             i.flags.retain(|f| f != "recent");
-            i
-        })
-        .filter(|i| !i.flags.is_empty())
-        .filter_map(|i| {
             let raw = crate::sanitize::unescape_bytes(&i.path)?;
             let host =
                 PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&raw));
+            let local = root.join(&host);
+            let git = super::known_good::from_git(&local).ok().flatten();
+            if i.flags.is_empty() {
+                let current = crate::safefs::read_bounded(&local, 16 << 20).ok()?;
+                let good = git.as_ref().filter(|g| g.content != current)?;
+                i.flags.push(format!("changed since {}", good.source));
+            }
             Some(Poisoned {
-                local: root.join(&host),
+                fix: fix_for(&i.path, &local, git.is_some()),
+                local,
                 path: i.path,
                 flags: i.flags,
             })
         })
         .collect()
+}
+
+/// The best way back for a poisoned file: the workspace's own history,
+/// else the package's template, else removal (OpenClaw runs without a
+/// MEMORY.md or a memory note, and ships no template for them).
+fn fix_for(path: &str, local: &Path, in_git: bool) -> String {
+    let name = local.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if in_git {
+        format!("ir restore {path} --from git")
+    } else if crate::triage::persistence::PROMPT_FILES.contains(&name) && name != "MEMORY.md" {
+        format!("ir restore {path} --from template")
+    } else {
+        format!("ir quarantine {path}")
+    }
 }
 
 /// The template onboarding writes for a prompt file named `name`, from

@@ -474,15 +474,7 @@ fn check_prompt_files(
     }
     let named: Vec<String> = poisoned
         .iter()
-        .map(|p| {
-            // OpenClaw ships no MEMORY.md template: that one is quarantined.
-            let fix = if p.local.file_name().is_some_and(|n| n == "MEMORY.md") {
-                format!("ir quarantine {}", p.path)
-            } else {
-                format!("ir restore {} --from template", p.path)
-            };
-            format!("{} [{}]: {fix}", p.path, p.flags.join(", "))
-        })
+        .map(|p| format!("{} [{}]: {}", p.path, p.flags.join(", "), p.fix))
         .collect();
     if start && !force {
         return Err(crate::exit::Refused(format!(

@@ -648,7 +648,7 @@ fn openclaw(c: &mut Ctx, dep: &Deployment) {
     plugin_entries(c, dep, &cfg);
     skills(c, &places.skill_dirs);
     mcp_servers(c, dep, &cfg);
-    prompt_files(c, &places.prompts);
+    prompt_files(c, &places);
 }
 
 fn supervisors(c: &mut Ctx, dep: &Deployment) {
@@ -748,6 +748,8 @@ struct AgentPlaces {
     extension_dirs: Vec<PathBuf>,
     skill_dirs: Vec<PathBuf>,
     prompts: Vec<PathBuf>,
+    /// Each workspace's `memory/`, whose notes sessions read back.
+    memory_dirs: Vec<PathBuf>,
 }
 
 /// The files in a workspace that every session reads as instructions.
@@ -770,11 +772,13 @@ impl AgentPlaces {
             extension_dirs: vec![state.join("extensions"), state.join("hooks")],
             skill_dirs: vec![state.join("skills"), state.join("plugin-skills")],
             prompts: Vec::new(),
+            memory_dirs: Vec::new(),
         };
         for w in dep.agents.iter().filter_map(|a| a.workspace.as_ref()) {
             p.extension_dirs.push(w.join(".openclaw/extensions"));
             p.skill_dirs.push(w.join("skills"));
             p.prompts.extend(PROMPT_FILES.iter().map(|f| w.join(f)));
+            p.memory_dirs.push(w.join("memory"));
         }
         p
     }
@@ -883,10 +887,37 @@ fn mcp_command(s: &Value) -> String {
     }
 }
 
-fn prompt_files(c: &mut Ctx, prompts: &[PathBuf]) {
-    for p in prompts {
+fn prompt_files(c: &mut Ctx, places: &AgentPlaces) {
+    for p in &places.prompts {
         script(c, "openclaw-prompt-file", "T1546", p);
     }
+    for d in &places.memory_dirs {
+        for f in memory_notes(d) {
+            script(c, "openclaw-prompt-file", "T1546", &f);
+        }
+    }
+}
+
+/// The Markdown notes of a workspace's `memory/` (at most 1,000; a
+/// symlinked dir is not followed).
+fn memory_notes(local: &Path) -> Vec<PathBuf> {
+    let Ok(Some(m)) = crate::safefs::lstat(local) else {
+        return Vec::new();
+    };
+    if !m.is_dir() {
+        return Vec::new();
+    }
+    let mut v: Vec<PathBuf> = std::fs::read_dir(local)
+        .map(|rd| {
+            rd.flatten()
+                .take(1000)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "md"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
 }
 
 fn cron_job(c: &mut Ctx, base: &Item, j: &Value) {
@@ -935,7 +966,7 @@ pub fn run(dep: Option<&Deployment>, root: &Root, window: &Window) -> Report {
 /// every start).
 pub fn prompt_file_items(dep: &Deployment, root: &Root, window: &Window) -> Vec<Item> {
     let mut c = Ctx::new(root, window);
-    prompt_files(&mut c, &AgentPlaces::of(dep).prompts);
+    prompt_files(&mut c, &AgentPlaces::of(dep));
     c.finish().items
 }
 
