@@ -9,7 +9,8 @@
 use crate::journal::{self, Entry, Problem, Verdict};
 use crate::record::{
     AuditFinding, AuditRecord, ClearRecord, CollectRecord, HuntRecord, PersistenceRecord,
-    RecoverRecord, RotateRecord, Severity, Status, TimelineRecord,
+    QuarantineRunRecord, RecoverRecord, RestoreRecord, RotateRecord, Severity, Status,
+    TimelineRecord,
 };
 use anyhow::Result;
 use serde::Serialize;
@@ -129,6 +130,7 @@ pub fn build(case_dir: &Path) -> Result<Report> {
     };
     let recover: Option<RecoverRecord> = last(&entries, "recover")?;
     r.todo = todo(&r, recover.as_ref());
+    r.todo.extend(still_in_place(&entries, recover.as_ref())?);
     Ok(r)
 }
 
@@ -179,6 +181,109 @@ fn todo(r: &Report, recover: Option<&RecoverRecord>) -> Vec<String> {
         );
     }
     todo
+}
+
+/// Paths the journal shows were quarantined (and not put back) or
+/// restored after entry `after`.
+fn removed_since(entries: &[Entry], after: u64) -> Result<std::collections::HashSet<String>> {
+    let mut gone = std::collections::HashSet::new();
+    for e in entries.iter().filter(|e| e.seq > after) {
+        let Some(end) = e.end() else { continue };
+        if end.details.as_ref().is_none_or(|d| d.is_null()) {
+            continue;
+        }
+        match end.command.as_str() {
+            "quarantine" => {
+                let q: QuarantineRunRecord = end.record(e.seq)?;
+                gone.extend(q.quarantined.into_iter().map(|x| x.path));
+                for x in q.restored {
+                    gone.remove(&x.path);
+                }
+            }
+            "restore" => {
+                let x: RestoreRecord = end.record(e.seq)?;
+                gone.extend(x.restored.into_iter().map(|x| x.path));
+            }
+            _ => {}
+        }
+    }
+    Ok(gone)
+}
+
+/// One to-do line per item the last `ir persistence` flagged (for more
+/// than being recent) that is still in place, with the command that
+/// removes it; prompt files recover already named are not repeated.
+fn still_in_place(entries: &[Entry], recover: Option<&RecoverRecord>) -> Result<Vec<String>> {
+    let Some((e, end)) = journal::last_end(entries, "persistence", false)
+        .filter(|(_, end)| end.details.as_ref().is_some_and(|d| !d.is_null()))
+    else {
+        return Ok(Vec::new());
+    };
+    let p: PersistenceRecord = end.record(e.seq)?;
+    let gone = removed_since(entries, e.seq)?;
+    let named_by_recover =
+        |path: &str| recover.is_some_and(|r| r.todo.iter().any(|t| t.contains(path)));
+    let mut out = Vec::new();
+    let mut recent_only = 0;
+    for i in p.flagged.iter().filter(|i| !gone.contains(&i.path)) {
+        let flags: Vec<&str> = i
+            .flags
+            .iter()
+            .map(String::as_str)
+            .filter(|f| *f != "recent")
+            .collect();
+        if flags.is_empty() {
+            recent_only += 1;
+            continue;
+        }
+        if i.mechanism == "openclaw-prompt-file" && named_by_recover(&i.path) {
+            continue;
+        }
+        out.push(format!(
+            "{} {} [{}]: {}",
+            i.mechanism,
+            i.path,
+            flags.join(", "),
+            removal(i, &flags)
+        ));
+    }
+    if recent_only > 0 {
+        out.push(format!("review the {recent_only} persistence item(s) flagged only as recently changed (listed under Findings)"));
+    }
+    Ok(out)
+}
+
+/// The exact command that removes a flagged item, or what to do by hand.
+fn removal(i: &crate::record::FlaggedItem, flags: &[&str]) -> String {
+    let path = shell_word(&i.path);
+    if let Some(how) = crate::contain::quarantine::entry_not_file(&i.mechanism) {
+        return how.to_string();
+    }
+    if i.mechanism == "openclaw-prompt-file" {
+        return format!(
+            "ir restore {path} --from git|baseline|bundle|template, or ir quarantine {path}"
+        );
+    }
+    let runs = flags
+        .iter()
+        .any(|f| crate::contain::quarantine::CONTENT_FLAGS.contains(f));
+    if runs {
+        format!("ir quarantine {path}")
+    } else {
+        format!("review it; ir quarantine {path} removes it")
+    }
+}
+
+/// An escaped host path as one shell word (single-quoted when needed).
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%,=".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 /// The Markdown report, top-down.

