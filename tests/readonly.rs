@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 /// What must not change about a file: its kind, content hash, size, mtime
 /// and ctime (a chown or chmod moves the ctime; atime is left out: `ir`
 /// opens with `O_NOATIME` where it may, and the test's own reads do not).
-type Seen = (u32, Option<String>, u64, (i64, i64), (i64, i64));
+pub type Seen = (u32, Option<String>, u64, (i64, i64), (i64, i64));
 
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, Seen> {
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Seen> {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
