@@ -1110,11 +1110,32 @@ pub struct RestoreRecord {
 }
 
 /// `manifest.json`: the bundle's header, then one item per path.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+///
+/// Read only with [`Manifest::from_json`]: a derived `Deserialize` with a
+/// flattened header buffers the whole document as untyped values first,
+/// and a crafted `{"items":[0,0,…]}` then costs gigabytes.
+#[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
     #[serde(flatten)]
     pub header: ManifestHeader,
     pub items: Vec<ManifestItem>,
+}
+
+/// Only the items of a manifest (the header is skipped unbuffered).
+#[derive(Deserialize)]
+struct ManifestItems {
+    items: Vec<ManifestItem>,
+}
+
+impl Manifest {
+    /// Parses a manifest in two streaming passes (header, then items), so
+    /// memory is bounded by the typed items and a first item that is not
+    /// an item object fails at once.
+    pub fn from_json(bytes: &[u8]) -> serde_json::Result<Manifest> {
+        let header: ManifestHeader = serde_json::from_slice(bytes)?;
+        let ManifestItems { items } = serde_json::from_slice(bytes)?;
+        Ok(Manifest { header, items })
+    }
 }
 
 /// What a manifest says about the bundle as a whole.

@@ -671,7 +671,8 @@ fn bundles_in(case: &Path) -> Vec<String> {
 fn ctrl_c_leaves_no_bundle_and_is_journaled() {
     let (h, r) = big_host();
     let child = spawn_slow_collect(&h, &r);
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    h.wait_for_start("collect");
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let out = crate::util::ctrl_c(child);
     assert_eq!(out.status.code(), Some(130));
     assert!(bundles_in(&h.case).is_empty(), "{:?}", bundles_in(&h.case));
@@ -690,7 +691,9 @@ fn ctrl_c_leaves_no_bundle_and_is_journaled() {
 fn a_killed_collect_never_leaves_a_final_name() {
     let (h, r) = big_host();
     let mut child = spawn_slow_collect(&h, &r);
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Killed once its work has begun (a fixed sleep raced a busy machine).
+    h.wait_for_start("collect");
+    std::thread::sleep(std::time::Duration::from_millis(300));
     child.kill().unwrap();
     child.wait().unwrap();
     let names = bundles_in(&h.case);

@@ -60,7 +60,7 @@ pub fn latest(journal: &Path) -> Result<Preserved, String> {
             rec.manifest.display()
         ));
     }
-    let m: Manifest = serde_json::from_slice(&mbytes).map_err(|e| {
+    let m: Manifest = crate::record::Manifest::from_json(&mbytes).map_err(|e| {
         format!(
             "the manifest copy {} is not an ir manifest: {e}",
             rec.manifest.display()

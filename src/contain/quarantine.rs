@@ -486,7 +486,7 @@ fn preserved_links(journal: &Path) -> Result<BTreeMap<String, String>> {
             rec.manifest.display()
         );
     }
-    let m: crate::record::Manifest = serde_json::from_slice(&bytes)?;
+    let m: crate::record::Manifest = crate::record::Manifest::from_json(&bytes)?;
     Ok(m.items
         .into_iter()
         .filter(|i| i.kind == Some(FileKind::Symlink))

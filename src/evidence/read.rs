@@ -26,6 +26,9 @@ use std::path::{Component, Path, PathBuf};
 
 /// Largest manifest.json accepted (a bound on hostile input).
 const MAX_MANIFEST: u64 = 1 << 30;
+/// Manifest bytes allowed per archive entry read before it: an item is a
+/// few hundred bytes, its escaped path at most a few KiB.
+const PER_ENTRY: u64 = 16 << 10;
 
 /// What the keyless checks found.
 #[derive(Debug, Clone, Serialize)]
@@ -413,15 +416,19 @@ impl Pass {
         sink: &mut dyn Sink,
     ) -> ControlFlow<()> {
         let size = e.size();
-        if size > MAX_MANIFEST {
+        // The manifests come last and describe the entries before them: a
+        // manifest far larger than those entries can need is a bomb.
+        let bound = MAX_MANIFEST.min((1 << 20) + self.entries.saturating_mul(PER_ENTRY));
+        if size > bound {
             self.problems.push(format!(
-                "{} is {size} bytes: too large to be ours",
-                escape_bytes(&rel)
+                "{} is {size} bytes for {} entries: too large to be ours",
+                escape_bytes(&rel),
+                self.entries
             ));
             return ControlFlow::Continue(());
         }
         let mut buf = Vec::with_capacity(size as usize);
-        if let Err(err) = Read::take(&mut *e, MAX_MANIFEST).read_to_end(&mut buf) {
+        if let Err(err) = Read::take(&mut *e, bound).read_to_end(&mut buf) {
             self.problems
                 .push(format!("reading {} failed: {err}", escape_bytes(&rel)));
             return ControlFlow::Break(());
@@ -506,7 +513,7 @@ impl Pass {
         };
         let manifest_sha256 = hex::encode(Sha256::digest(&mbytes));
         inner.manifest_sha256 = Some(manifest_sha256.clone());
-        let m: Manifest = match serde_json::from_slice(&mbytes) {
+        let m: Manifest = match crate::record::Manifest::from_json(&mbytes) {
             Ok(v) => v,
             Err(e) => {
                 self.problems
@@ -991,6 +998,42 @@ mod tests {
         let mut pass = Pass::default();
         pass.stream(ar.entries().unwrap(), &mut HashOnly).unwrap();
         pass
+    }
+
+    /// Regression: a manifest of `{"items":[0,0,…]}` drove RSS to 19 GB
+    /// (a flattened header buffered it all as untyped values). Now one
+    /// far larger than its entries is refused unread, and one within the
+    /// bound fails at its first item.
+    #[test]
+    fn a_manifest_bomb_is_refused_without_reading_it_whole() {
+        use tar::EntryType as T;
+        let mut bomb = b"{\"items\":[".to_vec();
+        for _ in 0..(2 << 20) {
+            bomb.extend_from_slice(b"0,");
+        }
+        bomb.extend_from_slice(b"0]}");
+        let pass = stream_tar(&[
+            ("top/", T::Directory, None, b""),
+            ("top/manifest.json", T::Regular, None, &bomb),
+        ]);
+        assert!(pass.manifest.is_none());
+        assert!(
+            pass.problems[0].contains("too large to be ours"),
+            "{:?}",
+            pass.problems
+        );
+        let small = &bomb[bomb.len() - 200_000..];
+        let mut small_bomb = b"{\"format\":\"ir-bundle/1\",\"created\":\"\",\"host\":\"h\",\"ir_version\":\"0\",\"root\":\"/\",\"items\":[".to_vec();
+        small_bomb.extend_from_slice(&small[small.iter().position(|b| *b == b'0').unwrap()..]);
+        let pass = stream_tar(&[
+            ("top/", T::Directory, None, b""),
+            ("top/manifest.json", T::Regular, None, &small_bomb),
+        ]);
+        let problems = pass.check().1;
+        assert!(
+            problems.iter().any(|p| p.contains("not an ir manifest")),
+            "{problems:?}"
+        );
     }
 
     #[test]
