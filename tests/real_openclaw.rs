@@ -639,34 +639,16 @@ fn stop_stops_a_foreground_gateway_and_proves_it() {
 #[test]
 fn a_lock_naming_another_process_is_never_signalled() {
     // Runs without OpenClaw: a crafted lock names a live `sleep`, with its
-    // true start time, so only the "is it OpenClaw" check stands in the way.
+    // true start time, so only the "is it OpenClaw" check stands in the
+    // way; its arguments mention a `.openclaw` path, as a responder's
+    // editor or the attacker's decoy would.
     let dir = tempfile::tempdir().unwrap();
-    let mut victim = Command::new("/bin/sleep").arg("60").spawn().unwrap();
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", victim.id())).unwrap();
-    let start: u64 = stat[stat.rfind(')').unwrap() + 2..]
-        .split_whitespace()
-        .nth(19)
-        .unwrap()
-        .parse()
+    let mut victim = Command::new("/bin/sh")
+        .args(["-c", "sleep 60; :", "/root/.openclaw/openclaw.json"])
+        .spawn()
         .unwrap();
-    let uid = rustix::process::getuid().as_raw();
-    let lockdir = dir.path().join(format!("state/tmp/openclaw-{uid}"));
-    std::fs::create_dir_all(&lockdir).unwrap();
-    std::fs::write(
-        lockdir.join("gateway.state.lock"),
-        format!(
-            "{{\"pid\":{},\"startTime\":{start},\"port\":1}}\n   ",
-            victim.id()
-        ),
-    )
-    .unwrap();
-    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"))
-        .env("OPENCLAW_STATE_DIR", dir.path().join("state"))
-        .arg("--case")
-        .arg(dir.path().join("case"))
-        .args(["stop", "--timeout", "1"])
-        .output()
-        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let out = stop_with_lock_naming(dir.path(), victim.id());
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -680,6 +662,82 @@ fn a_lock_naming_another_process_is_never_signalled() {
     );
     victim.kill().unwrap();
     let _ = victim.wait();
+}
+
+/// A process's start time in clock ticks, as the lock records it.
+fn start_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Writes a gateway lock under `dir/state` naming `pid` with its true
+/// start time, then runs `ir stop` there.
+fn stop_with_lock_naming(dir: &Path, pid: u32) -> std::process::Output {
+    let uid = rustix::process::getuid().as_raw();
+    let lockdir = dir.join(format!("state/tmp/openclaw-{uid}"));
+    std::fs::create_dir_all(&lockdir).unwrap();
+    std::fs::write(
+        lockdir.join("gateway.state.lock"),
+        format!(
+            "{{\"pid\":{pid},\"startTime\":{},\"port\":1}}\n   ",
+            start_ticks(pid)
+        ),
+    )
+    .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_ir"))
+        .env("OPENCLAW_STATE_DIR", dir.join("state"))
+        .env("IR_CASE", dir.join("case"))
+        .args(["stop", "--timeout", "1"])
+        .output()
+        .unwrap()
+}
+
+/// Regression: a lock naming the responder's own process (here a Node
+/// parent titled `openclaw-gateway`, the strongest disguise) made `stop`
+/// kill the playbook that ran it. `ir` never signals itself or an ancestor.
+#[test]
+fn stop_never_signals_its_own_ancestors() {
+    let node = tools_dir().join("node24/bin/node");
+    if !node.exists() {
+        return skip_or_fail("node is not installed: run scripts/setup.sh");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let uid = rustix::process::getuid().as_raw();
+    let lock = dir
+        .path()
+        .join(format!("state/tmp/openclaw-{uid}/gateway.state.lock"));
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    // The parent writes the lock naming itself, then runs ir stop.
+    let script = format!(
+        r#"process.title = "openclaw-gateway";
+const fs = require("fs"), cp = require("child_process");
+const st = fs.readFileSync(`/proc/${{process.pid}}/stat`, "utf8");
+const start = st.slice(st.lastIndexOf(")") + 2).split(" ")[19];
+fs.writeFileSync({lock:?}, JSON.stringify({{pid: process.pid, startTime: Number(start), port: 1}}) + "\n");
+const r = cp.spawnSync({ir:?}, ["--case", {case:?}, "stop", "--timeout", "1"], {{stdio: "inherit"}});
+console.log("parent survived, ir exited " + r.status);"#,
+        lock = lock.display().to_string(),
+        ir = env!("CARGO_BIN_EXE_ir"),
+        case = dir.path().join("case").display().to_string(),
+    );
+    let out = Command::new(&node)
+        .arg("-e")
+        .arg(script)
+        .env("OPENCLAW_STATE_DIR", dir.path().join("state"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("parent survived"),
+        "{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
 }
 
 #[test]

@@ -130,7 +130,7 @@ fn package_from_config_audit(state_dir: &Path) -> Option<PathBuf> {
 
 /// Whether `pkg` is an openclaw package: a package.json named `openclaw`
 /// (a path from the host's own records is never run on its word alone).
-fn is_openclaw_package(pkg: &Path) -> bool {
+pub fn is_openclaw_package(pkg: &Path) -> bool {
     let dir = if pkg.extension().is_some_and(|e| e == "mjs" || e == "js") {
         pkg.parent().unwrap_or(pkg)
     } else {

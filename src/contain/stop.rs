@@ -53,9 +53,51 @@ impl Report {
     }
 }
 
-/// True when a process is OpenClaw by its title or command line.
-pub fn is_openclaw(p: &Process) -> bool {
-    p.comm.starts_with("openclaw") || p.cmdline.iter().any(|a| a.contains("openclaw"))
+/// True when a process is OpenClaw by what it runs, never by what its
+/// arguments mention (a `vim ~/.openclaw/openclaw.json`, or `ir` itself,
+/// mentions OpenClaw too): a Node executable that is either titled
+/// `openclaw…` (the title OpenClaw's entry sets, which replaces argv) or
+/// runs an entry script inside a package whose package.json is named
+/// `openclaw`.
+pub fn is_openclaw(root: &Root, p: &Process) -> bool {
+    let node = p
+        .exe
+        .as_deref()
+        .map(|e| e.trim_end_matches(" (deleted)"))
+        .and_then(|e| std::path::Path::new(e).file_name()?.to_str())
+        .is_some_and(|n| n == "node" || n == "nodejs" || n.starts_with("node2"));
+    if !node {
+        return false;
+    }
+    let titled = p.comm.starts_with("openclaw")
+        || p.cmdline.first().is_some_and(|a| a.starts_with("openclaw"));
+    let script = p.cmdline.iter().skip(1).find(|a| !a.starts_with('-'));
+    titled || script.is_some_and(|s| in_openclaw_package(root, s))
+}
+
+/// Whether the host path `script` lies in an `openclaw` package (its own
+/// dir or one of the five above it holds the package.json).
+fn in_openclaw_package(root: &Root, script: &str) -> bool {
+    let local = root.join(script);
+    local
+        .ancestors()
+        .skip(1)
+        .take(6)
+        .any(crate::contain::recover::is_openclaw_package)
+}
+
+/// `ir` itself and every process above it: never signalled, so a lock
+/// that names the responder's own shell or playbook cannot stop it.
+fn own_lineage(root: &Root) -> std::collections::HashSet<u32> {
+    let mut out = std::collections::HashSet::new();
+    let mut pid = std::process::id();
+    while pid > 1 && out.insert(pid) {
+        let Some(st) = procfs::stat(root, pid) else {
+            break;
+        };
+        pid = st.ppid;
+    }
+    out
 }
 
 /// A process identity: pid and start time.
@@ -95,25 +137,50 @@ fn signal(
     Ok(())
 }
 
-/// Our gateway processes: the lock-verified pid, and OpenClaw-titled
-/// processes listening on our port.
-fn targets(dep: &Deployment, root: &Root) -> Vec<StopTarget> {
+/// Our gateway processes: the lock-verified pid, and OpenClaw processes
+/// listening on our port, each with its verified OpenClaw descendants;
+/// anything else below them is named in `notes`, not signalled.
+fn targets(dep: &Deployment, root: &Root, notes: &mut Vec<String>) -> Vec<StopTarget> {
+    let lineage = own_lineage(root);
     let mut out = Vec::new();
     for g in &dep.runtime.processes {
         let p = &g.process;
         let on_port = dep.runtime.listeners.iter().any(|l| l.pid == Some(p.pid));
-        if !(g.owns_lock || on_port) || !is_openclaw(p) {
+        if !(g.owns_lock || on_port) || lineage.contains(&p.pid) {
             continue;
         }
-        let kids = g
-            .children
-            .iter()
-            .map(|c| Ident {
-                pid: c.pid,
-                start: c.start_ticks,
-            })
-            .collect();
-        let leader = procfs::stat(root, p.pid).is_some_and(|s| s.pgrp == p.pid);
+        if !is_openclaw(root, p) {
+            notes.push(format!(
+                "pid {} ({}) holds the lock or the port but is not OpenClaw by its executable: not signalled",
+                p.pid,
+                crate::sanitize::escape(&p.cmdline.join(" "))
+            ));
+            continue;
+        }
+        let mut kids = Vec::new();
+        for c in &g.children {
+            if lineage.contains(&c.pid) {
+                continue;
+            }
+            if is_openclaw(root, c) {
+                kids.push(Ident {
+                    pid: c.pid,
+                    start: c.start_ticks,
+                });
+            } else {
+                notes.push(format!(
+                    "pid {} below the gateway ({}) is not OpenClaw: left running, look at it",
+                    c.pid,
+                    crate::sanitize::escape(&c.cmdline.join(" "))
+                ));
+            }
+        }
+        // The group is signalled only when the gateway leads it and
+        // nothing of ours is in it.
+        let leader = procfs::stat(root, p.pid).is_some_and(|s| s.pgrp == p.pid)
+            && !lineage
+                .iter()
+                .any(|&l| procfs::stat(root, l).is_some_and(|s| s.pgrp == p.pid));
         out.push((
             Ident {
                 pid: p.pid,
@@ -254,9 +321,11 @@ pub fn stop(
     run: &Run,
 ) -> Result<Report> {
     let mut notes = Vec::new();
-    let tg = targets(dep, root);
+    let tg = targets(dep, root, &mut notes);
     if tg.is_empty() {
-        return Ok(nothing_to_stop(dep, root, env));
+        let mut r = nothing_to_stop(dep, root, env);
+        r.notes.extend(notes);
+        return Ok(r);
     }
     // 1. What stopping destroys, journaled before anything is touched.
     pre_stop_snapshot(dep, root, &tg, run)?;
