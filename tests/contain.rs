@@ -1250,3 +1250,44 @@ fn the_report_lists_each_flagged_item_still_in_place_with_its_removal_command() 
     assert_eq!(quarantine(&h, &["--undo", &id]).0, 0);
     assert!(todo().iter().any(|t| t == line), "{:?}", todo());
 }
+
+/// Regression: a config that repeats `auth` (OpenClaw keeps the last one)
+/// made rotate rewrite the decoy and report success while the real token
+/// stayed in force. Every occurrence is rewritten now.
+#[test]
+fn rotate_rewrites_the_token_openclaw_reads_when_a_key_repeats() {
+    let h = Host::files();
+    let cfg = h.state().join("openclaw.json");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = text.replacen(
+        "    auth: {",
+        "    auth: { token: \"DECOY-TOKEN-decoy-decoy-decoy-0000\" },\n    auth: {",
+        1,
+    );
+    std::fs::write(&cfg, &text).unwrap();
+    collect_live(&h);
+    let out = live(&h)
+        .args(["--json", "rotate", "--show-token"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = json_out(&out)["new_gateway_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let after = std::fs::read_to_string(&cfg).unwrap();
+    let parsed = ir::openclaw::config::parse(&after, &cfg).unwrap();
+    assert_eq!(
+        parsed["gateway"]["auth"]["token"],
+        token.as_str(),
+        "OpenClaw would not run with the new token"
+    );
+    assert!(
+        !after.contains("FAKE-TOKEN-for-fixtures") && !after.contains("DECOY-TOKEN"),
+        "{after}"
+    );
+}

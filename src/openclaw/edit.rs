@@ -2,12 +2,18 @@
 //! layout the operator wrote (jsonc-parser's CST), and writing it back
 //! atomically with its owner and mode 600.
 //!
+//! JSON5 lets a key repeat, and OpenClaw's parser keeps the last one: a
+//! config with `auth: { token: "decoy" }, …, auth: { token: "real" }` runs
+//! with "real". So a value is read from the last occurrence at every level,
+//! and a secret is written to every occurrence, so that no copy of the old
+//! value is left in force or in the file.
+//!
 //! The text is held in zeroizing buffers where we own it; the CST keeps its
 //! own copies, which is the one place a secret we write can linger until
 //! the process exits.
 
 use anyhow::{Context, Result, bail};
-use jsonc_parser::cst::{CstInputValue, CstObject, CstRootNode};
+use jsonc_parser::cst::{CstInputValue, CstObject, CstObjectProp, CstRootNode};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -48,40 +54,69 @@ impl ConfigEdit {
         })
     }
 
+    /// The object `keys` resolves to as OpenClaw reads it: the last
+    /// property of each name at every level; missing objects are created
+    /// when `create`.
     fn object(&self, keys: &[&str], create: bool) -> Option<CstObject> {
         let mut obj = self.root.object_value()?;
         for k in keys {
-            obj = if create {
-                obj.object_value_or_set(k)
-            } else {
-                obj.object_value(k)?
+            obj = match props_named(&obj, k).pop() {
+                Some(p) => p.object_value()?,
+                None if create => obj.object_value_or_set(k),
+                None => return None,
             };
         }
         Some(obj)
     }
 
-    /// Sets a string at a dotted path, creating missing objects.
-    pub fn set_string(&self, dotted: &str, value: &str) -> Result<()> {
-        let keys: Vec<&str> = dotted.split('.').collect();
-        let (last, parents) = keys.split_last().context("empty path")?;
-        let obj = self
-            .object(parents, true)
-            .context("the config root is not an object")?;
-        let v = CstInputValue::String(value.to_string());
-        match obj.get(last) {
-            Some(p) => p.set_value(v),
-            None => {
-                obj.append(last, v);
-            }
+    /// Every object `keys` reaches, following each duplicate.
+    fn objects_all(&self, keys: &[&str]) -> Vec<CstObject> {
+        let mut cur: Vec<CstObject> = self.root.object_value().into_iter().collect();
+        for k in keys {
+            cur = cur
+                .iter()
+                .flat_map(|o| props_named(o, k))
+                .filter_map(|p| p.object_value())
+                .collect();
         }
-        Ok(())
+        cur
     }
 
-    /// The string at a dotted path, if there is one.
+    /// Sets a string at a dotted path, creating missing objects, in the
+    /// occurrence OpenClaw reads and in every duplicate of it. Returns how
+    /// many occurrences were written.
+    pub fn set_string(&self, dotted: &str, value: &str) -> Result<usize> {
+        let keys: Vec<&str> = dotted.split('.').collect();
+        let (last, parents) = keys.split_last().context("empty path")?;
+        let obj = self.object(parents, true).with_context(|| {
+            format!(
+                "{}: a parent of {dotted} is not an object",
+                self.path.display()
+            )
+        })?;
+        match props_named(&obj, last).pop() {
+            Some(p) => p.set_value(CstInputValue::String(value.to_string())),
+            None => {
+                obj.append(last, CstInputValue::String(value.to_string()));
+            }
+        }
+        let mut written = 0;
+        for o in self.objects_all(parents) {
+            for p in props_named(&o, last) {
+                p.set_value(CstInputValue::String(value.to_string()));
+                written += 1;
+            }
+        }
+        Ok(written)
+    }
+
+    /// The string at a dotted path as OpenClaw reads it, if there is one.
     pub fn get_str(&self, dotted: &str) -> Option<Zeroizing<String>> {
         let keys: Vec<&str> = dotted.split('.').collect();
         let (last, parents) = keys.split_last()?;
-        let v = self.object(parents, false)?.get(last)?.value()?;
+        let v = props_named(&self.object(parents, false)?, last)
+            .pop()?
+            .value()?;
         let s = v.as_string_lit()?.decoded_value().ok()?;
         Some(Zeroizing::new(s))
     }
@@ -115,9 +150,46 @@ impl ConfigEdit {
     }
 }
 
+/// Every property of `obj` named `name`, in file order.
+fn props_named(obj: &CstObject, name: &str) -> Vec<CstObjectProp> {
+    obj.properties()
+        .into_iter()
+        .filter(|p| {
+            p.name()
+                .and_then(|n| n.decoded_value().ok())
+                .is_some_and(|n| n == name)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: with a key repeated, OpenClaw runs with the last one;
+    /// rotate rewrote the first (a decoy) and left the real token in force.
+    #[test]
+    fn a_repeated_key_is_read_as_openclaw_reads_it_and_rewritten_everywhere() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("openclaw.json");
+        let src = "{ gateway: { auth: { token: 'decoy' }, port: 1, auth: { mode: 'token', token: 'real', token: 'realer' } } }\n";
+        std::fs::write(&p, src).unwrap();
+        let as_openclaw = |text: &str| {
+            crate::openclaw::config::parse(text, &p).unwrap()["gateway"]["auth"]["token"].clone()
+        };
+        assert_eq!(
+            as_openclaw(src),
+            "realer",
+            "ir's reader must keep the last duplicate"
+        );
+        let e = ConfigEdit::open(&p).unwrap();
+        assert_eq!(e.get_str("gateway.auth.token").unwrap().as_str(), "realer");
+        assert_eq!(e.set_string("gateway.auth.token", "new").unwrap(), 3);
+        e.save().unwrap();
+        let out = std::fs::read_to_string(&p).unwrap();
+        assert!(!out.contains("decoy") && !out.contains("real"), "{out}");
+        assert_eq!(as_openclaw(&out), "new");
+    }
 
     #[test]
     fn keeps_comments_and_layout() {
