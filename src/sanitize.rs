@@ -13,15 +13,23 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// True for characters that must not reach a terminal as themselves:
-/// C0/C1 controls, bidi overrides and isolates, zero-width characters, BOM.
+/// C0/C1 controls, bidi marks, overrides and isolates, zero-width and
+/// invisible characters (a name can hide or reorder text with any of them).
 fn is_dangerous(c: char) -> bool {
     c.is_control()
         || matches!(c,
-            '\u{200b}'..='\u{200f}'   // zero-width space/joiners, LRM, RLM
+            '\u{00ad}'                 // soft hyphen
+            | '\u{061c}'               // Arabic letter mark (bidi)
+            | '\u{115f}' | '\u{1160}'  // Hangul fillers
+            | '\u{180e}'               // Mongolian vowel separator
+            | '\u{200b}'..='\u{200f}'   // zero-width space/joiners, LRM, RLM
             | '\u{2028}'..='\u{202e}' // line/para separators, bidi embeddings and overrides
             | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
-            | '\u{2066}'..='\u{2069}' // bidi isolates
-            | '\u{feff}')
+            | '\u{2066}'..='\u{206f}' // bidi isolates, deprecated format controls
+            | '\u{3164}' | '\u{ffa0}'  // Hangul fillers
+            | '\u{feff}'               // BOM
+            | '\u{fff9}'..='\u{fffb}' // interlinear annotation
+            | '\u{e0000}'..='\u{e007f}') // tag characters
 }
 
 /// Escapes a string for display: controls, bidi and zero-width characters
@@ -32,6 +40,16 @@ pub fn escape(s: &str) -> String {
         push_char(&mut out, c);
     }
     out
+}
+
+/// `s` itself when it holds nothing dangerous (so text escaped earlier is
+/// not escaped twice), else [`escape`]d: the last guard before a terminal.
+pub fn display_safe(s: &str) -> String {
+    if s.chars().any(is_dangerous) {
+        escape(s)
+    } else {
+        s.to_string()
+    }
 }
 
 fn push_char(out: &mut String, c: char) {
@@ -123,6 +141,27 @@ pub fn unescape_bytes(s: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn escapes_invisible_and_reordering_characters() {
+        for c in [
+            '\u{061c}',
+            '\u{00ad}',
+            '\u{180e}',
+            '\u{fff9}',
+            '\u{206a}',
+            '\u{3164}',
+            '\u{e0041}',
+            '\u{9b}',
+        ] {
+            let s = format!("a{c}b");
+            let e = escape(&s);
+            assert!(e.starts_with("a\\u{") && e.is_ascii(), "{c:?} -> {e}");
+            assert_eq!(unescape_bytes(&e).unwrap(), s.as_bytes());
+            assert_eq!(display_safe(&s), e);
+        }
+        assert_eq!(display_safe("C:\\x already"), "C:\\x already");
+    }
 
     #[test]
     fn escapes_terminal_attacks() {

@@ -183,6 +183,18 @@ impl<'a> Ctx<'a> {
     /// The report: the items that have a path, and how many are flagged.
     fn finish(mut self) -> Report {
         self.items.retain(|i| !i.path.is_empty());
+        // Every text taken from the host leaves here safe to print, however
+        // the mechanism's parser built it (a skill's name, a cron schedule,
+        // a link target, a key type can all carry escape sequences).
+        for i in &mut self.items {
+            for f in [&mut i.user, &mut i.command, &mut i.detail]
+                .into_iter()
+                .flatten()
+            {
+                *f = crate::sanitize::display_safe(f);
+            }
+            i.mechanism = crate::sanitize::display_safe(&i.mechanism);
+        }
         let flagged = self.items.iter().filter(|i| !i.flags.is_empty()).count();
         Report {
             items: self.items,
