@@ -20,6 +20,7 @@ pub mod output;
 pub mod persistence_catalogue;
 pub mod playbook;
 pub mod record;
+pub mod redact;
 pub mod report;
 pub mod safefs;
 pub mod sample;

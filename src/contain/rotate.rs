@@ -45,23 +45,28 @@ pub fn fingerprint(secret: &str) -> String {
 /// A provider credential to revoke at its provider.
 pub use crate::record::Credential;
 
-fn credential(provider: &str, kind: &str, source: String, secret: &str) -> Credential {
+/// A credential found, with its value for redaction only (never printed,
+/// journaled or serialised; `None` when there is no single value).
+pub type Found = (Credential, Option<Zeroizing<String>>);
+
+fn credential(provider: &str, kind: &str, source: String, secret: &str) -> Found {
     let chars: Vec<char> = secret.chars().collect();
     let last4: String = if chars.len() >= 12 {
         chars[chars.len() - 4..].iter().collect()
     } else {
         "****".into()
     };
-    Credential {
+    let c = Credential {
         provider: crate::sanitize::escape(provider),
         kind: kind.into(),
         source,
         last4: crate::sanitize::escape(&last4),
         sha256_prefix: fingerprint(secret),
-    }
+    };
+    (c, Some(Zeroizing::new(secret.to_string())))
 }
 
-fn profiles_credentials(v: &Value, source: &str, out: &mut Vec<Credential>) {
+fn profiles_credentials(v: &Value, source: &str, out: &mut Vec<Found>) {
     let map = v
         .get("profiles")
         .and_then(Value::as_object)
@@ -95,6 +100,15 @@ fn profiles_credentials(v: &Value, source: &str, out: &mut Vec<Credential>) {
 
 /// Every provider and channel credential the deployment holds.
 pub fn provider_credentials(dep: &Deployment) -> Vec<Credential> {
+    credentials_with_values(dep)
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// Every provider and channel credential with its value, for redacting
+/// what `ir` prints and records.
+pub fn credentials_with_values(dep: &Deployment) -> Vec<Found> {
     let mut out = Vec::new();
     auth_profile_files(dep, &mut out);
     auth_profile_store(dep, &mut out);
@@ -107,7 +121,7 @@ pub fn provider_credentials(dep: &Deployment) -> Vec<Credential> {
 }
 
 /// `agents/<id>/agent/auth-profiles.json` and `auth.json` (file layout).
-fn auth_profile_files(dep: &Deployment, out: &mut Vec<Credential>) {
+fn auth_profile_files(dep: &Deployment, out: &mut Vec<Found>) {
     let s = &dep.paths.state_dir;
     for a in layout::agent_dirs(s) {
         for f in ["auth-profiles.json", "auth.json"] {
@@ -122,7 +136,7 @@ fn auth_profile_files(dep: &Deployment, out: &mut Vec<Credential>) {
 }
 
 /// The `auth_profile_store` table of every database (SQLite layout).
-fn auth_profile_store(dep: &Deployment, out: &mut Vec<Credential>) {
+fn auth_profile_store(dep: &Deployment, out: &mut Vec<Found>) {
     for db in &dep.layout.databases {
         let Ok(c) = crate::sqlite::open_isolated(&db.path) else {
             continue;
@@ -145,7 +159,7 @@ fn auth_profile_store(dep: &Deployment, out: &mut Vec<Credential>) {
 }
 
 /// `models.providers.*.apiKey` and secret-looking keys of every channel.
-fn config_credentials(c: &Value, out: &mut Vec<Credential>) {
+fn config_credentials(c: &Value, out: &mut Vec<Found>) {
     if let Some(Value::Object(ps)) = config::get(c, "models.providers") {
         for (name, p) in ps {
             if let Some(k) = p
@@ -174,7 +188,7 @@ fn config_credentials(c: &Value, out: &mut Vec<Credential>) {
 }
 
 /// Secret-named variables of `$STATE/.env`.
-fn dotenv_credentials(state_dir: &Path, out: &mut Vec<Credential>) {
+fn dotenv_credentials(state_dir: &Path, out: &mut Vec<Found>) {
     let Ok(b) = crate::safefs::read_bounded(&state_dir.join(".env"), 4 << 20) else {
         return;
     };
@@ -193,12 +207,12 @@ fn dotenv_credentials(state_dir: &Path, out: &mut Vec<Credential>) {
 }
 
 /// WhatsApp linked-device sessions (`credentials/whatsapp/*`).
-fn whatsapp_sessions(dep: &Deployment, out: &mut Vec<Credential>) {
+fn whatsapp_sessions(dep: &Deployment, out: &mut Vec<Found>) {
     let Ok(rd) = std::fs::read_dir(dep.paths.credentials_dir.join("whatsapp")) else {
         return;
     };
     for e in rd.flatten() {
-        out.push(Credential {
+        let c = Credential {
             provider: "whatsapp".into(),
             kind: "linked-device session".into(),
             source: format!(
@@ -207,7 +221,8 @@ fn whatsapp_sessions(dep: &Deployment, out: &mut Vec<Credential>) {
             ),
             last4: "-".into(),
             sha256_prefix: "-".into(),
-        });
+        };
+        out.push((c, None));
     }
 }
 

@@ -147,9 +147,12 @@ struct Where<'a> {
 struct Hunter<'a> {
     rules: &'a [Rule],
     report: Report,
+    /// The deployment's secrets, kept out of every quote.
+    redactor: crate::redact::Redactor,
 }
 
-fn snippet(text: &str, m: regex::Match) -> String {
+/// The text around a match, sixty characters each side, secrets out.
+fn snippet(redactor: &crate::redact::Redactor, text: &str, m: regex::Match) -> String {
     let start = text[..m.start()]
         .char_indices()
         .rev()
@@ -159,14 +162,7 @@ fn snippet(text: &str, m: regex::Match) -> String {
         .char_indices()
         .nth(60)
         .map_or(text.len(), |(i, _)| m.end() + i);
-    let mut s = crate::sanitize::escape(&text[start..end]);
-    if start > 0 {
-        s.insert(0, '…');
-    }
-    if end < text.len() {
-        s.push('…');
-    }
-    s
+    redactor.quote(text, start..end)
 }
 
 fn text_of(content: &Value) -> String {
@@ -221,7 +217,7 @@ impl Hunter<'_> {
                     severity: r.severity,
                     title: r.title.clone(),
                     source: w.source.clone(),
-                    snippet: snippet(text, m),
+                    snippet: snippet(&self.redactor, text, m),
                     session: (!w.session.is_empty()).then(|| crate::sanitize::escape(w.session)),
                     agent: (!w.agent.is_empty()).then(|| crate::sanitize::escape(w.agent)),
                     time: w.time.clone(),
@@ -285,7 +281,9 @@ impl Hunter<'_> {
         }
         self.report.tool_calls.push(ToolCall {
             tool: crate::sanitize::escape(&tool),
-            arguments: crate::sanitize::escape(&truncate(&shown, 2000)),
+            arguments: self
+                .redactor
+                .quote(&shown, 0..shown.floor_char_boundary(2000)),
             session: crate::sanitize::escape(w.session),
             agent: crate::sanitize::escape(w.agent),
             time: w.time.clone(),
@@ -549,17 +547,6 @@ fn ms_time(ms: i64) -> Option<String> {
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
-fn truncate(s: &str, n: usize) -> String {
-    if s.len() <= n {
-        return s.to_string();
-    }
-    let mut end = n;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
-
 /// Hunts through the deployment's transcripts and logs: import archives
 /// and transcript files, agent databases (transcripts, memory index), the
 /// global database's task runs, then logs. `Err(Interrupted)` on Ctrl-C.
@@ -567,6 +554,7 @@ pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<R
     let mut h = Hunter {
         rules,
         report: Report::default(),
+        redactor: crate::redact::Redactor::for_deployment(dep),
     };
     h.transcript_files(dep)?;
     for db in dep
@@ -739,7 +727,7 @@ mod tests {
         #[test]
         fn entries_never_panic(s in "\\PC{0,300}") {
             let rules = rules(None).unwrap();
-            let mut h = Hunter { rules: &rules, report: Report::default() };
+            let mut h = Hunter { rules: &rules, report: Report::default(), redactor: Default::default() };
             if let Ok(v) = serde_json::from_str::<Value>(&s) {
                 h.entry(&v, &Where { source: "x:1".into(), session: "s", agent: "a", time: None });
             }
