@@ -151,6 +151,15 @@ struct Hunter<'a> {
     redactor: crate::redact::Redactor,
 }
 
+/// The largest char boundary of `s` at or below `n`.
+fn char_floor(s: &str, n: usize) -> usize {
+    let mut end = n.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
+}
+
 /// The text around a match, sixty characters each side, secrets out.
 fn snippet(redactor: &crate::redact::Redactor, text: &str, m: regex::Match) -> String {
     let start = text[..m.start()]
@@ -283,7 +292,7 @@ impl Hunter<'_> {
             tool: crate::sanitize::escape(&tool),
             arguments: self
                 .redactor
-                .quote(&shown, 0..shown.floor_char_boundary(2000)),
+                .quote(&shown, 0..char_floor(&shown, 2000)),
             session: crate::sanitize::escape(w.session),
             agent: crate::sanitize::escape(w.agent),
             time: w.time.clone(),
