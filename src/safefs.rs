@@ -204,7 +204,8 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
 use std::os::unix::fs::DirBuilderExt;
 
 /// Reads lines of at most `max` bytes; yields (offset, bytes without the
-/// newline, terminated). A longer line is an error, not an allocation.
+/// newline, terminated). A longer line is an `InvalidData` error, not an
+/// allocation, and is skipped whole: the next item is the next line.
 pub fn bounded_lines(
     r: impl Read,
     max: usize,
@@ -223,9 +224,17 @@ pub fn bounded_lines(
                 if terminated {
                     line.pop();
                 } else if line.len() > max {
-                    return Some(Err(std::io::Error::other(format!(
-                        "line at byte {start} is longer than {max} bytes"
-                    ))));
+                    // Skip the rest of the line, so a reader that goes on
+                    // past it (`InvalidData`) starts at the next one.
+                    let skipped = r.skip_until(b'\n').unwrap_or(0);
+                    off += skipped as u64;
+                    return Some(Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "line at byte {start} is longer than {max} bytes ({} bytes)",
+                            n + skipped
+                        ),
+                    )));
                 }
                 Some(Ok((start, line, terminated)))
             }

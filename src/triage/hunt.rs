@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The rules shipped with `ir`.
 pub const BUILTIN_RULES: &str = include_str!("hunt-rules.toml");
@@ -149,6 +150,30 @@ struct Hunter<'a> {
     report: Report,
     /// The deployment's secrets, kept out of every quote.
     redactor: crate::redact::Redactor,
+}
+
+/// A JSON line as Node wrote it: `JSON.stringify` emits a lone surrogate
+/// (`\ud83d`) for half an emoji, which strict parsers refuse; those
+/// escapes become U+FFFD so the line and its hits are kept.
+fn lenient_json(bytes: &[u8]) -> Option<Value> {
+    if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+        return Some(v);
+    }
+    static LONE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let re = LONE.get_or_init(|| {
+        regex::bytes::Regex::new(
+            r"(?i)\\u(d[89ab][0-9a-f]{2})(\\u(d[c-f][0-9a-f]{2}))?|\\u(d[c-f][0-9a-f]{2})",
+        )
+        .expect("surrogate regex")
+    });
+    let fixed = re.replace_all(bytes, |c: &regex::bytes::Captures| {
+        if c.get(2).is_some() {
+            c[0].to_vec()
+        } else {
+            b"\\ufffd".to_vec()
+        }
+    });
+    serde_json::from_slice(&fixed).ok()
 }
 
 /// The largest char boundary of `s` at or below `n`.
@@ -290,9 +315,7 @@ impl Hunter<'_> {
         }
         self.report.tool_calls.push(ToolCall {
             tool: crate::sanitize::escape(&tool),
-            arguments: self
-                .redactor
-                .quote(&shown, 0..char_floor(&shown, 2000)),
+            arguments: self.redactor.quote(&shown, 0..char_floor(&shown, 2000)),
             session: crate::sanitize::escape(w.session),
             agent: crate::sanitize::escape(w.agent),
             time: w.time.clone(),
@@ -307,6 +330,15 @@ impl Hunter<'_> {
             crate::signal::check()?;
             let bytes = match line {
                 Ok((_, b, _)) => b,
+                // One oversized line is cut and named; the lines after it
+                // are still read.
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    self.report.malformed += 1;
+                    self.report
+                        .unreadable
+                        .push(format!("{shown}:{}: {e}", i + 1));
+                    continue;
+                }
                 Err(e) => {
                     self.report.malformed += 1;
                     self.report.unreadable.push(format!("{shown}: {e}"));
@@ -316,7 +348,7 @@ impl Hunter<'_> {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
+            let Some(v) = lenient_json(&bytes) else {
                 self.report.malformed += 1;
                 continue;
             };
@@ -440,24 +472,39 @@ impl Hunter<'_> {
         self.report
             .sources
             .push(format!("{shown}:transcript_events"));
-        let sql = "SELECT rowid, session_id, event_json, event_zstd FROM transcript_events ORDER BY session_id, seq";
+        // An event over the cap is never loaded (SQLite measures it), so
+        // one crafted row cannot cost gigabytes; it is named instead.
+        let sql = format!(
+            "SELECT rowid, session_id, \
+               CASE WHEN length(CAST(event_json AS BLOB)) <= {MAX_EVENT} THEN event_json END, \
+               CASE WHEN length(event_zstd) <= {MAX_EVENT} THEN event_zstd END, \
+               max(coalesce(length(CAST(event_json AS BLOB)), 0), coalesce(length(event_zstd), 0)) \
+             FROM transcript_events ORDER BY session_id, seq"
+        );
         let read = |r: &rusqlite::Row| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<Vec<u8>>>(3)?,
+                // TEXT or BLOB alike (a crafted row may be either).
+                r.get_ref(2)?.as_bytes_or_null()?.map(<[u8]>::to_vec),
+                r.get_ref(3)?.as_bytes_or_null()?.map(<[u8]>::to_vec),
+                r.get::<_, i64>(4)?,
             ))
         };
-        self.each_row(conn, shown, sql, read, |h, (rowid, session, json, zst)| {
-            let text = match (json, zst) {
+        self.each_row(conn, shown, &sql, read, |h, (rowid, session, json, zst, len)| {
+            if len as u64 > MAX_EVENT as u64 {
+                h.report.malformed += 1;
+                h.report.unreadable.push(format!(
+                    "{shown}:transcript_events:{rowid}: {len} bytes, over the {MAX_EVENT}-byte cap: not read"
+                ));
+                return;
+            }
+            let bytes = match (json, zst) {
                 (Some(j), _) => Some(j),
-                (None, Some(z)) => zstd::bulk::decompress(&z, MAX_EVENT)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok()),
+                (None, Some(z)) => zstd::bulk::decompress(&z, MAX_EVENT).ok(),
                 _ => None,
             };
-            let Some(v) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) else {
+            let Some(v) = bytes.and_then(|b| lenient_json(&b)) else {
                 h.report.malformed += 1;
                 return;
             };
