@@ -881,3 +881,70 @@ fn pseudo_files_are_read_with_a_bound() {
         .unwrap();
     assert_eq!(verify(&h, &bundle, &key).0, 0);
 }
+
+/// Regression: a symlink member `files/e -> DIR` and then a hard-link
+/// member whose target goes through it made `extract` hard-link a file
+/// outside the output dir, and `verify` call the bundle sound. Both now
+/// refuse it, and nothing outside is touched even with `--force`.
+#[test]
+fn a_hard_link_through_a_symlink_member_is_refused() {
+    let h = Host::files();
+    let (key, r) = keypair(h.dir.path());
+    let victim = h.dir.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("secret"), "outside").unwrap();
+    let mut tar_bytes = Vec::new();
+    {
+        let gz = flate2::write::GzEncoder::new(&mut tar_bytes, flate2::Compression::fast());
+        let mut b = tar::Builder::new(gz);
+        let mut link = |path: &str, kind: tar::EntryType, target: &str| {
+            let mut hd = tar::Header::new_gnu();
+            hd.set_entry_type(kind);
+            hd.set_size(0);
+            hd.set_mode(0o777);
+            b.append_link(&mut hd, path, target).unwrap();
+        };
+        link(
+            "top/files/e",
+            tar::EntryType::Symlink,
+            victim.to_str().unwrap(),
+        );
+        link("top/files/hl", tar::EntryType::Link, "top/files/e/secret");
+        b.into_inner().unwrap().finish().unwrap();
+    }
+    let rec: age::x25519::Recipient = r.parse().unwrap();
+    let bundle = h.dir.path().join("evil.tar.gz.age");
+    std::fs::write(&bundle, age::encrypt(&rec, &tar_bytes).unwrap()).unwrap();
+    let out = h
+        .ir()
+        .args(["--json", "verify"])
+        .arg(&bundle)
+        .arg("-i")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("a symlink in the archive"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let dir = h.dir.path().join("out");
+    h.ir()
+        .arg("extract")
+        .arg(&bundle)
+        .arg("-i")
+        .arg(&key)
+        .arg("-o")
+        .arg(&dir)
+        .arg("--force")
+        .assert()
+        .code(1);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(victim.join("secret")).unwrap().nlink(),
+        1,
+        "linked from inside the output"
+    );
+    assert!(!dir.join("files/hl").exists());
+}

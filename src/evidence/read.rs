@@ -381,7 +381,37 @@ impl Pass {
         if rel == b"manifest.json" || rel == b"MANIFEST.sha256" {
             return Ok(self.keep_manifest(rel, e, sink));
         }
+        // A name, or a hard link's target, below a symlink of the archive
+        // would be written or linked through it, out of the output dir.
+        let target = (e.header().entry_type() == tar::EntryType::Link)
+            .then(|| e.link_name_bytes().map(|l| l.into_owned()))
+            .flatten()
+            .map(|t| self.below_top(&t).unwrap_or(t));
+        for name in std::iter::once(&rel).chain(target.as_ref()) {
+            if let Some(link) = self.symlinked_ancestor(name) {
+                self.problems.push(format!(
+                    "{} goes through {}, a symlink in the archive: not extracted",
+                    escape_bytes(&rel),
+                    escape_bytes(&link)
+                ));
+                return Ok(ControlFlow::Continue(()));
+            }
+        }
         self.hash_entry(rel, e, sink)
+    }
+
+    /// The first ancestor of `rel` that the archive holds as a symlink.
+    fn symlinked_ancestor(&self, rel: &[u8]) -> Option<Vec<u8>> {
+        rel.iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'/')
+            .map(|(i, _)| &rel[..i])
+            .find(|anc| {
+                self.seen
+                    .get(*anc)
+                    .is_some_and(|s| s.kind == FileKind::Symlink)
+            })
+            .map(<[u8]>::to_vec)
     }
 
     /// The entry's name below the top folder, without a trailing slash.
@@ -636,6 +666,28 @@ fn compare_item(raw: &[u8], it: &ManifestItem, s: &Seen, problems: &mut Vec<Stri
     true
 }
 
+/// `dir/rel` when no directory between `dir` and the last component is a
+/// symlink (each is checked without following it), so nothing reached
+/// through it lies outside `dir`.
+fn no_link_below(dir: &Path, rel: &Path) -> Result<PathBuf> {
+    let mut cur = dir.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for (i, c) in parts.iter().enumerate() {
+        cur.push(c);
+        if i + 1 < parts.len() {
+            let m = std::fs::symlink_metadata(&cur)
+                .with_context(|| format!("{} is missing", cur.display()))?;
+            if !m.file_type().is_dir() {
+                bail!(
+                    "{} is not a real directory (a symlink?): refused",
+                    cur.display()
+                );
+            }
+        }
+    }
+    Ok(cur)
+}
+
 /// Writes entries under a fresh directory, safely.
 pub struct Extractor {
     pub dir: PathBuf,
@@ -741,7 +793,7 @@ impl Sink for Extractor {
                     .position(|b| *b == b'/')
                     .map(|i| target[i + 1..].to_vec())
                     .unwrap_or_default();
-                let src = self.dir.join(safe_rel(&trel)?);
+                let src = no_link_below(&self.dir, &safe_rel(&trel)?)?;
                 let m = std::fs::symlink_metadata(&src)
                     .with_context(|| format!("hard link target {} missing", src.display()))?;
                 if !m.file_type().is_file() {
@@ -789,8 +841,11 @@ pub fn restore_times(dir: &Path, manifest: &Manifest) {
         };
         let raw = raw.strip_suffix(b"/").map(<[u8]>::to_vec).unwrap_or(raw);
         let Ok(rel) = safe_rel(&raw) else { continue };
+        let Ok(p) = no_link_below(dir, &rel) else {
+            continue;
+        };
         let a = parse(it.atime.as_deref()).unwrap_or(m);
-        paths.push((dir.join(rel), m, a));
+        paths.push((p, m, a));
     }
     paths.sort_by_key(|(p, _, _)| std::cmp::Reverse(p.components().count()));
     for (p, m, a) in paths {
@@ -998,6 +1053,19 @@ mod tests {
         let mut pass = Pass::default();
         pass.stream(ar.entries().unwrap(), &mut HashOnly).unwrap();
         pass
+    }
+
+    #[test]
+    fn nothing_is_reached_through_a_symlinked_dir() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("real")).unwrap();
+        std::os::unix::fs::symlink("/etc", d.path().join("e")).unwrap();
+        assert!(no_link_below(d.path(), Path::new("real/x")).is_ok());
+        assert!(no_link_below(d.path(), Path::new("e/passwd")).is_err());
+        assert!(
+            no_link_below(d.path(), Path::new("e")).is_ok(),
+            "the last component itself is the caller's to judge"
+        );
     }
 
     /// Regression: a manifest of `{"items":[0,0,…]}` drove RSS to 19 GB
