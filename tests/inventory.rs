@@ -452,3 +452,58 @@ fn completions_and_man() {
         .stdout(predicate::str::contains(".TH ir"));
     assert!(!h.journal().exists(), "completions must not journal");
 }
+
+/// Regression: a symlinked `openclaw.json` (OpenClaw follows it) made
+/// every command abort, so no evidence was collected. Inside the state dir
+/// it is followed and named; out of it, it is refused by name, and
+/// `collect` collects all the same, as it does with a config that does
+/// not parse.
+#[test]
+fn a_symlinked_or_broken_config_never_stops_collection() {
+    let h = Host::files();
+    let cfg = h.state().join("openclaw.json");
+    std::fs::rename(&cfg, h.state().join("real.json5")).unwrap();
+    std::os::unix::fs::symlink("real.json5", &cfg).unwrap();
+    let out = h.ir().args(["--json", "inventory"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        json_out(&out)["deployment"]["config_symlink"]
+            .as_str()
+            .unwrap()
+            .ends_with("real.json5")
+    );
+
+    let (_, r) = crate::collect::keypair(h.dir.path());
+    let outside = h.dir.path().join("elsewhere.json");
+    std::fs::write(&outside, "{ gateway: { port: 1 } }").unwrap();
+    std::fs::remove_file(&cfg).unwrap();
+    std::os::unix::fs::symlink(&outside, &cfg).unwrap();
+    h.ir()
+        .arg("inventory")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "outside the state dir: not followed",
+        ));
+    h.ir().args(["-q", "collect", "-r", &r]).assert().success();
+
+    std::fs::remove_file(&cfg).unwrap();
+    std::fs::write(&cfg, "{ gateway: { port: 1,, } }").unwrap();
+    h.ir().args(["-q", "collect", "-r", &r]).assert().success();
+    let bundles = std::fs::read_dir(&h.case)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".tar.gz.age")
+        })
+        .count();
+    assert_eq!(bundles, 2);
+}

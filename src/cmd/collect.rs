@@ -66,7 +66,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
     let (summary, exit) = ctx.journaled("collect", |run| {
         let enc = keys::encryption(&a.keys)?;
-        let dep = crate::openclaw::discover(&ctx.target())?;
+        let dep = crate::openclaw::discover_for_evidence(&ctx.target())?;
         let journal = crate::safefs::read_bounded(run.journal().path(), 256 << 20)?;
         let cwd = std::env::current_dir()?;
         let add = a

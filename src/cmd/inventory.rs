@@ -101,6 +101,12 @@ fn render_deployment(o: &mut String, d: &Deployment) {
     if let Some(t) = &d.state_dir_symlink {
         let _ = writeln!(o, "              ! a symlink to {t}");
     }
+    if let Some(t) = &d.config_symlink {
+        let _ = writeln!(
+            o,
+            "  config is a symlink to {t} (inside the state dir, followed as OpenClaw follows it)"
+        );
+    }
     let _ = writeln!(
         o,
         "  config      {}  ({}{})",

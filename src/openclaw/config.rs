@@ -20,6 +20,8 @@ pub const MAX_CONFIG: u64 = 16 << 20;
 pub struct Config {
     pub path: PathBuf,
     pub value: Value,
+    /// Where a symlinked config led (inside the state dir).
+    pub followed: Option<PathBuf>,
 }
 
 /// A JSON5 syntax error, located.
@@ -62,6 +64,65 @@ pub fn parse(text: &str, path: &Path) -> Result<Value, SyntaxError> {
 
 /// Loads the config; `Ok(None)` when the file does not exist.
 pub fn load(path: &Path) -> Result<Option<Config>> {
+    load_file(path)
+}
+
+/// Loads the config of the state dir `state`. OpenClaw follows a symlinked
+/// `openclaw.json`; `ir` follows it only to a regular file inside `state`
+/// (recorded in [`Config::followed`]) and refuses one that leads out.
+pub fn load_in(path: &Path, state: &Path) -> Result<Option<Config>> {
+    let Some(m) = crate::safefs::lstat(path)? else {
+        return Ok(None);
+    };
+    if !m.file_type().is_symlink() {
+        return load_file(path);
+    }
+    let target = std::fs::read_link(path)?;
+    // Where the link really leads, every link on the way resolved.
+    let real = std::fs::canonicalize(path).ok();
+    let home = std::fs::canonicalize(state).ok();
+    let inside = matches!((&real, &home), (Some(r), Some(h)) if r.starts_with(h) && r != h);
+    let abs = real.unwrap_or_else(|| lexical(&path.parent().unwrap_or(state).join(&target)));
+    let regular = crate::safefs::lstat(&abs)?.is_some_and(|m| m.is_file());
+    if !inside || !regular {
+        return Err(crate::exit::hint(
+            format!(
+                "{} is a symlink to {}, {}: not followed",
+                crate::sanitize::escape_path(path),
+                crate::sanitize::escape_path(&target),
+                if inside {
+                    "not a regular file"
+                } else {
+                    "outside the state dir"
+                }
+            ),
+            "look at the link (an attacker may point it at another file), or pass --config FILE",
+        ));
+    }
+    let mut c = load_file(&abs)?;
+    if let Some(c) = &mut c {
+        c.path = path.to_path_buf();
+        c.followed = Some(abs);
+    }
+    Ok(c)
+}
+
+/// `p` with `.` and `..` resolved by name, no link followed.
+fn lexical(p: &Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn load_file(path: &Path) -> Result<Option<Config>> {
     let bytes = match crate::safefs::read_bounded(path, MAX_CONFIG) {
         Ok(b) => b,
         Err(e) if e.is_not_found() => return Ok(None),
@@ -86,6 +147,7 @@ pub fn load(path: &Path) -> Result<Option<Config>> {
     Ok(Some(Config {
         path: path.to_path_buf(),
         value,
+        followed: None,
     }))
 }
 

@@ -56,6 +56,10 @@ pub struct Deployment {
     pub paths: locate::Paths,
     /// The state dir is itself a symlink (OpenClaw's audit flags this).
     pub state_dir_symlink: Option<String>,
+    /// `openclaw.json` is a symlink to this file inside the state dir,
+    /// followed as OpenClaw follows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_symlink: Option<String>,
     pub config_present: bool,
     pub layout: layout::Layout,
     pub agents: Vec<Agent>,
@@ -263,6 +267,17 @@ fn logs(paths: &locate::Paths, cfg: Option<&Value>, root: &Root) -> Vec<LogDir> 
 /// missing or the config cannot be parsed; anything else unreadable is
 /// listed in `problems`.
 pub fn discover(target: &Target) -> Result<Deployment> {
+    discover_with(target, false)
+}
+
+/// [`discover`] for commands that preserve evidence: a config that cannot
+/// be read (a syntax error, a symlink out of the state dir) is a problem
+/// named in the deployment, never a reason to collect nothing.
+pub fn discover_for_evidence(target: &Target) -> Result<Deployment> {
+    discover_with(target, true)
+}
+
+fn discover_with(target: &Target, lenient: bool) -> Result<Deployment> {
     let root = &target.root;
     let paths = locate::resolve(&target.request, &target.env, root)?;
     let meta = crate::safefs::lstat(&paths.state_dir)?;
@@ -295,9 +310,23 @@ pub fn discover(target: &Target) -> Result<Deployment> {
             fix,
         ));
     }
-    let cfg = config::load(&paths.config)?;
-    let value = cfg.map(|c| c.value);
     let mut problems = Vec::new();
+    let cfg = match config::load_in(&paths.config, &paths.state_dir) {
+        Ok(c) => c,
+        Err(e) if lenient => {
+            problems.push(Problem {
+                path: crate::sanitize::escape_path(&paths.config),
+                message: format!("{e:#} (the config was not read; evidence is still collected)"),
+            });
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let config_symlink = cfg
+        .as_ref()
+        .and_then(|c| c.followed.as_deref())
+        .map(crate::sanitize::escape_path);
+    let value = cfg.map(|c| c.value);
     let layout = layout::detect(&paths.state_dir, value.as_ref());
     for db in &layout.databases {
         if let Some(e) = &db.error {
@@ -318,6 +347,7 @@ pub fn discover(target: &Target) -> Result<Deployment> {
     Ok(Deployment {
         root: root.dir().to_path_buf(),
         state_dir_symlink,
+        config_symlink,
         config_present: value.is_some(),
         agents: agents(&paths, value.as_ref(), &target.env, root),
         logs: logs(&paths, value.as_ref(), root),
