@@ -102,7 +102,16 @@ pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
             opts.threads = t;
         }
         let s = collect::collect(&dep, &ctx.root(), &ctx.global.case, &enc, &opts, &journal)?;
-        let outcome = Outcome::record(Exit::Ok, &s)?;
+        // A bundle missing files `ir` was denied is sound but incomplete.
+        let denied = s.verdicts.get("denied").map_or(0, |t| t.count);
+        let exit = if denied > 0 { Exit::Findings } else { Exit::Ok };
+        if denied > 0 {
+            crate::output::warn(
+                ctx.global.quiet,
+                &format!("incomplete: {denied} files could not be read (permission denied); run as root or as the state dir's owner"),
+            );
+        }
+        let outcome = Outcome::record(exit, &s)?;
         Ok((s, outcome))
     })?;
     if ctx.global.json {

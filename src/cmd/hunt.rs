@@ -32,7 +32,8 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
         for h in &r.hits {
             *by_rule.entry(h.rule.clone()).or_default() += 1;
         }
-        let exit = if r.hits.is_empty() {
+        // What could not be read may hold the hit: never a clean 0.
+        let exit = if r.hits.is_empty() && r.unreadable.is_empty() {
             Exit::Ok
         } else {
             Exit::Findings

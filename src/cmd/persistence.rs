@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, a: &PersistenceArgs) -> Result<Exit> {
                 Exit::Findings
             }
             Some(_) => Exit::Ok,
-            None if r.flagged > 0 => Exit::Findings,
+            None if r.flagged > 0 || !r.unreadable.is_empty() => Exit::Findings,
             None => Exit::Ok,
         };
         let mut by_mechanism: BTreeMap<String, usize> = BTreeMap::new();

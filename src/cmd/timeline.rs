@@ -86,7 +86,13 @@ pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
                 .collect(),
             newest: r.entries.iter().take(20).map(|e| e.record()).collect(),
         })?;
-        Ok((r, Outcome::ok(details)))
+        // A window with unreadable dirs is incomplete: never a clean 0.
+        let exit = if r.unreadable.is_empty() {
+            Exit::Ok
+        } else {
+            Exit::Findings
+        };
+        Ok((r, Outcome { exit, details }))
     })?;
     match (ctx.global.json, a.format.as_str()) {
         (true, _) | (_, "json") => crate::output::print_json(&report),

@@ -294,7 +294,12 @@ impl<'a> Ctx<'a> {
                 v
             }
             Ok(Some(_)) => vec![local],
-            _ => Vec::new(),
+            Ok(None) => Vec::new(),
+            // A dir we may not look into is a blind spot, named as such.
+            Err(e) => {
+                self.unreadable.push(format!("{}: {e}", local.display()));
+                Vec::new()
+            }
         }
     }
 }
@@ -842,12 +847,18 @@ fn plugin_entries(c: &mut Ctx, dep: &Deployment, cfg: &Value) {
 fn skills(c: &mut Ctx, dirs: &[PathBuf]) {
     static BLOB: OnceLock<Regex> = OnceLock::new();
     for d in dirs {
-        let walker = walkdir::WalkDir::new(d)
-            .follow_links(false)
-            .max_depth(4)
-            .into_iter()
-            .flatten();
-        for e in walker.filter(|e| e.file_name() == "SKILL.md") {
+        let mut found = Vec::new();
+        for e in walkdir::WalkDir::new(d).follow_links(false).max_depth(4) {
+            match e {
+                Ok(e) if e.file_name() == "SKILL.md" => found.push(e),
+                Ok(_) => {}
+                Err(e)
+                    if e.io_error()
+                        .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) => {}
+                Err(e) => c.unreadable.push(e.to_string()),
+            }
+        }
+        for e in found {
             let Some(data) = c.read(e.path()) else {
                 continue;
             };
