@@ -297,3 +297,41 @@ fn ctrl_c_is_journaled_and_exits_130() {
     );
     h.ir().args(["journal", "verify"]).assert().success();
 }
+
+/// Regression: a `${var}` in `exec` passed the absolute-path check before
+/// substitution (`--set tool=../../tmp/evil.sh` ran it).
+#[test]
+fn an_exec_program_is_checked_after_substitution() {
+    let h = Host::files();
+    let p = write_pb(
+        &h,
+        "name = \"x\"\n[[step]]\nid = \"a\"\nexec = \"/${tool}\"\n",
+    );
+    h.ir()
+        .args(["run"])
+        .arg(&p)
+        .args(["--set", "tool=../../tmp/evil.sh"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("without `..`"));
+}
+
+/// Regression: a playbook that runs itself recursed without limit.
+#[test]
+fn a_playbook_that_runs_itself_stops_at_a_bounded_depth() {
+    let h = Host::files();
+    let p = h.dir.path().join("pb.toml");
+    let text = format!(
+        "name = \"x\"\n[[step]]\nid = \"again\"\nexec = {:?}\nargs = [\"--case\", {:?}, \"run\", {:?}]\ntimeout = 50\n",
+        env!("CARGO_BIN_EXE_ir"),
+        h.case.display().to_string(),
+        p.display().to_string()
+    );
+    std::fs::write(&p, text).unwrap();
+    let t0 = std::time::Instant::now();
+    let out = h.ir().arg("run").arg(&p).output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(t0.elapsed() < std::time::Duration::from_secs(60));
+    let all: String = std::fs::read_to_string(h.journal()).unwrap();
+    assert!(all.contains("nested 4 deep"), "{all}");
+}

@@ -53,19 +53,27 @@ pub fn run(program: &str, args: &[&str], env: &[(&str, &str)], timeout: Duration
     for (k, v) in env {
         cmd.env(k, v);
     }
+    // Its own process group: a timeout kills everything it started, and a
+    // grandchild left holding its output cannot outlive the deadline.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().with_context(|| format!("starting {program}"))?;
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let t_out = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = (&mut out).take(1 << 20).read_to_end(&mut b);
-        b
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = (&mut err).take(1 << 20).read_to_end(&mut b);
-        b
-    });
+    let pgid = rustix::process::Pid::from_raw(child.id() as i32);
+    let kill_group = || {
+        if let Some(p) = pgid {
+            let _ = rustix::process::kill_process_group(p, rustix::process::Signal::KILL);
+        }
+    };
+    let reader = |r: Box<dyn Read + Send>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = r.take(1 << 20).read_to_end(&mut b);
+            let _ = tx.send(b);
+        });
+        rx
+    };
+    let r_out = reader(Box::new(child.stdout.take().expect("piped")));
+    let r_err = reader(Box::new(child.stderr.take().expect("piped")));
     let t0 = Instant::now();
     let mut timed_out = false;
     let status = loop {
@@ -73,21 +81,34 @@ pub fn run(program: &str, args: &[&str], env: &[(&str, &str)], timeout: Duration
             break s.code();
         }
         if t0.elapsed() > timeout || crate::signal::interrupted() {
-            let _ = child.kill();
+            kill_group();
             let _ = child.wait();
             timed_out = !crate::signal::interrupted();
             break None;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
+    // What it left behind may hold the pipes open: wait for the output
+    // only until the deadline, then kill the group.
+    let mut collect = |rx: std::sync::mpsc::Receiver<Vec<u8>>| {
+        let left = timeout
+            .saturating_sub(t0.elapsed())
+            .max(Duration::from_millis(100));
+        rx.recv_timeout(left).unwrap_or_else(|_| {
+            timed_out = true;
+            kill_group();
+            rx.recv_timeout(Duration::from_secs(2)).unwrap_or_default()
+        })
+    };
+    let (out, err) = (collect(r_out), collect(r_err));
     let text = |b: Vec<u8>| crate::sanitize::escape(String::from_utf8_lossy(&b).trim());
     Ok(Ran {
         program: program.to_string(),
         args: args.iter().map(|a| a.to_string()).collect(),
         status,
         timed_out,
-        stdout: text(t_out.join().unwrap_or_default()),
-        stderr: text(t_err.join().unwrap_or_default()),
+        stdout: text(out),
+        stderr: text(err),
     })
 }
 
@@ -102,5 +123,21 @@ mod tests {
         assert!(r.timed_out);
         let r = run("/bin/echo", &["hi"], &[], Duration::from_secs(5)).unwrap();
         assert!(r.ok() && r.stdout == "hi");
+    }
+
+    /// Regression: a grandchild holding stdout made a 2 s timeout run 40 s
+    /// and report ok, and the grandchild survived.
+    #[test]
+    fn a_grandchild_holding_the_output_does_not_outlive_the_timeout() {
+        let t0 = Instant::now();
+        let r = run(
+            "/bin/sh",
+            &["-c", "sleep 30 & echo started"],
+            &[],
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(6), "{:?}", t0.elapsed());
+        assert!(r.timed_out, "{r:?}");
     }
 }

@@ -46,6 +46,53 @@ fn truthy(v: Option<&String>) -> bool {
     v.is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }
 
+/// The environment variable that counts nested `ir run`s.
+const DEPTH_VAR: &str = "IR_RUN_DEPTH";
+/// How deep playbooks may run playbooks (a playbook that runs itself
+/// would otherwise recurse without end).
+const MAX_DEPTH: u32 = 4;
+
+/// How many `ir run`s this process runs inside.
+fn depth() -> u32 {
+    std::env::var(DEPTH_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Refuses to start a playbook nested deeper than [`MAX_DEPTH`].
+pub fn check_depth() -> Result<()> {
+    if depth() >= MAX_DEPTH {
+        return Err(crate::exit::hint(
+            format!(
+                "playbooks nested {} deep: a playbook that runs itself?",
+                depth()
+            ),
+            "remove the `ir run` step that runs this playbook again",
+        ));
+    }
+    Ok(())
+}
+
+/// An `exec` program must be an absolute path without `..`.
+fn check_program(p: &str, step: &str) -> Result<()> {
+    let path = std::path::Path::new(p);
+    if !path.is_absolute()
+        || path
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+    {
+        return Err(crate::exit::hint(
+            format!(
+                "step {step}: exec program {:?} is not an absolute path without `..` once its variables are substituted",
+                crate::sanitize::escape(p)
+            ),
+            "--set an absolute path to the program",
+        ));
+    }
+    Ok(())
+}
+
 /// Plans every step: variables substituted, `when` evaluated.
 pub fn plan(pb: &Playbook, vars: &BTreeMap<String, String>) -> Result<Vec<Planned>> {
     pb.steps
@@ -59,13 +106,18 @@ pub fn plan(pb: &Playbook, vars: &BTreeMap<String, String>) -> Result<Vec<Planne
                     .collect(),
                 _ => Vec::new(),
             };
-            let command = if enabled {
+            let command: Vec<String> = if enabled {
                 raw.iter()
                     .map(|a| substitute(a, vars, &s.id))
                     .collect::<Result<_>>()?
             } else {
                 raw
             };
+            // The program is checked as it will run, after substitution: a
+            // `--set tool=../../tmp/evil.sh` must not pass as absolute.
+            if s.exec.is_some() && enabled {
+                check_program(&command[0], &s.id)?;
+            }
             Ok(Planned {
                 id: s.id.clone(),
                 command,
@@ -170,7 +222,8 @@ fn run_step(
             std::env::current_exe()?
         };
         let mut c = std::process::Command::new(exe);
-        c.args(child_globals(ctx))
+        c.env(DEPTH_VAR, (depth() + 1).to_string())
+            .args(child_globals(ctx))
             .args(&s.command)
             .stdin(std::process::Stdio::null())
             .stdout(f.try_clone()?)
@@ -183,7 +236,11 @@ fn run_step(
     } else {
         let prog = &s.command[0];
         let args: Vec<&str> = s.command[1..].iter().map(String::as_str).collect();
-        let r = crate::host::exec::run(prog, &args, &[], Duration::from_secs(step.timeout))?;
+        // The depth goes along, so a program that runs `ir run` again is
+        // bounded too.
+        let d = (depth() + 1).to_string();
+        let env = [(DEPTH_VAR, d.as_str())];
+        let r = crate::host::exec::run(prog, &args, &env, Duration::from_secs(step.timeout))?;
         run.event("exec", serde_json::to_value(&r)?)?;
         Ok((
             if crate::signal::interrupted() {
@@ -206,6 +263,7 @@ pub fn execute(
     origin: &str,
     o: &Options,
 ) -> Result<(Vec<Outcome1>, Exit)> {
+    check_depth()?;
     let plan = plan(pb, &o.vars)?;
     if o.dry_run {
         return Ok((Vec::new(), Exit::Ok));
