@@ -908,3 +908,221 @@ fn neutralise_legacy(path: &Path, items: &[&Resumable], now: i64) -> Result<()> 
     let mode = crate::safefs::lstat(path)?.map_or(0o600, |m| crate::safefs::mode_bits(&m));
     crate::safefs::replace_file(path, &serde_json::to_vec_pretty(&v)?, mode)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A database at a temp path built from `schema`.
+    fn db(schema: &str) -> (tempfile::TempDir, PathBuf, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("openclaw.sqlite");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(schema).unwrap();
+        (dir, path, c)
+    }
+
+    fn found(path: &Path) -> Vec<Resumable> {
+        sqlite_resumables(path)
+            .unwrap()
+            .into_iter()
+            .map(|f| Resumable {
+                kind: f.kind,
+                store: path.display().to_string(),
+                key: f.key,
+                session_id: f.session,
+                note: f.note,
+                local: path.to_path_buf(),
+            })
+            .collect()
+    }
+
+    fn neutralise_all(path: &Path, items: &[Resumable]) {
+        let mine: Vec<&Resumable> = items.iter().filter(|i| i.changed_by_ir()).collect();
+        neutralise_sqlite(path, &mine, 1_800_000_000_000).unwrap();
+    }
+
+    fn kinds(items: &[Resumable]) -> Vec<(ResumeKind, String, bool)> {
+        items
+            .iter()
+            .map(|i| (i.kind, i.key.clone(), i.changed_by_ir()))
+            .collect()
+    }
+
+    /// 2026.7.1 keeps a job's `enabled`, owner and runtime state in
+    /// columns laid over `state_json`: the same jobs are found and the
+    /// columns edited; its subagent runs are named, not changed.
+    #[test]
+    fn the_2026_7_1_column_layout_is_found_and_edited_in_its_columns() {
+        let (_d, path, c) = db(include_str!(
+            "../../fixtures/schema/openclaw-state-2026.7.1-start-work.sql"
+        ));
+        let now = chrono::Utc::now().timestamp_millis();
+        for (id, decl, owner, running, next) in [
+            (
+                "agent",
+                None,
+                Some("agent:main:main"),
+                Some(now - 5_000),
+                Some(now - 60_000),
+            ),
+            (
+                "beat",
+                Some("heartbeat:main"),
+                None,
+                None,
+                Some(now - 60_000),
+            ),
+            ("op", None, None, Some(now - 5_000), Some(now + 60_000)),
+            ("idle", None, None, None, Some(now + 60_000)),
+        ] {
+            c.execute(
+                "INSERT INTO cron_jobs (store_key, job_id, declaration_key, owner_session_key, name, enabled, \
+                 created_at_ms, schedule_kind, every_ms, session_target, wake_mode, payload_kind, \
+                 running_at_ms, next_run_at_ms, last_run_status, consecutive_errors, job_json, state_json, updated_at) \
+                 VALUES ('/s/cron/jobs.json', ?1, ?2, ?3, ?1, 1, 1, 'every', 60000, 'isolated', 'now', 'agentTurn', \
+                 ?4, ?5, 'ok', 2, '{}', '{}', 1)",
+                rusqlite::params![id, decl, owner, running, next],
+            )
+            .unwrap();
+        }
+        c.execute(
+            "INSERT INTO subagent_runs (run_id, child_session_key, requester_session_key, requester_display_key, \
+             task, cleanup, created_at) VALUES ('sub', 'agent:main:subagent:1', 'agent:main:main', 'main', 't', 'keep', 1)",
+            [],
+        )
+        .unwrap();
+        let items = found(&path);
+        assert_eq!(
+            kinds(&items),
+            vec![
+                (ResumeKind::CronJob, "agent".into(), true),
+                (ResumeKind::CronCatchUp, "beat".into(), false),
+                (ResumeKind::CronRun, "op".into(), true),
+                (ResumeKind::SubagentRun, "sub".into(), false),
+            ]
+        );
+        assert!(items[1].note.as_deref().unwrap().contains("heartbeat:main"));
+        let before_beat: String = c
+            .query_row(
+                "SELECT json_array(*) FROM (SELECT * FROM cron_jobs WHERE job_id = 'beat')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        neutralise_all(&path, &items);
+        let row = |id: &str| -> (i64, Option<i64>, Option<i64>, Option<String>, Option<i64>) {
+            c.query_row(
+                "SELECT enabled, running_at_ms, next_run_at_ms, last_run_status, consecutive_errors \
+                 FROM cron_jobs WHERE job_id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap()
+        };
+        assert_eq!(row("agent"), (0, None, None, Some("ok".into()), Some(2)));
+        assert_eq!(row("op"), (1, None, None, Some("error".into()), Some(3)));
+        let after_beat: String = c
+            .query_row(
+                "SELECT json_array(*) FROM (SELECT * FROM cron_jobs WHERE job_id = 'beat')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(before_beat, after_beat);
+        let ended: Option<i64> = c
+            .query_row("SELECT ended_at FROM subagent_runs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ended, None);
+        assert!(
+            found(&path).iter().all(|i| !i.changed_by_ir()),
+            "{:?}",
+            kinds(&found(&path))
+        );
+    }
+
+    /// A run completing into its parent is wrapped in `parentCompletion`;
+    /// a run that had ended keeps its end and outcome and loses only its
+    /// pending announce; a payload OpenClaw could not load is skipped.
+    #[test]
+    fn subagent_runs_wrapped_ended_and_unreadable() {
+        let (_d, path, c) = db(crate::sample::STATE_SCHEMA);
+        let wrapped = json!({"parentCompletion": {"completionTarget": "parent", "runId": "w",
+            "execution": {"status": "running", "startedAt": 5}, "completion": {"required": false},
+            "delivery": {"status": "pending"}}});
+        let ended = json!({"runId": "e", "execution": {"status": "terminal", "endedAt": 9,
+            "outcome": {"status": "ok"}}, "endedReason": "subagent-complete",
+            "completion": {"required": true}, "delivery": {"status": "in_progress", "payload": {"text": "hi"}}});
+        for (id, p) in [
+            ("w", wrapped.to_string()),
+            ("e", ended.to_string()),
+            ("bad", "{".into()),
+        ] {
+            c.execute(
+                "INSERT INTO subagent_runs (run_id, child_session_key, requester_session_key, created_at, payload_json) \
+                 VALUES (?1, 'c', 'agent:main:main', 1, ?2)",
+                [id, &p],
+            )
+            .unwrap();
+        }
+        let items = found(&path);
+        assert_eq!(
+            kinds(&items),
+            vec![
+                (ResumeKind::SubagentRun, "e".into(), true),
+                (ResumeKind::SubagentRun, "w".into(), true),
+            ]
+        );
+        neutralise_all(&path, &items);
+        let payload = |id: &str| -> Value {
+            serde_json::from_str(
+                &c.query_row(
+                    "SELECT payload_json FROM subagent_runs WHERE run_id = ?1",
+                    [id],
+                    |r| r.get::<_, String>(0),
+                )
+                .unwrap(),
+            )
+            .unwrap()
+        };
+        let w = &payload("w")["parentCompletion"];
+        assert_eq!(w["execution"]["status"], "terminal");
+        assert_eq!(w["endedReason"], "subagent-killed");
+        assert_eq!(w["delivery"]["status"], "discarded");
+        assert_eq!(w["completionTarget"], "parent");
+        let e = payload("e");
+        assert_eq!(e["execution"]["endedAt"], 9);
+        assert_eq!(e["execution"]["outcome"]["status"], "ok");
+        assert_eq!(e["endedReason"], "subagent-complete");
+        assert_eq!(e["suppressAnnounceReason"], "killed");
+        assert_eq!(e["delivery"]["status"], "discarded");
+        assert!(e["delivery"].get("payload").is_none(), "{e}");
+        let bad: String = c
+            .query_row(
+                "SELECT payload_json FROM subagent_runs WHERE run_id = 'bad'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(bad, "{");
+        assert!(found(&path).is_empty());
+    }
+
+    /// A table that exists in a shape `ir` cannot read is an error (recover
+    /// then refuses to start), never an empty answer.
+    #[test]
+    fn an_unreadable_table_is_an_error_not_nothing() {
+        for table in [
+            "cron_jobs",
+            "subagent_runs",
+            "channel_ingress_events",
+            "task_runs",
+        ] {
+            let (_d, path, _c) = db(&format!("CREATE TABLE {table} (x TEXT);"));
+            assert!(sqlite_resumables(&path).is_err(), "{table}");
+        }
+        let (_d, path, _c) = db("CREATE TABLE unrelated (x TEXT);");
+        assert!(sqlite_resumables(&path).unwrap().is_empty());
+    }
+}
