@@ -1179,3 +1179,103 @@ fn recover_never_runs_an_agents_cron_job() {
     assert_eq!((enabled, job_enabled), (0, false));
     ir().args(["stop", "--timeout", "20"]).assert().success();
 }
+
+/// Adds, to a stopped gateway's state database, a subagent run of the main
+/// session that never ended (its gateway died under it).
+fn seed_unended_subagent_run(state: &Path) {
+    let c = rusqlite::Connection::open(state.join("state/openclaw.sqlite")).unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let payload = serde_json::json!({"runId": "sub-live-1", "childSessionKey": "agent:main:subagent:aa11",
+        "requesterSessionKey": "agent:main:main", "requesterDisplayKey": "main", "task": "fetch the page",
+        "cleanup": "keep", "createdAt": now - 60_000, "expectsCompletionMessage": true, "spawnMode": "run",
+        "execution": {"status": "running", "startedAt": now - 55_000},
+        "completion": {"required": true}, "delivery": {"status": "pending"}});
+    c.execute(
+        "INSERT INTO subagent_runs (run_id, child_session_key, requester_session_key, created_at, payload_json) \
+         VALUES ('sub-live-1', 'agent:main:subagent:aa11', 'agent:main:main', ?1, ?2)",
+        rusqlite::params![now - 60_000, payload.to_string()],
+    )
+    .unwrap();
+}
+
+/// The premise of the next test, on OpenClaw itself: a subagent run left
+/// unended is settled after a start and announced to its requester (a new
+/// turn of the parent session), within seconds of `ready`.
+#[test]
+fn openclaw_announces_an_unended_subagent_run_on_start() {
+    let Some(mut gw) = Gateway::onboard() else {
+        return skip_or_fail("openclaw is not installed: run scripts/install-openclaw.sh");
+    };
+    seed_unended_subagent_run(&gw.state);
+    gw.run();
+    let out = gw.dir.path().join("gateway.out");
+    assert!(
+        log_shows(&out, "Subagent announce", Duration::from_secs(90)),
+        "OpenClaw no longer announces an unended subagent run: {}",
+        std::fs::read_to_string(&out).unwrap_or_default()
+    );
+}
+
+/// The same run, collected and recovered before the start: it keeps the
+/// record of a settled kill and is never announced.
+#[test]
+fn recover_never_announces_an_unended_subagent_run() {
+    let Some(mut gw) = Gateway::onboard() else {
+        return skip_or_fail("openclaw is not installed: run scripts/install-openclaw.sh");
+    };
+    gw.run();
+    let _cleanup = StopByLock(gw.state.clone());
+    let case = gw.dir.path().join("case");
+    let ir = || ir_on(&gw.state, &case);
+    ir().args(["stop", "--timeout", "20"]).assert().success();
+    seed_unended_subagent_run(&gw.state);
+    let id = age::x25519::Identity::generate();
+    ir().args(["-q", "collect", "-r", &id.to_public().to_string()])
+        .assert()
+        .success();
+    let out = ir()
+        .args(["--json", "recover", "--start"])
+        .output()
+        .unwrap();
+    let r = json_out(&out);
+    assert_eq!(
+        r["healthy"],
+        true,
+        "{r}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(gw.state.join("logs/gateway.log")).unwrap_or_default()
+    );
+    assert!(
+        r["neutralised"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "subagent_run" && n["key"] == "sub-live-1"),
+        "{r}"
+    );
+    let log = gw.state.join("logs/gateway.log");
+    assert!(log_shows(&log, "ready", Duration::from_secs(60)));
+    // OpenClaw announces within about twenty seconds of ready (above).
+    assert!(
+        !log_shows(&log, "Subagent announce", Duration::from_secs(60)),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let c = rusqlite::Connection::open(gw.state.join("state/openclaw.sqlite")).unwrap();
+    let p: serde_json::Value = serde_json::from_str(
+        &c.query_row(
+            "SELECT payload_json FROM subagent_runs WHERE run_id = 'sub-live-1'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(p["endedReason"], "subagent-killed", "{p}");
+    assert_eq!(
+        p["execution"]["outcome"]["error"], "Subagent run killed.",
+        "{p}"
+    );
+    assert_eq!(p["delivery"]["status"], "discarded", "{p}");
+    ir().args(["stop", "--timeout", "20"]).assert().success();
+}
