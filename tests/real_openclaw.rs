@@ -1229,6 +1229,26 @@ fn recover_never_announces_an_unended_subagent_run() {
     let ir = || ir_on(&gw.state, &case);
     ir().args(["stop", "--timeout", "20"]).assert().success();
     seed_unended_subagent_run(&gw.state);
+    let payload = || -> serde_json::Value {
+        let c = rusqlite::Connection::open(gw.state.join("state/openclaw.sqlite")).unwrap();
+        serde_json::from_str(
+            &c.query_row(
+                "SELECT payload_json FROM subagent_runs WHERE run_id = 'sub-live-1'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let seeded = payload();
+    // Not preserved yet: the start is refused, naming the run; nothing changes.
+    ir().args(["recover", "--start"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("subagent_run sub-live-1"));
+    assert_eq!(payload(), seeded);
+    assert!(TcpStream::connect(("127.0.0.1", gw.port)).is_err());
     let id = age::x25519::Identity::generate();
     ir().args(["-q", "collect", "-r", &id.to_public().to_string()])
         .assert()
@@ -1261,16 +1281,7 @@ fn recover_never_announces_an_unended_subagent_run() {
         "{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
-    let c = rusqlite::Connection::open(gw.state.join("state/openclaw.sqlite")).unwrap();
-    let p: serde_json::Value = serde_json::from_str(
-        &c.query_row(
-            "SELECT payload_json FROM subagent_runs WHERE run_id = 'sub-live-1'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let p = payload();
     assert_eq!(p["endedReason"], "subagent-killed", "{p}");
     assert_eq!(
         p["execution"]["outcome"]["error"], "Subagent run killed.",
