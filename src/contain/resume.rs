@@ -170,20 +170,28 @@ fn sqlite_resumables(db: &Path) -> Result<Vec<Found>> {
         if !crate::sqlite::has_table(c, table) {
             continue;
         }
-        let mut st = c.prepare(sql)?;
-        let rows = st.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-        })?;
-        for row in rows.take(MAX_ROWS) {
-            let (key, sid) = row?;
-            out.push(Found::new(kind, key, sid));
-        }
+        let read = || -> Result<Vec<Found>> {
+            let mut st = c.prepare(sql)?;
+            let rows = st.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })?;
+            let mut v = Vec::new();
+            for row in rows.take(MAX_ROWS) {
+                let (key, sid) = row?;
+                v.push(Found::new(kind, key, sid));
+            }
+            Ok(v)
+        };
+        out.extend(read().with_context(|| format!("reading {table}"))?);
     }
     if crate::sqlite::has_table(c, "cron_jobs") {
-        out.extend(cron_resumables(c, chrono::Utc::now().timestamp_millis())?);
+        out.extend(
+            cron_resumables(c, chrono::Utc::now().timestamp_millis())
+                .context("reading cron_jobs")?,
+        );
     }
     if crate::sqlite::has_table(c, "subagent_runs") {
-        out.extend(subagent_resumables(c)?);
+        out.extend(subagent_resumables(c).context("reading subagent_runs")?);
     }
     Ok(out)
 }
@@ -1120,7 +1128,11 @@ mod tests {
             "task_runs",
         ] {
             let (_d, path, _c) = db(&format!("CREATE TABLE {table} (x TEXT);"));
-            assert!(sqlite_resumables(&path).is_err(), "{table}");
+            let e = sqlite_resumables(&path).err().expect(table);
+            assert!(
+                format!("{e:#}").contains(&format!("reading {table}")),
+                "{e:#}"
+            );
         }
         let (_d, path, _c) = db("CREATE TABLE unrelated (x TEXT);");
         assert!(sqlite_resumables(&path).unwrap().is_empty());
