@@ -1060,6 +1060,32 @@ pub enum ResumeKind {
     Delivery,
     /// The restart sentinel: its continuation can be an agent turn.
     RestartSentinel,
+    /// A scheduled job an agent created (`cron_jobs`, an owner session and
+    /// no declaration): its missed or next run is an agent turn. Disabled
+    /// as `openclaw cron edit --disable` records it.
+    CronJob,
+    /// A scheduled job cut off mid-run (or queued): start repairs it and
+    /// may run it again. Marked failed as OpenClaw's startup repair does,
+    /// its running run receipt `interrupted`.
+    CronRun,
+    /// A declared (or operator's) scheduled job with a missed run: it
+    /// catches up on start. Not changed (config reconciliation would undo
+    /// it); named in recover's to-do with how to stop it.
+    CronCatchUp,
+    /// A subagent run not settled: start terminalises it and announces it
+    /// to its requester as a new agent turn. Recorded as killed, its
+    /// delivery discarded.
+    SubagentRun,
+    /// An inbound channel update (Telegram) pending or claimed: start
+    /// dispatches it as a new inbound turn. Dead-lettered (`failed`).
+    IngressEvent,
+    /// A background task still active or with a pending delivery: start
+    /// wakes its owner session with the result. Cancelled, delivery
+    /// `not_applicable`.
+    Task,
+    /// An exec or plugin approval still pending: cancelled as OpenClaw's
+    /// start does (`gateway-restart`), before it starts.
+    Approval,
 }
 
 impl ResumeKind {
@@ -1069,6 +1095,13 @@ impl ResumeKind {
             ResumeKind::Session => "session",
             ResumeKind::Delivery => "delivery",
             ResumeKind::RestartSentinel => "restart_sentinel",
+            ResumeKind::CronJob => "cron_job",
+            ResumeKind::CronRun => "cron_run",
+            ResumeKind::CronCatchUp => "cron_catch_up",
+            ResumeKind::SubagentRun => "subagent_run",
+            ResumeKind::IngressEvent => "ingress_event",
+            ResumeKind::Task => "task",
+            ResumeKind::Approval => "approval",
         }
     }
 }
@@ -1079,12 +1112,26 @@ pub struct Resumable {
     pub kind: ResumeKind,
     /// The database or `sessions.json` it lives in (host path, escaped).
     pub store: String,
-    /// The session key, delivery id or sentinel key.
+    /// The session key, delivery id, sentinel key, job id, run id, ingress
+    /// event (`queue/event`), task id or approval id.
     pub key: String,
+    /// The session it belongs to (for a delivery, job, run or task: the
+    /// owning session key), when known.
     pub session_id: Option<String>,
+    /// What it is and what is left to do about it, when `ir` does not
+    /// change it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Local path of the store (not serialised: the host path is shown).
     #[serde(skip)]
     pub local: PathBuf,
+}
+
+impl Resumable {
+    /// Whether `ir` changes it; an item with a note is only named.
+    pub fn changed_by_ir(&self) -> bool {
+        self.note.is_none()
+    }
 }
 
 /// A prompt file `ir restore` put back.

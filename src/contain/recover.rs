@@ -418,6 +418,18 @@ fn neutralise_resumes(
             return Ok(());
         }
     };
+    // What ir only names (a declared job's catch-up, a layout it does not
+    // edit) goes to the to-do and needs no gate.
+    let (items, named_only): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| i.changed_by_ir());
+    for i in &named_only {
+        r.todo.push(format!(
+            "{} {} in {}: {}",
+            i.kind.as_str(),
+            crate::sanitize::escape(&i.key),
+            i.store,
+            i.note.as_deref().unwrap_or_default()
+        ));
+    }
     if items.is_empty() {
         return Ok(());
     }
