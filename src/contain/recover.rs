@@ -373,6 +373,12 @@ pub fn recover(
     let mut r = Report::default();
     if !dep.runtime.running {
         neutralise_resumes(&dep, &target.root, start.is_some(), force, run, &mut r)?;
+    } else {
+        // A running gateway has already resumed what it would; its stores
+        // are its own. Said, never skipped in silence.
+        r.todo.push(
+            "the gateway is running, so what it resumes on start was not looked at: ir stop, then ir recover".into(),
+        );
     }
     check_prompt_files(&dep, &target.root, start.is_some(), force, run, &mut r)?;
     r.fixes = audit::fix(&dep, run)?;
