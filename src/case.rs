@@ -7,6 +7,7 @@
 //! after it, whatever happens in between. The journal is kept apart from
 //! diagnostics: it is evidence, not a log.
 
+use crate::evidence::keys::Encryption;
 use crate::exit::{self, Exit};
 use crate::host::Root;
 use crate::journal::{Appended, Journal};
@@ -88,6 +89,33 @@ impl Run<'_> {
     /// The journal this run writes to.
     pub fn journal(&self) -> &Journal {
         self.journal
+    }
+
+    /// Starts sealing the journal, if it is not sealed yet: draws a seed,
+    /// encrypts it to `enc` into `seal.age`, and appends a `seal` event
+    /// sealed with it. Prints `seal: <fingerprint>` on stderr (the seed
+    /// itself never leaves memory unencrypted). Returns the fingerprint,
+    /// or `None` when the journal was already sealed.
+    pub fn begin_sealing(&self, enc: &Encryption) -> Result<Option<String>> {
+        if self.journal.is_sealed() {
+            return Ok(None);
+        }
+        let seed = crate::seal::new_seed()?;
+        let fp = crate::seal::fingerprint(&seed);
+        let event = Record::Event(Event {
+            run: self.id.clone(),
+            command: self.command.clone(),
+            event: "seal".into(),
+            details: serde_json::json!({
+                "fingerprint": fp,
+                "encrypted_to": enc.describe(),
+                "seal_age": crate::seal::SEAL_AGE,
+            }),
+        });
+        self.journal
+            .append_starting_seal(event, crate::journal::SealStart { seed, enc })?;
+        eprintln!("seal: {fp}");
+        Ok(Some(fp))
     }
 }
 

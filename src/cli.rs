@@ -140,6 +140,9 @@ pub enum Command {
     /// A whole incident on a sample compromised host in a temp dir: the
     /// respond playbook end to end. The real host is never touched.
     Demo(cmd::demo::DemoArgs),
+    /// Open a case: seal its journal to the responder's keys.
+    #[command(subcommand)]
+    Case(cmd::case::CaseCommand),
     /// Work with the case journal: verify its chain, show it, add a note.
     #[command(subcommand)]
     Journal(cmd::journal::JournalCommand),
@@ -183,9 +186,14 @@ pub fn run(args: Vec<OsString>) -> i32 {
     // command stops at a safe point, journals an `interrupted` end and
     // exits 130 instead of dying between its start and end entries.
     crate::signal::install();
+    let ends_with_head = !matches!(
+        cli.command,
+        Command::Completions(_) | Command::Man | Command::Playbooks
+    );
     let result = match cli.command {
         Command::Inventory(a) => cmd::inventory::run(&ctx, &a),
         Command::Journal(c) => cmd::journal::run(&ctx, &c),
+        Command::Case(c) => cmd::case::run(&ctx, &c),
         Command::Collect(a) => cmd::collect::run(&ctx, &a),
         Command::Stop(a) => cmd::stop::run(&ctx, &a),
         Command::Audit(a) => cmd::audit::run(&ctx, &a),
@@ -207,6 +215,14 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Completions(a) => cmd::completions::run(&a),
         Command::Man => cmd::completions::man(),
     };
+    // The out-of-band head: one line on stderr (so --json stays one
+    // document on stdout) that the operator copies off the host.
+    if let Some(line) = ends_with_head
+        .then(|| crate::journal::head_line(&ctx.global.case))
+        .flatten()
+    {
+        eprintln!("{line}");
+    }
     match result {
         Ok(exit) => exit.code(),
         Err(e) => {

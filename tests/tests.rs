@@ -10,4 +10,5 @@ mod journal;
 mod playbook;
 mod readonly;
 mod real_openclaw;
+mod seal;
 mod triage;

@@ -66,6 +66,12 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
     let (summary, exit) = ctx.journaled("collect", |run| {
         let enc = keys::encryption(&a.keys)?;
+        // The first collect seals a case not sealed by `ir case init`. A
+        // case dir an older ir made may refuse the key file: it stays
+        // unsealed, which verify reports, rather than losing the evidence.
+        if let Err(e) = run.begin_sealing(&enc) {
+            eprintln!("ir: warning: the journal stays unsealed: {e:#}");
+        }
         let dep = crate::openclaw::discover(&ctx.target())?;
         let journal = crate::safefs::read_bounded(run.journal().path(), 256 << 20)?;
         let cwd = std::env::current_dir()?;

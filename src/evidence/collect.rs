@@ -1033,16 +1033,7 @@ impl BundleWriter<'_> {
 
 /// Wraps `sink` in age encryption to the recipients or the passphrase.
 fn encrypt(enc: &Encryption, sink: Sink) -> Result<age::stream::StreamWriter<Sink>> {
-    Ok(match enc {
-        Encryption::Recipients(rs, _) => {
-            age::Encryptor::with_recipients(rs.iter().map(|r| r.as_ref() as &dyn age::Recipient))?
-                .wrap_output(sink)?
-        }
-        Encryption::Passphrase(p) => age::Encryptor::with_user_passphrase(
-            age::secrecy::SecretString::from(p.as_str().to_owned()),
-        )
-        .wrap_output(sink)?,
-    })
+    Ok(enc.encryptor()?.wrap_output(sink)?)
 }
 
 /// A spool file `.<stem>.<what>-*` in the case dir, deleted when dropped.
