@@ -12,7 +12,7 @@ use crate::exit::{self, Exit};
 use crate::host::Root;
 use crate::journal::{Appended, Journal};
 use crate::openclaw::{Target, locate};
-use crate::record::{End, Event, Record, Start, Status, TargetRecord};
+use crate::record::{Custody, End, Event, Record, Start, Status, TargetRecord};
 use anyhow::Result;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -30,6 +30,10 @@ pub struct Global {
     pub quiet: bool,
     pub verbose: u8,
     pub yes: bool,
+    /// The target host's name, overriding the root's `/etc/hostname`.
+    pub hostname: Option<String>,
+    /// Chain-of-custody fields given on this command line.
+    pub custody: Custody,
 }
 
 /// What a command hands back to be journaled.
@@ -238,7 +242,8 @@ impl Ctx {
             id: hex::encode(id),
             command: command.to_string(),
         };
-        journal.append(Record::Start(self.start_record(&run, details)))?;
+        let custody = self.custody_to_record(&journal)?;
+        journal.append(Record::Start(self.start_record(&run, details, custody)))?;
         let t0 = Instant::now();
         let result = f(&run);
         let mut end = End {
@@ -286,7 +291,7 @@ impl Ctx {
     }
 
     /// The `start` entry of a run: argv, cwd and what chose the target.
-    fn start_record(&self, run: &Run, details: Value) -> Start {
+    fn start_record(&self, run: &Run, details: Value, custody: Option<Custody>) -> Start {
         let g = &self.global;
         let esc = crate::sanitize::escape_path;
         Start {
@@ -300,9 +305,58 @@ impl Ctx {
                 config: g.config.as_deref().map(esc),
                 profile: g.profile.clone(),
                 env: locate::Env::from_process().0,
+                hostname: Some(self.hostname()),
             },
             details: (!details.is_null()).then_some(details),
+            custody: custody.map(Box::new),
         }
+    }
+
+    /// The target host's name: `--hostname`, else the root's own.
+    pub fn hostname(&self) -> String {
+        self.global
+            .hostname
+            .clone()
+            .unwrap_or_else(|| self.root().hostname())
+    }
+
+    /// The custody fields this command should record: none when it gives
+    /// none or only repeats the case's; the case's plus the new ones when
+    /// it adds some. A field the case already holds cannot change (exit 2):
+    /// custody is set once.
+    fn custody_to_record(&self, journal: &Journal) -> Result<Option<Custody>> {
+        let given = &self.global.custody;
+        if given.is_empty() {
+            return Ok(None);
+        }
+        let mut case = crate::journal::case_custody(journal.path()).unwrap_or_default();
+        let mut added = false;
+        let pairs = [
+            (&given.examiner, &mut case.examiner, "--examiner"),
+            (&given.case_number, &mut case.case_number, "--case-number"),
+            (
+                &given.evidence_number,
+                &mut case.evidence_number,
+                "--evidence-number",
+            ),
+            (&given.description, &mut case.description, "--description"),
+        ];
+        for (new, held, flag) in pairs {
+            match (new, held.as_ref()) {
+                (Some(n), Some(h)) if n != h => {
+                    return Err(exit::hint(
+                        format!("{flag} is already {h:?} for this case; it is set once"),
+                        format!("drop {flag} (or its IR_ variable), or open a new --case"),
+                    ));
+                }
+                (Some(n), None) => {
+                    *held = Some(n.clone());
+                    added = true;
+                }
+                _ => {}
+            }
+        }
+        Ok(added.then_some(case))
     }
 }
 

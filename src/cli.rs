@@ -76,6 +76,22 @@ pub struct GlobalArgs {
     /// Answer yes to confirmations (for unattended runbooks).
     #[arg(long, global = true)]
     pub yes: bool,
+    /// The target host's name for bundle names, the manifest and the
+    /// journal (default: /etc/hostname under --root; the kernel's on /).
+    #[arg(long, global = true, value_name = "NAME", env = "IR_HOSTNAME")]
+    pub hostname: Option<String>,
+    /// Chain of custody: who examines (set once per case).
+    #[arg(long, global = true, value_name = "NAME", env = "IR_EXAMINER")]
+    pub examiner: Option<String>,
+    /// Chain of custody: the case number (set once per case).
+    #[arg(long, global = true, value_name = "ID", env = "IR_CASE_NUMBER")]
+    pub case_number: Option<String>,
+    /// Chain of custody: the evidence number (set once per case).
+    #[arg(long, global = true, value_name = "ID", env = "IR_EVIDENCE_NUMBER")]
+    pub evidence_number: Option<String>,
+    /// Chain of custody: what the case is about (set once per case).
+    #[arg(long, global = true, value_name = "TEXT", env = "IR_DESCRIPTION")]
+    pub description: Option<String>,
 }
 
 /// The subcommands.
@@ -176,6 +192,13 @@ pub fn run(args: Vec<OsString>) -> i32 {
         quiet: g.quiet,
         verbose: g.verbose,
         yes: g.yes,
+        hostname: g.hostname,
+        custody: crate::record::Custody {
+            examiner: g.examiner,
+            case_number: g.case_number,
+            evidence_number: g.evidence_number,
+            description: g.description,
+        },
     };
     let raw: Vec<String> = args
         .iter()

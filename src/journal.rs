@@ -1278,6 +1278,16 @@ pub fn first_end<'a>(entries: &'a [Entry], command: &str) -> Option<(&'a Entry, 
     })
 }
 
+/// The case's chain-of-custody fields: the last start entry that recorded
+/// them holds them all (each adds to the one before).
+pub fn case_custody(path: &Path) -> Option<crate::record::Custody> {
+    let entries = read_entries(path).ok()?;
+    entries.iter().rev().find_map(|e| match e.body() {
+        Some(Record::Start(s)) => s.custody.as_deref().cloned(),
+        _ => None,
+    })
+}
+
 /// Reads every entry-shaped line, in file order. Lines that are not entries
 /// are skipped here; `verify` is what reports them.
 pub fn read_entries(path: &Path) -> Result<Vec<Entry>> {

@@ -23,6 +23,12 @@ pub struct Report {
     pub format: String,
     pub created: String,
     pub case: String,
+    /// The case's chain-of-custody fields (absent for older journals).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custody: Option<crate::record::Custody>,
+    /// The target host's name, as the case's first command saw it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_host: Option<String>,
     pub journal: JournalSummary,
     pub steps: Vec<StepRow>,
     /// The last collection's record.
@@ -108,6 +114,15 @@ pub fn build(case_dir: &Path) -> Result<Report> {
         format: "ir-report/1".into(),
         created: journal::now_rfc3339(),
         case: case_dir.display().to_string(),
+        custody: journal::case_custody(&jpath),
+        // The case's first command named the host (older journals did not).
+        target_host: entries
+            .iter()
+            .find_map(|e| match e.body() {
+                Some(crate::record::Record::Start(s)) => Some(s),
+                _ => None,
+            })
+            .and_then(|s| s.target.hostname.clone()),
         journal: JournalSummary {
             verdict: verification.verdict,
             entries: verification.entries,
@@ -203,6 +218,17 @@ fn md_custody(o: &mut String, r: &Report) {
         code(&r.case),
         r.created
     );
+    // Only what the journal holds: a report of an older journal reads as
+    // it did.
+    if let Some(h) = &r.target_host {
+        let _ = writeln!(o, "Host: {}  ", code(h));
+    }
+    for (k, v) in r.custody.iter().flat_map(|c| c.fields()) {
+        let _ = writeln!(o, "{}{}: {}  ", k[..1].to_uppercase(), &k[1..], code(v));
+    }
+    if r.target_host.is_some() || r.custody.is_some() {
+        let _ = writeln!(o);
+    }
     let j = &r.journal;
     let _ = writeln!(
         o,

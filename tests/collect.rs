@@ -34,7 +34,7 @@ pub fn collect(h: &Host, recipient: &str, extra: &[&str]) -> (PathBuf, Value) {
     (PathBuf::from(v["bundle"].as_str().unwrap()), v)
 }
 
-fn manifest(h: &Host) -> Value {
+pub fn manifest(h: &Host) -> Value {
     let p = std::fs::read_dir(&h.case)
         .unwrap()
         .map(|e| e.unwrap().path())

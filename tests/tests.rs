@@ -5,6 +5,7 @@ mod util;
 mod ansible;
 mod collect;
 mod contain;
+mod custody;
 mod inventory;
 mod journal;
 mod playbook;

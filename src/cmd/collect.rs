@@ -93,6 +93,8 @@ pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
             add,
             progress: !ctx.global.quiet,
             check_space: !a.ignore_free_space,
+            hostname: Some(ctx.hostname()),
+            custody: crate::journal::case_custody(run.journal().path()),
             ..Options::default()
         };
         if a.fast {

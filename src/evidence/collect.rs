@@ -58,6 +58,11 @@ pub struct Options {
     pub progress: bool,
     /// Refuse to start when the case dir's filesystem looks too small.
     pub check_space: bool,
+    /// The target host's name for the bundle name and the manifest
+    /// (default: [`Root::hostname`]).
+    pub hostname: Option<String>,
+    /// The case's chain-of-custody fields, for the manifest.
+    pub custody: Option<crate::record::Custody>,
 }
 
 impl Default for Options {
@@ -71,6 +76,8 @@ impl Default for Options {
             add: Vec::new(),
             progress: false,
             check_space: true,
+            hostname: None,
+            custody: None,
         }
     }
 }
@@ -1398,7 +1405,7 @@ fn check_free_space(case_dir: &Path, input_bytes: u64, n_files: u64) -> Result<(
 }
 
 /// The manifest's header: what the bundle is and where it came from.
-fn manifest_header(host: &str, root: &Root, dep: &Deployment) -> ManifestHeader {
+fn manifest_header(host: &str, root: &Root, dep: &Deployment, opts: &Options) -> ManifestHeader {
     ManifestHeader {
         format: "ir-bundle/1".into(),
         created: crate::journal::now_rfc3339(),
@@ -1407,6 +1414,7 @@ fn manifest_header(host: &str, root: &Root, dep: &Deployment) -> ManifestHeader 
         root: crate::sanitize::escape_path(root.dir()),
         deployment: Some(dep.summary()),
         verdicts: VERDICTS.to_vec(),
+        custody: opts.custody.clone(),
     }
 }
 
@@ -1426,7 +1434,9 @@ pub fn collect(
     if opts.check_space {
         check_free_space(case_dir, input_bytes, n_files)?;
     }
-    let host = crate::journal::Identity::current().host.clone();
+    // The evidence's host, not the examiner's: a dead box is named by its
+    // own /etc/hostname.
+    let host = opts.hostname.clone().unwrap_or_else(|| root.hostname());
     let stem = free_stem(case_dir, &bundle_stem(&host, chrono::Utc::now()));
     let mut bundle = BundleWriter::create(case_dir, &stem, enc, root, opts, excludes, input_bytes)?;
     // RFC 3227 order, most volatile first: live state, then database
@@ -1437,7 +1447,7 @@ pub fn collect(
     for s in &roots {
         bundle.add_scope(s)?;
     }
-    let sealed = bundle.finish(&manifest_header(&host, root, dep))?;
+    let sealed = bundle.finish(&manifest_header(&host, root, dep, opts))?;
     Ok(Summary {
         bundle: sealed.bundle,
         sha256: sealed.sha256,

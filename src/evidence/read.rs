@@ -846,6 +846,7 @@ mod tests {
                 root: "/".into(),
                 deployment: None,
                 verdicts: Vec::new(),
+                custody: None,
             },
             items,
         };
