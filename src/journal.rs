@@ -23,6 +23,12 @@
 //! Appends take an exclusive `flock` on the journal, write the line with one
 //! `write`, and `fsync`, so concurrent `ir` processes never interleave or
 //! fork the chain.
+//!
+//! Once the case is sealed ([`crate::seal`]), each line ends with a `seal`
+//! member after `digest`: the HMAC of the digest under a key that evolves
+//! one way after every entry. The digest is computed as before, over the
+//! line without either, so older journals read unchanged; [`verify_with`]
+//! recomputes the seals when given the seed.
 
 use crate::record::{CollectRecord, End, Envelope, Event, Partial, Record, Status};
 use anyhow::{Context, Result, anyhow, bail};

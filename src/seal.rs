@@ -214,6 +214,68 @@ pub fn read_seal_age(path: &Path, ids: &[Box<dyn age::Identity>]) -> Result<Seed
     open_seal_age(&data, ids, &path.display().to_string())
 }
 
+/// What a bundle's sealed journal says, checked with the bundle's own
+/// `seal.age` (the host's copy may have been replaced).
+#[derive(Debug, serde::Serialize)]
+pub struct BundleSeal {
+    pub fingerprint: String,
+    /// The journal inside the bundle, seals recomputed.
+    pub bundle_journal: crate::journal::SealReport,
+    /// The bundle journal's last entry: a sealed head off the host.
+    pub head_seq: Option<u64>,
+    pub head_digest: Option<String>,
+    /// The case journal checked with the bundle's seed and against its
+    /// head, when the case records this bundle.
+    pub case_journal: Option<crate::journal::SealReport>,
+}
+
+/// Checks the journal a bundle holds with the seed its `seal.age` holds,
+/// then (when given) the case journal against both: it must carry the
+/// bundle journal's last entry and seal with the same seed. Returns what
+/// was found and the problems, each naming which journal.
+pub fn check_bundle(
+    journal: &[u8],
+    seal_age: &[u8],
+    ids: &[Box<dyn age::Identity>],
+    case_journal: Option<&Path>,
+) -> Result<(BundleSeal, Vec<String>)> {
+    let seed = open_seal_age(seal_age, ids, "the bundle's seal.age")?;
+    let dir = tempfile::tempdir().context("a temp dir for the bundle's journal")?;
+    let copy = dir.path().join(crate::journal::JOURNAL_FILE);
+    crate::safefs::write_atomic(&copy, journal, 0o600)?;
+    let checks = crate::journal::Checks {
+        seed: Some(&seed),
+        expect_head: None,
+    };
+    let inner = crate::journal::verify_with(&copy, &checks)?;
+    let mut problems: Vec<String> = inner
+        .problems
+        .iter()
+        .map(|p| format!("the bundle's journal: {}", p.message))
+        .collect();
+    let mut out = BundleSeal {
+        fingerprint: seed.fingerprint(),
+        bundle_journal: inner.seal,
+        head_seq: inner.last_seq,
+        head_digest: inner.last_digest.clone(),
+        case_journal: None,
+    };
+    if let (Some(case), Some(head)) = (case_journal, &inner.last_digest) {
+        let checks = crate::journal::Checks {
+            seed: Some(&seed),
+            expect_head: Some(head),
+        };
+        let r = crate::journal::verify_with(case, &checks)?;
+        problems.extend(
+            r.problems
+                .iter()
+                .map(|p| format!("the case journal: {}", p.message)),
+        );
+        out.case_journal = Some(r.seal);
+    }
+    Ok((out, problems))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

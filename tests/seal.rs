@@ -73,11 +73,10 @@ fn rewrite(
     let mut es = objects(h);
     edit(&mut es[from]);
     let mut lines = Vec::new();
-    let mut prev = String::new();
+    let mut prev = es[from]["prev"].as_str().unwrap().to_string();
     for (i, e) in es.iter_mut().enumerate() {
         if i < from {
             lines.push(raw[i].clone());
-            prev = e["digest"].as_str().unwrap().to_string();
             continue;
         }
         e.insert("prev".into(), Value::String(prev.clone()));
@@ -352,4 +351,91 @@ fn an_unsealed_journal_is_reported_as_unsealed() {
         .assert()
         .success()
         .stdout(predicates::str::contains("seals: none"));
+}
+
+/// A case sealed by its first collect: (host, identity, fingerprint, bundle).
+fn collected_case() -> (Host, std::path::PathBuf, String, std::path::PathBuf) {
+    let h = Host::files();
+    let (id, rcpt) = keypair(h.dir.path());
+    h.ir()
+        .args(["journal", "note", "before"])
+        .assert()
+        .success();
+    let out = h
+        .ir()
+        .args(["--json", "collect", "-r", &rcpt])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let fp = err
+        .lines()
+        .find_map(|l| l.strip_prefix("seal: "))
+        .expect("the first collect seals the case")
+        .to_string();
+    let bundle = json_out(&out)["bundle"].as_str().unwrap().into();
+    (h, id, fp, bundle)
+}
+
+fn verify_bundle(h: &Host, bundle: &Path, id: &Path) -> (i32, Value) {
+    let out = h
+        .ir()
+        .args(["--json", "verify"])
+        .arg(bundle)
+        .args(idarg(id))
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), json_out(&out))
+}
+
+#[test]
+fn the_bundle_holds_seal_age_and_verify_checks_its_sealed_journal() {
+    let (h, id, fp, bundle) = collected_case();
+    let m = crate::collect::manifest(&h);
+    let items = m["items"].as_array().unwrap();
+    assert!(items.iter().any(|i| i["archive_path"] == "seal.age"));
+    let (code, r) = verify_bundle(&h, &bundle, &id);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["seal"]["fingerprint"], fp.as_str());
+    assert_eq!(r["seal"]["bundle_journal"]["checked"], true);
+    assert_eq!(r["seal"]["bundle_journal"]["failed"], 0);
+    // Entry 0 (the note) came before sealing; the collect's start did too.
+    assert_eq!(r["seal"]["bundle_journal"]["first_seq"], 2);
+    assert_eq!(r["seal"]["case_journal"]["failed"], 0, "{r}");
+}
+
+#[test]
+fn verify_bundle_catches_a_case_journal_rewritten_after_collect() {
+    let (h, id, _, bundle) = collected_case();
+    rewrite(
+        &h,
+        0,
+        |e| {
+            e.insert("message".into(), Value::String("nothing to see".into()));
+        },
+        |_, _, old| old.map(str::to_owned),
+    );
+    let (code, r) = verify(&h, &[]);
+    assert_eq!(code, 0, "{r}");
+    let (code, r) = verify_bundle(&h, &bundle, &id);
+    assert_eq!(code, 1, "{r}");
+    let problems = r["problems"].to_string();
+    assert!(problems.contains("the case journal: entry 2"), "{problems}");
+}
+
+#[test]
+fn verify_bundle_catches_a_case_journal_cut_below_its_head() {
+    let (h, id, _, bundle) = collected_case();
+    // Cut everything from the seal on, and the key file with it.
+    let lines = raw_lines(&h)[..2].to_vec();
+    let last = objects(&h)[1]["digest"].as_str().unwrap().to_string();
+    write_journal(&h, &lines, &last);
+    std::fs::remove_file(h.case.join("seal.key")).unwrap();
+    assert_eq!(verify(&h, &[]).0, 0);
+    let (code, r) = verify_bundle(&h, &bundle, &id);
+    assert_eq!(code, 1, "{r}");
+    assert!(
+        r["problems"].to_string().contains("the case journal"),
+        "{r}"
+    );
 }

@@ -95,6 +95,11 @@ pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
             check_space: !a.ignore_free_space,
             hostname: Some(ctx.hostname()),
             custody: crate::journal::case_custody(run.journal().path()),
+            seal_age: crate::safefs::read_bounded(
+                &crate::seal::seal_age_path(run.journal().path()),
+                64 * 1024,
+            )
+            .ok(),
             ..Options::default()
         };
         if a.fast {

@@ -63,6 +63,9 @@ pub struct Options {
     pub hostname: Option<String>,
     /// The case's chain-of-custody fields, for the manifest.
     pub custody: Option<crate::record::Custody>,
+    /// The case's `seal.age` (the journal's seed, encrypted), stored next
+    /// to the journal so the bundle alone can check its seals.
+    pub seal_age: Option<Vec<u8>>,
 }
 
 impl Default for Options {
@@ -78,6 +81,7 @@ impl Default for Options {
             check_space: true,
             hostname: None,
             custody: None,
+            seal_age: None,
         }
     }
 }
@@ -564,9 +568,15 @@ impl BundleWriter<'_> {
         Ok(())
     }
 
-    /// Adds the case journal as it stood when this collection started.
-    fn add_journal(&mut self, snapshot: &[u8]) -> Result<()> {
-        self.add_generated("journal.jsonl", snapshot, "journal")
+    /// Adds the case journal as it stood when this collection started, and
+    /// its `seal.age`: off the host, the bundle's journal is a sealed head
+    /// the case journal must still contain.
+    fn add_journal(&mut self, snapshot: &[u8], seal_age: Option<&[u8]>) -> Result<()> {
+        self.add_generated("journal.jsonl", snapshot, "journal")?;
+        match seal_age {
+            Some(s) => self.add_generated(crate::seal::SEAL_AGE, s, "journal"),
+            None => Ok(()),
+        }
     }
 
     /// Adds consistent SQLite snapshots when a gateway runs, since it may
@@ -1442,7 +1452,7 @@ pub fn collect(
     // RFC 3227 order, most volatile first: live state, then database
     // snapshots consistent while a gateway may be writing, then the files.
     bundle.add_volatile(dep)?;
-    bundle.add_journal(journal_snapshot)?;
+    bundle.add_journal(journal_snapshot, opts.seal_age.as_deref())?;
     let (snapshots, notes) = bundle.add_snapshots(dep)?;
     for s in &roots {
         bundle.add_scope(s)?;
