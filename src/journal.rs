@@ -1330,6 +1330,68 @@ mod tests {
         (d, j)
     }
 
+    /// A journal of `n` notes sealed from its first entry, and its seed.
+    fn sealed_with(n: u64) -> (tempfile::TempDir, Journal, crate::seal::Seed) {
+        let d = tempfile::tempdir().unwrap();
+        let j = Journal::open(d.path()).unwrap();
+        let id = age::x25519::Identity::generate();
+        let enc =
+            crate::evidence::keys::Encryption::Recipients(vec![Box::new(id.to_public())], vec![]);
+        let seed = crate::seal::new_seed().unwrap();
+        j.append_starting_seal(fields(0), SealStart { seed, enc: &enc })
+            .unwrap();
+        for i in 1..n {
+            j.append(fields(i)).unwrap();
+        }
+        let ids: Vec<Box<dyn age::Identity>> = vec![Box::new(id)];
+        let seed = crate::seal::read_seal_age(&crate::seal::seal_age_path(j.path()), &ids).unwrap();
+        (d, j, seed)
+    }
+
+    fn sealed_verify(j: &Journal, seed: &crate::seal::Seed) -> Report {
+        let checks = Checks {
+            seed: Some(seed),
+            expect_head: None,
+        };
+        verify_with(j.path(), &checks).unwrap()
+    }
+
+    #[test]
+    fn sealed_chain_verifies_and_the_key_only_moves_forward() {
+        let (_d, j, seed) = sealed_with(5);
+        let r = sealed_verify(&j, &seed);
+        assert_eq!(r.verdict, Verdict::Intact, "{r:?}");
+        assert_eq!(
+            (r.seal.sealed, r.seal.failed, r.seal.key_seq),
+            (5, 0, Some(5))
+        );
+        // An append after a key that ran ahead of the journal is refused.
+        let kp = crate::seal::key_path(j.path());
+        let st = crate::seal::read_state(&kp).unwrap().unwrap();
+        let ahead = crate::seal::KeyState {
+            seq: st.seq + 2,
+            key: crate::seal::evolve_by(&st.key, 2),
+        };
+        crate::seal::write_state(&kp, &ahead).unwrap();
+        assert!(j.append(fields(9)).is_err());
+    }
+
+    #[test]
+    fn a_sealed_line_parses_and_old_lines_still_do() {
+        let (_d, j, _) = sealed_with(2);
+        let text = std::fs::read_to_string(j.path()).unwrap();
+        for l in text.lines() {
+            let e = parse_entry(l.as_bytes()).unwrap();
+            assert!(e.digest_ok && e.seal.is_some(), "{l}");
+            // Without its seal the line is an unsealed entry with the same digest.
+            let cut = l.rfind(",\"seal\":").unwrap();
+            let plain = format!("{}}}", &l[..cut]);
+            let p = parse_entry(plain.as_bytes()).unwrap();
+            assert!(p.digest_ok && p.seal.is_none());
+            assert_eq!(p.digest, e.digest);
+        }
+    }
+
     #[test]
     fn chain_verifies() {
         let (_d, j) = journal_with(5);
@@ -1369,6 +1431,23 @@ mod tests {
         #[test]
         fn parse_entry_never_panics(b in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = parse_entry(&b);
+        }
+
+        #[test]
+        fn any_single_byte_change_to_a_sealed_journal_fails_the_seal_check(
+            pos in 0usize..10_000,
+            byte in any::<u8>(),
+        ) {
+            let (_d, j, seed) = sealed_with(4);
+            let mut data = std::fs::read(j.path()).unwrap();
+            let pos = pos % data.len();
+            prop_assume!(data[pos] != byte);
+            data[pos] = byte;
+            std::fs::write(j.path(), &data).unwrap();
+            let checks = Checks { seed: Some(&seed), expect_head: None };
+            if let Ok(r) = verify_with(j.path(), &checks) {
+                prop_assert_ne!(r.verdict, Verdict::Intact, "{:?}", r);
+            }
         }
 
         #[test]
