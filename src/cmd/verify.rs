@@ -51,8 +51,12 @@ pub fn run(ctx: &Ctx, a: &VerifyArgs) -> Result<Exit> {
             // case that wrote this bundle: it records it, or the bundle
             // lies in the case dir (a journal cut below the collect no
             // longer records it).
-            let ours = outer.journal_matches == Some(true) || in_dir(&bundle, &ctx.global.case);
-            let case = (ours && case_journal.exists()).then_some(case_journal.as_path());
+            let case = if outer.journal_matches == Some(true) {
+                outer.journal.as_deref()
+            } else {
+                let ours = in_dir(&bundle, &ctx.global.case) && case_journal.exists();
+                ours.then_some(case_journal.as_path())
+            };
             let (found, p) = crate::seal::check_bundle(j, s, &ids, case)?;
             problems.extend(p);
             seal = Some(found);
