@@ -23,7 +23,13 @@ fn run(dir: &std::path::Path, n: u64, seal: bool) -> anyhow::Result<f64> {
         let id = age::x25519::Identity::generate();
         let enc = Encryption::Recipients(vec![Box::new(id.to_public())], Vec::new());
         let seed = ir::seal::new_seed()?;
-        j.append_starting_seal(note(0), SealStart { seed, enc: &enc })?;
+        j.append_starting_seal(
+            note(0),
+            SealStart {
+                seed,
+                enc: Some(&enc),
+            },
+        )?;
     } else {
         j.append(note(0))?;
     }

@@ -97,30 +97,48 @@ impl Run<'_> {
 
     /// Starts sealing the journal, if it is not sealed yet: draws a seed,
     /// encrypts it to `enc` into `seal.age`, and appends a `seal` event
-    /// sealed with it. Prints `seal: <fingerprint>` on stderr (the seed
-    /// itself never leaves memory unencrypted). Returns the fingerprint,
-    /// or `None` when the journal was already sealed.
-    pub fn begin_sealing(&self, enc: &Encryption) -> Result<Option<String>> {
+    /// sealed with it. Prints `seal: <fingerprint>` on stderr. The seed
+    /// never leaves memory unencrypted, unless `verify_key` asks for it
+    /// back to be shown once. `None` when the journal was already sealed.
+    pub fn begin_sealing(
+        &self,
+        enc: Option<&Encryption>,
+        verify_key: bool,
+    ) -> Result<Option<Sealed>> {
         if self.journal.is_sealed() {
             return Ok(None);
         }
         let seed = crate::seal::new_seed()?;
         let fp = crate::seal::fingerprint(&seed);
+        let shown = verify_key.then(|| seed.clone());
         let event = Record::Event(Event {
             run: self.id.clone(),
             command: self.command.clone(),
             event: "seal".into(),
             details: serde_json::json!({
                 "fingerprint": fp,
-                "encrypted_to": enc.describe(),
-                "seal_age": crate::seal::SEAL_AGE,
+                "encrypted_to": enc.map(Encryption::describe),
+                "seal_age": enc.map(|_| crate::seal::SEAL_AGE),
+                "verify_key_shown": verify_key,
             }),
         });
-        self.journal
+        let a = self
+            .journal
             .append_starting_seal(event, crate::journal::SealStart { seed, enc })?;
         eprintln!("seal: {fp}");
-        Ok(Some(fp))
+        Ok(Some(Sealed {
+            fingerprint: fp,
+            verify_key: shown.map(|s| crate::seal::verify_key(&s, a.seq)),
+        }))
     }
+}
+
+/// A journal just sealed.
+pub struct Sealed {
+    /// The seed's fingerprint.
+    pub fingerprint: String,
+    /// The verification key (the seed and its first seq), when asked for.
+    pub verify_key: Option<zeroize::Zeroizing<String>>,
 }
 
 /// Flags whose value is a secret, and `--set` keys that name one.
@@ -176,7 +194,10 @@ pub fn redact_argv(args: &[String]) -> Vec<String> {
             } else if flag == "set" {
                 set_next = true;
             } else if is_secret_name(flag)
-                && !matches!(flag, "show-token" | "passphrase" | "purge-backups")
+                && !matches!(
+                    flag,
+                    "show-token" | "passphrase" | "purge-backups" | "print-verify-key"
+                )
             {
                 redact_next = true;
             }

@@ -53,10 +53,11 @@ pub const MAX_LINE: usize = 64 << 20;
 const DIGEST_PREFIX: &[u8] = b",\"digest\":\"";
 const SEAL_PREFIX: &[u8] = b",\"seal\":\"";
 
-/// What starts sealing: the new seed, and what to encrypt it to.
+/// What starts sealing: the new seed, and what to encrypt it to (none
+/// when the operator only writes down the verification key).
 pub struct SealStart<'a> {
     pub seed: crate::seal::Key,
-    pub enc: &'a crate::evidence::keys::Encryption,
+    pub enc: Option<&'a crate::evidence::keys::Encryption>,
 }
 
 /// The journal of one case dir.
@@ -450,7 +451,9 @@ impl Journal {
                 seed: st.seed,
                 first_seq: seq,
             };
-            seal::write_seal_age(&seal::seal_age_path(&self.path), st.enc, &s)?;
+            if let Some(enc) = st.enc {
+                seal::write_seal_age(&seal::seal_age_path(&self.path), enc, &s)?;
+            }
             return Ok(Some(s.seed));
         }
         let Some(state) = seal::read_state(&key_file)? else {
@@ -1338,8 +1341,14 @@ mod tests {
         let enc =
             crate::evidence::keys::Encryption::Recipients(vec![Box::new(id.to_public())], vec![]);
         let seed = crate::seal::new_seed().unwrap();
-        j.append_starting_seal(fields(0), SealStart { seed, enc: &enc })
-            .unwrap();
+        j.append_starting_seal(
+            fields(0),
+            SealStart {
+                seed,
+                enc: Some(&enc),
+            },
+        )
+        .unwrap();
         for i in 1..n {
             j.append(fields(i)).unwrap();
         }

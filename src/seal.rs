@@ -89,6 +89,31 @@ pub fn mac_ok(k: &[u8; 32], digest: &str, seal: &str) -> bool {
     m.verify_slice(&want).is_ok()
 }
 
+/// The verification key to write down (journald's model): the seed and
+/// the seq it first sealed, `<64 hex>-<seq>`. Whoever holds it can check
+/// (and forge) every seal, like the age identity of `seal.age`.
+pub fn verify_key(seed: &[u8; 32], first_seq: u64) -> Zeroizing<String> {
+    let mut s = Zeroizing::new(String::with_capacity(90));
+    s.push_str(&hex::encode(seed));
+    s.push_str(&format!("-{first_seq}"));
+    s
+}
+
+/// Parses a verification key written down from `ir case init
+/// --print-verify-key`.
+pub fn parse_verify_key(s: &str) -> Result<Seed> {
+    let bad = || {
+        crate::exit::hint(
+            "the verification key is not <64 hex>-<seq>",
+            "give the key exactly as `ir case init --print-verify-key` printed it",
+        )
+    };
+    let (hex, seq) = s.trim().split_once('-').ok_or_else(bad)?;
+    let first_seq = seq.parse().map_err(|_| bad())?;
+    let seed = key_from_hex(hex.to_string(), "the verification key").map_err(|_| bad())?;
+    Ok(Seed { seed, first_seq })
+}
+
 /// The key file of a journal (next to it).
 pub fn key_path(journal: &Path) -> PathBuf {
     journal.with_file_name(KEY_FILE)

@@ -439,3 +439,50 @@ fn verify_bundle_catches_a_case_journal_cut_below_its_head() {
         "{r}"
     );
 }
+
+#[test]
+fn a_verify_key_written_down_checks_the_seals_without_seal_age() {
+    let h = Host::files();
+    let out = h
+        .ir()
+        .args(["case", "init", "--print-verify-key"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("verify key: "))
+        .expect("the key is shown once")
+        .to_string();
+    assert!(!h.case.join("seal.age").exists());
+    for i in 0..3 {
+        h.ir()
+            .args(["journal", "note", &format!("n{i}")])
+            .assert()
+            .success();
+    }
+    let seed_hex = key.split('-').next().unwrap();
+    for f in ["journal.jsonl", "journal.head", "seal.key"] {
+        let t = std::fs::read_to_string(h.case.join(f)).unwrap();
+        assert!(!t.contains(seed_hex), "{f}");
+    }
+    let (code, r) = verify(&h, &["--verify-key", &key]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["seal"]["checked"], true);
+    rewrite(
+        &h,
+        2,
+        |e| {
+            e.insert("user".into(), Value::String("x".into()));
+        },
+        |_, _, old| old.map(str::to_owned),
+    );
+    let (code, r) = verify(&h, &["--verify-key", &key]);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(r["problems"][0]["seq"], 2);
+    h.ir()
+        .args(["journal", "verify", "--verify-key", "nothex-1"])
+        .assert()
+        .code(2);
+}

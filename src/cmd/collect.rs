@@ -69,7 +69,7 @@ pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
         // The first collect seals a case not sealed by `ir case init`. A
         // case dir an older ir made may refuse the key file: it stays
         // unsealed, which verify reports, rather than losing the evidence.
-        if let Err(e) = run.begin_sealing(&enc) {
+        if let Err(e) = run.begin_sealing(Some(&enc), false) {
             eprintln!("ir: warning: the journal stays unsealed: {e:#}");
         }
         let dep = crate::openclaw::discover(&ctx.target())?;

@@ -42,6 +42,10 @@ pub struct VerifyArgs {
     /// bundle's copy when the host's may have been replaced).
     #[arg(long, value_name = "FILE")]
     pub seal: Option<PathBuf>,
+    /// Check the seals with the verification key written down from
+    /// `ir case init --print-verify-key` instead of seal.age.
+    #[arg(long, value_name = "KEY", conflicts_with_all = ["identities", "passphrase", "passphrase_file", "seal"])]
+    pub verify_key: Option<String>,
     /// The seal fingerprint written down when the case was sealed: fail
     /// when seal.age holds another seed (a case rebuilt with a new one).
     #[arg(long, value_name = "FP")]
@@ -81,11 +85,14 @@ pub fn run(ctx: &Ctx, c: &JournalCommand) -> Result<Exit> {
 
 /// The seed to check the seals with, when a key was given.
 fn load_seed(a: &VerifyArgs, journal: &Path) -> Result<Option<seal::Seed>> {
+    if let Some(k) = &a.verify_key {
+        return seal::parse_verify_key(k).map(Some);
+    }
     if !a.id.given() {
         if a.expect_seal.is_some() {
             return Err(crate::exit::hint(
                 "--expect-seal needs the seed: the fingerprint is checked on the seed seal.age holds",
-                "add -i IDENTITY (or --passphrase)",
+                "add -i IDENTITY (or --passphrase, or --verify-key KEY)",
             ));
         }
         return Ok(None);
