@@ -48,6 +48,30 @@ pub struct JournalSummary {
     pub last_digest: Option<String>,
     pub problems: Vec<Problem>,
     pub notes: Vec<String>,
+    /// Where sealing began and with which seed (absent when unsealed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seal: Option<SealSummary>,
+}
+
+/// The journal's seal as the report states it; the seals themselves are
+/// checked by `ir journal verify -i KEY`, which needs the analyst's key.
+#[derive(Debug, Clone, Serialize)]
+pub struct SealSummary {
+    pub first_seq: u64,
+    pub fingerprint: String,
+    pub sealed: u64,
+}
+
+/// The `seal` event that began sealing, with the verifier's count.
+fn seal_summary(entries: &[Entry], sealed: u64) -> Option<SealSummary> {
+    entries.iter().find_map(|e| {
+        let ev = e.event().filter(|ev| ev.event == "seal")?;
+        Some(SealSummary {
+            first_seq: e.seq,
+            fingerprint: ev.details["fingerprint"].as_str()?.to_string(),
+            sealed,
+        })
+    })
 }
 
 /// One ended command, for the table of who ran what.
@@ -129,6 +153,7 @@ pub fn build(case_dir: &Path) -> Result<Report> {
             last_digest: verification.last_digest,
             problems: verification.problems,
             notes: verification.notes,
+            seal: seal_summary(&entries, verification.seal.sealed),
         },
         steps,
         bundle: last(&entries, "collect")?,
@@ -237,6 +262,13 @@ fn md_custody(o: &mut String, r: &Report) {
         verdict_word(j.verdict),
         j.last_digest.as_deref().unwrap_or("-")
     );
+    if let Some(s) = &j.seal {
+        let _ = writeln!(
+            o,
+            "The journal is sealed from entry {} ({} sealed entries, seed fingerprint `{}`); the seals are checked with the analyst's key: `ir journal verify -i KEY --expect-seal {}`.\n",
+            s.first_seq, s.sealed, s.fingerprint, s.fingerprint
+        );
+    }
     for p in &j.problems {
         let _ = writeln!(o, "- problem: {}", code(&p.message));
     }

@@ -66,7 +66,9 @@ fn custody_is_set_once_and_reaches_manifest_and_report() {
     let md = std::fs::read_to_string(h.case.join("report.md")).unwrap();
     assert!(md.contains("Examiner: `A. Auditor`"), "{md}");
     assert!(md.contains("Evidence number: `E-1`"), "{md}");
+    assert!(md.contains("The journal is sealed from entry 1"), "{md}");
     let js: serde_json::Value =
         serde_json::from_slice(&std::fs::read(h.case.join("report.json")).unwrap()).unwrap();
     assert_eq!(js["custody"]["case_number"], "C-42");
+    assert_eq!(js["journal"]["seal"]["first_seq"], 1);
 }
