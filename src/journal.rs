@@ -433,9 +433,12 @@ impl Journal {
         self.append_inner(record, Some(start))
     }
 
-    /// Whether appends to this journal are sealed (its key file exists).
+    /// Whether this journal was sealed: its key file or its `seal.age`
+    /// exists. Either means sealing must not begin again: a new seed would
+    /// replace the `seal.age` that verifies the entries already sealed.
     pub fn is_sealed(&self) -> bool {
         crate::seal::key_path(&self.path).exists()
+            || crate::seal::seal_age_path(&self.path).exists()
     }
 
     /// The key that seals entry `seq`: the new seed, the key file's key
@@ -444,7 +447,7 @@ impl Journal {
         use crate::seal;
         let key_file = seal::key_path(&self.path);
         if let Some(st) = start {
-            if key_file.exists() {
+            if self.is_sealed() {
                 bail!("{} is already sealed", self.path.display());
             }
             let s = seal::Seed {
@@ -1383,6 +1386,25 @@ mod tests {
         };
         crate::seal::write_state(&kp, &ahead).unwrap();
         assert!(j.append(fields(9)).is_err());
+    }
+
+    #[test]
+    fn sealing_never_begins_twice() {
+        let (_d, j, _) = sealed_with(1);
+        std::fs::remove_file(crate::seal::key_path(j.path())).unwrap();
+        // seal.age alone still marks the journal sealed: it must not be
+        // replaced by a new seed's.
+        assert!(j.is_sealed());
+        let enc = crate::evidence::keys::Encryption::Recipients(
+            vec![Box::new(age::x25519::Identity::generate().to_public())],
+            vec![],
+        );
+        let seed = crate::seal::new_seed().unwrap();
+        let start = SealStart {
+            seed,
+            enc: Some(&enc),
+        };
+        assert!(j.append_starting_seal(fields(1), start).is_err());
     }
 
     #[test]
