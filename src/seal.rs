@@ -93,8 +93,10 @@ pub fn mac_ok(k: &[u8; 32], digest: &str, seal: &str) -> bool {
 /// the seq it first sealed, `<64 hex>-<seq>`. Whoever holds it can check
 /// (and forge) every seal, like the age identity of `seal.age`.
 pub fn verify_key(seed: &[u8; 32], first_seq: u64) -> Zeroizing<String> {
+    let mut hexseed = Zeroizing::new([0u8; 64]);
+    hex::encode_to_slice(seed, &mut hexseed[..]).expect("64 hex for 32 bytes");
     let mut s = Zeroizing::new(String::with_capacity(90));
-    s.push_str(&hex::encode(seed));
+    s.push_str(std::str::from_utf8(&hexseed[..]).expect("hex is ASCII"));
     s.push_str(&format!("-{first_seq}"));
     s
 }
@@ -317,6 +319,17 @@ mod tests {
         assert!(!mac_ok(&seed, "ab", &s));
         assert!(!mac_ok(&k1, "ab", "zz"));
         assert_eq!(fingerprint(&seed).len(), 16);
+    }
+
+    #[test]
+    fn verify_key_round_trips() {
+        let seed = Zeroizing::new([3u8; 32]);
+        let k = verify_key(&seed, 7);
+        assert_eq!(k.len(), 66);
+        let s = parse_verify_key(&k).unwrap();
+        assert_eq!((*s.seed, s.first_seq), ([3u8; 32], 7));
+        assert!(parse_verify_key("abc-1").is_err());
+        assert!(parse_verify_key(&k.replace('-', "")).is_err());
     }
 
     #[test]
