@@ -7,11 +7,12 @@
 //! after it, whatever happens in between. The journal is kept apart from
 //! diagnostics: it is evidence, not a log.
 
+use crate::evidence::keys::Encryption;
 use crate::exit::{self, Exit};
 use crate::host::Root;
 use crate::journal::{Appended, Journal};
 use crate::openclaw::{Target, locate};
-use crate::record::{End, Event, Record, Start, Status, TargetRecord};
+use crate::record::{Custody, End, Event, Record, Start, Status, TargetRecord};
 use anyhow::Result;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -29,6 +30,10 @@ pub struct Global {
     pub quiet: bool,
     pub verbose: u8,
     pub yes: bool,
+    /// The target host's name, overriding the root's `/etc/hostname`.
+    pub hostname: Option<String>,
+    /// Chain-of-custody fields given on this command line.
+    pub custody: Custody,
 }
 
 /// What a command hands back to be journaled.
@@ -89,6 +94,51 @@ impl Run<'_> {
     pub fn journal(&self) -> &Journal {
         self.journal
     }
+
+    /// Starts sealing the journal, if it is not sealed yet: draws a seed,
+    /// encrypts it to `enc` into `seal.age`, and appends a `seal` event
+    /// sealed with it. Prints `seal: <fingerprint>` on stderr. The seed
+    /// never leaves memory unencrypted, unless `verify_key` asks for it
+    /// back to be shown once. `None` when the journal was already sealed.
+    pub fn begin_sealing(
+        &self,
+        enc: Option<&Encryption>,
+        verify_key: bool,
+    ) -> Result<Option<Sealed>> {
+        if self.journal.is_sealed() {
+            return Ok(None);
+        }
+        let seed = crate::seal::new_seed()?;
+        let fp = crate::seal::fingerprint(&seed);
+        let shown = verify_key.then(|| seed.clone());
+        let event = Record::Event(Event {
+            run: self.id.clone(),
+            command: self.command.clone(),
+            event: "seal".into(),
+            details: serde_json::json!({
+                "fingerprint": fp,
+                "encrypted_to": enc.map(Encryption::describe),
+                "seal_age": enc.map(|_| crate::seal::SEAL_AGE),
+                "verify_key_shown": verify_key,
+            }),
+        });
+        let a = self
+            .journal
+            .append_starting_seal(event, crate::journal::SealStart { seed, enc })?;
+        eprintln!("seal: {fp}");
+        Ok(Some(Sealed {
+            fingerprint: fp,
+            verify_key: shown.map(|s| crate::seal::verify_key(&s, a.seq)),
+        }))
+    }
+}
+
+/// A journal just sealed.
+pub struct Sealed {
+    /// The seed's fingerprint.
+    pub fingerprint: String,
+    /// The verification key (the seed and its first seq), when asked for.
+    pub verify_key: Option<zeroize::Zeroizing<String>>,
 }
 
 /// Flags whose value is a secret, and `--set` keys that name one.
@@ -144,7 +194,10 @@ pub fn redact_argv(args: &[String]) -> Vec<String> {
             } else if flag == "set" {
                 set_next = true;
             } else if is_secret_name(flag)
-                && !matches!(flag, "show-token" | "passphrase" | "purge-backups")
+                && !matches!(
+                    flag,
+                    "show-token" | "passphrase" | "purge-backups" | "print-verify-key"
+                )
             {
                 redact_next = true;
             }
@@ -210,7 +263,8 @@ impl Ctx {
             id: hex::encode(id),
             command: command.to_string(),
         };
-        journal.append(Record::Start(self.start_record(&run, details)))?;
+        let custody = self.custody_to_record(&journal)?;
+        journal.append(Record::Start(self.start_record(&run, details, custody)))?;
         let t0 = Instant::now();
         let result = f(&run);
         let mut end = End {
@@ -258,7 +312,7 @@ impl Ctx {
     }
 
     /// The `start` entry of a run: argv, cwd and what chose the target.
-    fn start_record(&self, run: &Run, details: Value) -> Start {
+    fn start_record(&self, run: &Run, details: Value, custody: Option<Custody>) -> Start {
         let g = &self.global;
         let esc = crate::sanitize::escape_path;
         Start {
@@ -272,9 +326,58 @@ impl Ctx {
                 config: g.config.as_deref().map(esc),
                 profile: g.profile.clone(),
                 env: locate::Env::from_process().0,
+                hostname: Some(self.hostname()),
             },
             details: (!details.is_null()).then_some(details),
+            custody: custody.map(Box::new),
         }
+    }
+
+    /// The target host's name: `--hostname`, else the root's own.
+    pub fn hostname(&self) -> String {
+        self.global
+            .hostname
+            .clone()
+            .unwrap_or_else(|| self.root().hostname())
+    }
+
+    /// The custody fields this command should record: none when it gives
+    /// none or only repeats the case's; the case's plus the new ones when
+    /// it adds some. A field the case already holds cannot change (exit 2):
+    /// custody is set once.
+    fn custody_to_record(&self, journal: &Journal) -> Result<Option<Custody>> {
+        let given = &self.global.custody;
+        if given.is_empty() {
+            return Ok(None);
+        }
+        let mut case = crate::journal::case_custody(journal.path()).unwrap_or_default();
+        let mut added = false;
+        let pairs = [
+            (&given.examiner, &mut case.examiner, "--examiner"),
+            (&given.case_number, &mut case.case_number, "--case-number"),
+            (
+                &given.evidence_number,
+                &mut case.evidence_number,
+                "--evidence-number",
+            ),
+            (&given.description, &mut case.description, "--description"),
+        ];
+        for (new, held, flag) in pairs {
+            match (new, held.as_ref()) {
+                (Some(n), Some(h)) if n != h => {
+                    return Err(exit::hint(
+                        format!("{flag} is already {h:?} for this case; it is set once"),
+                        format!("drop {flag} (or its IR_ variable), or open a new --case"),
+                    ));
+                }
+                (Some(n), None) => {
+                    *held = Some(n.clone());
+                    added = true;
+                }
+                _ => {}
+            }
+        }
+        Ok(added.then_some(case))
     }
 }
 

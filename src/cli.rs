@@ -76,6 +76,22 @@ pub struct GlobalArgs {
     /// Answer yes to confirmations (for unattended runbooks).
     #[arg(long, global = true)]
     pub yes: bool,
+    /// The target host's name for bundle names, the manifest and the
+    /// journal (default: /etc/hostname under --root; the kernel's on /).
+    #[arg(long, global = true, value_name = "NAME", env = "IR_HOSTNAME")]
+    pub hostname: Option<String>,
+    /// Chain of custody: who examines (set once per case).
+    #[arg(long, global = true, value_name = "NAME", env = "IR_EXAMINER")]
+    pub examiner: Option<String>,
+    /// Chain of custody: the case number (set once per case).
+    #[arg(long, global = true, value_name = "ID", env = "IR_CASE_NUMBER")]
+    pub case_number: Option<String>,
+    /// Chain of custody: the evidence number (set once per case).
+    #[arg(long, global = true, value_name = "ID", env = "IR_EVIDENCE_NUMBER")]
+    pub evidence_number: Option<String>,
+    /// Chain of custody: what the case is about (set once per case).
+    #[arg(long, global = true, value_name = "TEXT", env = "IR_DESCRIPTION")]
+    pub description: Option<String>,
 }
 
 /// The subcommands.
@@ -140,6 +156,9 @@ pub enum Command {
     /// A whole incident on a sample compromised host in a temp dir: the
     /// respond playbook end to end. The real host is never touched.
     Demo(cmd::demo::DemoArgs),
+    /// Open a case: seal its journal to the responder's keys.
+    #[command(subcommand)]
+    Case(cmd::case::CaseCommand),
     /// Work with the case journal: verify its chain, show it, add a note.
     #[command(subcommand)]
     Journal(cmd::journal::JournalCommand),
@@ -173,6 +192,13 @@ pub fn run(args: Vec<OsString>) -> i32 {
         quiet: g.quiet,
         verbose: g.verbose,
         yes: g.yes,
+        hostname: g.hostname,
+        custody: crate::record::Custody {
+            examiner: g.examiner,
+            case_number: g.case_number,
+            evidence_number: g.evidence_number,
+            description: g.description,
+        },
     };
     let raw: Vec<String> = args
         .iter()
@@ -183,9 +209,14 @@ pub fn run(args: Vec<OsString>) -> i32 {
     // command stops at a safe point, journals an `interrupted` end and
     // exits 130 instead of dying between its start and end entries.
     crate::signal::install();
+    let ends_with_head = !matches!(
+        cli.command,
+        Command::Completions(_) | Command::Man | Command::Playbooks
+    );
     let result = match cli.command {
         Command::Inventory(a) => cmd::inventory::run(&ctx, &a),
         Command::Journal(c) => cmd::journal::run(&ctx, &c),
+        Command::Case(c) => cmd::case::run(&ctx, &c),
         Command::Collect(a) => cmd::collect::run(&ctx, &a),
         Command::Stop(a) => cmd::stop::run(&ctx, &a),
         Command::Audit(a) => cmd::audit::run(&ctx, &a),
@@ -207,6 +238,14 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Completions(a) => cmd::completions::run(&a),
         Command::Man => cmd::completions::man(),
     };
+    // The out-of-band head: one line on stderr (so --json stays one
+    // document on stdout) that the operator copies off the host.
+    if let Some(line) = ends_with_head
+        .then(|| crate::journal::head_line(&ctx.global.case))
+        .flatten()
+    {
+        eprintln!("{line}");
+    }
     match result {
         Ok(exit) => exit.code(),
         Err(e) => {

@@ -23,6 +23,12 @@
 //! Appends take an exclusive `flock` on the journal, write the line with one
 //! `write`, and `fsync`, so concurrent `ir` processes never interleave or
 //! fork the chain.
+//!
+//! Once the case is sealed ([`crate::seal`]), each line ends with a `seal`
+//! member after `digest`: the HMAC of the digest under a key that evolves
+//! one way after every entry. The digest is computed as before, over the
+//! line without either, so older journals read unchanged; [`verify_with`]
+//! recomputes the seals when given the seed.
 
 use crate::record::{CollectRecord, End, Envelope, Event, Partial, Record, Status};
 use anyhow::{Context, Result, anyhow, bail};
@@ -45,6 +51,14 @@ pub const ZERO_DIGEST: &str = "0000000000000000000000000000000000000000000000000
 pub const MAX_LINE: usize = 64 << 20;
 
 const DIGEST_PREFIX: &[u8] = b",\"digest\":\"";
+const SEAL_PREFIX: &[u8] = b",\"seal\":\"";
+
+/// What starts sealing: the new seed, and what to encrypt it to (none
+/// when the operator only writes down the verification key).
+pub struct SealStart<'a> {
+    pub seed: crate::seal::Key,
+    pub enc: Option<&'a crate::evidence::keys::Encryption>,
+}
 
 /// The journal of one case dir.
 #[derive(Debug)]
@@ -146,6 +160,9 @@ pub struct Entry {
     pub seq: u64,
     pub prev: String,
     pub digest: String,
+    /// The entry's seal (HMAC of its digest under the case's evolving
+    /// key), when the journal was sealed as it was written.
+    pub seal: Option<String>,
     /// Whether the digest matches the line.
     pub digest_ok: bool,
     /// The entry as a typed record, or why it is not one (a line with a
@@ -194,51 +211,79 @@ struct Chained {
     seq: u64,
     prev: String,
     digest: String,
+    #[serde(default)]
+    seal: Option<String>,
 }
 
-/// Splits off the trailing `,"digest":"<64 hex>"}` and checks it. Returns
-/// `None` when the line is not shaped like an `ir` entry at all.
-pub fn parse_entry(line: &[u8]) -> Option<Entry> {
-    let suffix_len = DIGEST_PREFIX.len() + 64 + 2;
-    if line.len() < suffix_len + 2 || !line.ends_with(b"\"}") || !line.starts_with(b"{\"seq\":") {
-        return None;
-    }
-    let cut = line.len() - suffix_len;
-    if &line[cut..cut + DIGEST_PREFIX.len()] != DIGEST_PREFIX {
-        return None;
-    }
-    let digest = std::str::from_utf8(&line[cut + DIGEST_PREFIX.len()..line.len() - 2]).ok()?;
-    if !digest
-        .bytes()
-        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+/// Finds a trailing `<prefix><64 lowercase hex>"` that ends at `end`
+/// (exclusive). Returns where the prefix starts and the hex.
+fn hex_member<'a>(line: &'a [u8], end: usize, prefix: &[u8]) -> Option<(usize, &'a str)> {
+    let start = end.checked_sub(prefix.len() + 64 + 1)?;
+    let (p, rest) = line[start..end].split_at(prefix.len());
+    let hex = rest.strip_suffix(b"\"")?;
+    if p != prefix
+        || !hex
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     {
         return None;
     }
-    // The object must be JSON with no member twice: a decoy `digest` or
-    // `seq` earlier in the line must not be what a reader sees.
+    Some((start, std::str::from_utf8(hex).ok()?))
+}
+
+/// Splits off the trailing `,"digest":"<64 hex>"` (and the optional
+/// `,"seal":"<64 hex>"` after it) and checks the digest. Returns `None`
+/// when the line is not shaped like an `ir` entry at all.
+pub fn parse_entry(line: &[u8]) -> Option<Entry> {
+    if line.len() < 2 * DIGEST_PREFIX.len()
+        || !line.ends_with(b"}")
+        || !line.starts_with(b"{\"seq\":")
+    {
+        return None;
+    }
+    let close = line.len() - 1;
+    let (close, seal) = match hex_member(line, close, SEAL_PREFIX) {
+        Some((at, s)) => (at, Some(s)),
+        None => (close, None),
+    };
+    let (cut, digest) = hex_member(line, close, DIGEST_PREFIX)?;
+    if cut < 2 {
+        return None;
+    }
+    // The object must be JSON with no member twice: a decoy `digest`,
+    // `seal` or `seq` earlier in the line must not be what a reader sees.
     let chained: Chained = serde_json::from_slice(line).ok()?;
     let mut h = Sha256::new();
     h.update(&line[..cut]);
     h.update(b"}");
-    let digest_ok = hex::encode(h.finalize()) == digest && chained.digest == digest;
+    let digest_ok = hex::encode(h.finalize()) == digest
+        && chained.digest == digest
+        && chained.seal.as_deref() == seal;
     let record = serde_json::from_slice::<Envelope>(line).map_err(|e| e.to_string());
     Some(Entry {
         seq: chained.seq,
         prev: chained.prev,
         digest: digest.to_string(),
+        seal: seal.map(str::to_owned),
         digest_ok,
         record,
     })
 }
 
-/// Serializes an entry body and seals it with its digest.
-fn seal(body: &Map<String, Value>) -> Result<(Vec<u8>, String)> {
+/// Serializes an entry body and closes it with its digest, then with its
+/// seal under `key` when the journal is sealed.
+fn finish_line(body: &Map<String, Value>, key: Option<&[u8; 32]>) -> Result<(Vec<u8>, String)> {
     let text = serde_json::to_vec(body)?;
     let digest = sha256_hex(&text);
     let mut line = text;
     line.pop(); // the closing brace
     line.extend_from_slice(DIGEST_PREFIX);
     line.extend_from_slice(digest.as_bytes());
+    if let Some(k) = key {
+        line.extend_from_slice(b"\"");
+        line.extend_from_slice(SEAL_PREFIX);
+        line.extend_from_slice(crate::seal::mac(k, &digest).as_bytes());
+    }
     line.extend_from_slice(b"\"}");
     Ok((line, digest))
 }
@@ -376,14 +421,68 @@ impl Journal {
     }
 
     /// Appends one entry, stamped with seq, prev, time and the writer's
-    /// identity. Returns its seq and digest.
+    /// identity, and sealed when the case is. Returns its seq and digest.
     pub fn append(&self, record: Record) -> Result<Appended> {
+        self.append_inner(record, None)
+    }
+
+    /// Appends `record` as the first sealed entry: under the journal's lock,
+    /// writes `seal.age` (the seed and this entry's seq, encrypted), seals
+    /// the entry with the seed and leaves only the next key on disk.
+    pub fn append_starting_seal(&self, record: Record, start: SealStart) -> Result<Appended> {
+        self.append_inner(record, Some(start))
+    }
+
+    /// Whether this journal was sealed: its key file or its `seal.age`
+    /// exists. Either means sealing must not begin again: a new seed would
+    /// replace the `seal.age` that verifies the entries already sealed.
+    pub fn is_sealed(&self) -> bool {
+        crate::seal::key_path(&self.path).exists()
+            || crate::seal::seal_age_path(&self.path).exists()
+    }
+
+    /// The key that seals entry `seq`: the new seed, the key file's key
+    /// evolved up to `seq`, or none for an unsealed journal.
+    fn entry_key(&self, seq: u64, start: Option<SealStart>) -> Result<Option<crate::seal::Key>> {
+        use crate::seal;
+        let key_file = seal::key_path(&self.path);
+        if let Some(st) = start {
+            if self.is_sealed() {
+                bail!("{} is already sealed", self.path.display());
+            }
+            let s = seal::Seed {
+                seed: st.seed,
+                first_seq: seq,
+            };
+            if let Some(enc) = st.enc {
+                seal::write_seal_age(&seal::seal_age_path(&self.path), enc, &s)?;
+            }
+            return Ok(Some(s.seed));
+        }
+        let Some(state) = seal::read_state(&key_file)? else {
+            return Ok(None);
+        };
+        if state.seq > seq {
+            return Err(crate::exit::hint(
+                format!(
+                    "the seal key {} is for entry {} but the journal's next entry is {seq}: its end was cut off",
+                    key_file.display(),
+                    state.seq
+                ),
+                "run `ir journal verify -i IDENTITY`, and continue in a new --case",
+            ));
+        }
+        Ok(Some(seal::evolve_by(&state.key, seq - state.seq)))
+    }
+
+    fn append_inner(&self, record: Record, start: Option<SealStart>) -> Result<Appended> {
         let mut file = open_for_append(&self.path)?;
         rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
             .with_context(|| format!("locking {}", self.path.display()))?;
         let len = file.metadata()?.len();
         let tail = read_tail(&file, len)?;
         let (seq, prev) = self.next_position(&tail)?;
+        let key = self.entry_key(seq, start)?;
         let id = Identity::current();
         let envelope = Envelope {
             seq,
@@ -406,7 +505,7 @@ impl Journal {
         let Value::Object(body) = serde_json::to_value(&envelope)? else {
             bail!("a journal entry must serialise to an object");
         };
-        let (line, digest) = seal(&body)?;
+        let (line, digest) = finish_line(&body, key.as_deref())?;
         let mut buf = Vec::with_capacity(line.len() + 2);
         if tail.partial.is_some() {
             buf.push(b'\n');
@@ -416,6 +515,15 @@ impl Journal {
         file.write_all(&buf)
             .and_then(|_| file.sync_data())
             .with_context(|| format!("appending to {}", self.path.display()))?;
+        if let Some(k) = key {
+            // The line is on disk; only now may its key go. `k` is wiped
+            // when dropped here.
+            let next = crate::seal::KeyState {
+                seq: seq + 1,
+                key: crate::seal::evolve(&k),
+            };
+            crate::seal::write_state(&crate::seal::key_path(&self.path), &next)?;
+        }
         let head = Head {
             seq,
             digest: digest.clone(),
@@ -462,11 +570,49 @@ pub struct Report {
     pub problems: Vec<Problem>,
     /// Things worth knowing that are not tampering (interrupted runs...).
     pub notes: Vec<String>,
+    /// What the seals say (checked only with the seed).
+    pub seal: SealReport,
+}
+
+/// The seals of a journal, as [`verify_sealed`] found them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SealReport {
+    /// Whether the seals were recomputed from the seed.
+    pub checked: bool,
+    /// The fingerprint of the seed they were checked with.
+    pub fingerprint: Option<String>,
+    /// The entry sealing began at (from the seed; else the first sealed).
+    pub first_seq: Option<u64>,
+    /// How many entries carry a seal.
+    pub sealed: u64,
+    pub last_sealed: Option<u64>,
+    /// The first entry whose seal fails, and how many fail in all.
+    pub first_failed: Option<u64>,
+    pub failed: u64,
+    /// Entries after the last sealed one that carry no seal.
+    pub unsealed_after: u64,
+    /// The key file's next seq, when it was read.
+    pub key_seq: Option<u64>,
 }
 
 /// Verifies a journal file's chain, sequence and head. Errors only when the
 /// file cannot be read or holds no `ir` entry at all.
 pub fn verify(path: &Path) -> Result<Report> {
+    verify_with(path, &Checks::default())
+}
+
+/// What [`verify_with`] checks beyond the chain.
+#[derive(Default)]
+pub struct Checks<'a> {
+    /// The seed from `seal.age`: every seal and the key file are checked.
+    pub seed: Option<&'a crate::seal::Seed>,
+    /// A head recorded out of band (hex prefix of a digest): it must be
+    /// an entry of this chain.
+    pub expect_head: Option<&'a str>,
+}
+
+/// [`verify`], plus the seals and an out-of-band head when given.
+pub fn verify_with(path: &Path, checks: &Checks) -> Result<Report> {
     let f = crate::safefs::open_nofollow(path)
         .with_context(|| format!("opening {}", path.display()))?;
     // A shared lock waits out an append in progress, but never for long:
@@ -478,6 +624,8 @@ pub fn verify(path: &Path) -> Result<Report> {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let mut v = Verifier::new(path, read_head(path));
+    v.seed = checks.seed;
+    v.expect_head = checks.expect_head.map(str::to_ascii_lowercase);
     for (i, item) in crate::safefs::bounded_lines(f, MAX_LINE).enumerate() {
         let (off, bytes, terminated) =
             item.with_context(|| format!("reading {}", path.display()))?;
@@ -513,6 +661,19 @@ fn read_head(journal: &Path) -> (Option<Head>, Option<String>) {
     }
 }
 
+/// The line every command ends with, `journal: seq N head <16 hex>`, for
+/// the operator to copy off the host (`ir journal verify --expect-head`
+/// checks against it). `None` when the case has no head yet.
+pub fn head_line(case_dir: &Path) -> Option<String> {
+    let (head, _) = read_head(&case_dir.join(JOURNAL_FILE));
+    let h = head?;
+    Some(format!(
+        "journal: seq {} head {}",
+        h.seq,
+        h.digest.get(..16).unwrap_or(&h.digest)
+    ))
+}
+
 /// Where a line sits in the file: 1-based number and byte offset.
 #[derive(Debug, Clone, Copy)]
 struct Line {
@@ -530,8 +691,15 @@ struct Junk {
 
 /// The verifier's state between lines: what the next entry must be, and
 /// what has been seen so far.
-struct Verifier {
+struct Verifier<'s> {
     head_file: PathBuf,
+    seed: Option<&'s crate::seal::Seed>,
+    expect_head: Option<String>,
+    /// The entry whose digest the expected head names.
+    head_found: Option<u64>,
+    /// The last key derived, for the seq it seals (saves re-deriving).
+    key: Option<(u64, crate::seal::Key)>,
+    seal: SealReport,
     head: Option<Head>,
     problems: Vec<Problem>,
     notes: Vec<String>,
@@ -545,10 +713,15 @@ struct Verifier {
     open_runs: Vec<(String, String)>,
 }
 
-impl Verifier {
-    fn new(journal: &Path, (head, note): (Option<Head>, Option<String>)) -> Verifier {
+impl<'s> Verifier<'s> {
+    fn new(journal: &Path, (head, note): (Option<Head>, Option<String>)) -> Verifier<'s> {
         Verifier {
             head_file: head_path(journal),
+            seed: None,
+            expect_head: None,
+            head_found: None,
+            key: None,
+            seal: SealReport::default(),
             head,
             problems: Vec::new(),
             notes: note.into_iter().collect(),
@@ -638,6 +811,13 @@ impl Verifier {
             );
         }
         self.check_position(at, e);
+        self.check_seal(at, e);
+        if let Some(h) = &self.expect_head
+            && e.digest_ok
+            && e.digest.starts_with(h.as_str())
+        {
+            self.head_found = Some(e.seq);
+        }
         self.track_run(e);
         self.expected_seq = e.seq + 1;
         self.prev_digest = e.digest.clone();
@@ -723,6 +903,71 @@ impl Verifier {
                 ),
             );
         }
+    }
+
+    /// Counts seals and, with the seed, recomputes this entry's. Only the
+    /// first failure is a problem of its own: after a rewrite every later
+    /// seal fails too, and the first one is what locates it.
+    fn check_seal(&mut self, at: Line, e: &Entry) {
+        if e.seal.is_some() {
+            self.seal.sealed += 1;
+            self.seal.first_seq.get_or_insert(e.seq);
+            self.seal.last_sealed = Some(e.seq);
+            self.seal.unsealed_after = 0;
+        } else if self.seal.sealed > 0 {
+            self.seal.unsealed_after += 1;
+        }
+        let Some(seed) = self.seed else {
+            return;
+        };
+        let Some(key) = self.key_for(seed, e.seq) else {
+            if e.seal.is_some() {
+                self.problem(
+                    at,
+                    Some(e.seq),
+                    "seal_failed",
+                    format!(
+                        "entry {} (line {}) carries a seal, but sealing began at entry {}",
+                        e.seq, at.no, seed.first_seq
+                    ),
+                );
+            }
+            return;
+        };
+        let ok = e
+            .seal
+            .as_deref()
+            .is_some_and(|s| crate::seal::mac_ok(&key, &e.digest, s));
+        if ok {
+            return;
+        }
+        self.seal.failed += 1;
+        if self.seal.first_failed.is_some() {
+            return;
+        }
+        self.seal.first_failed = Some(e.seq);
+        let why = if e.seal.is_some() {
+            "fails its seal: it, or an entry before it, was rewritten after it was sealed"
+        } else {
+            "carries no seal though sealing had begun: it was rewritten or added without the key"
+        };
+        self.problem(
+            at,
+            Some(e.seq),
+            "seal_failed",
+            format!("entry {} (line {}) {why}", e.seq, at.no),
+        );
+    }
+
+    /// The key of entry `seq` (`None` before sealing began), derived from
+    /// the last one when it is behind.
+    fn key_for(&mut self, seed: &crate::seal::Seed, seq: u64) -> Option<crate::seal::Key> {
+        let key = match self.key.take() {
+            Some((s, k)) if s <= seq => crate::seal::evolve_by(&k, seq - s),
+            _ => seed.key_at(seq)?,
+        };
+        self.key = Some((seq, key.clone()));
+        Some(key)
     }
 
     fn track_run(&mut self, e: &Entry) {
@@ -832,6 +1077,118 @@ impl Verifier {
         }
     }
 
+    /// With the seed: the key file against the journal's end. Its `seq`
+    /// only moves forward and its key cannot be derived backwards, so a
+    /// journal cut short no longer meets it.
+    fn check_key_state(&mut self, journal: &Path) {
+        let Some(seed) = self.seed else {
+            return;
+        };
+        self.seal.checked = true;
+        self.seal.fingerprint = Some(seed.fingerprint());
+        self.seal.first_seq = Some(seed.first_seq);
+        let Some(last) = self.last.as_ref().map(|l| l.0) else {
+            return;
+        };
+        let at = |no| Line { no, off: 0 };
+        if last < seed.first_seq {
+            self.problem(
+                at(self.entries + 1),
+                Some(seed.first_seq),
+                "truncated",
+                format!(
+                    "sealing began at entry {} but the journal ends at entry {last}: the end was cut off",
+                    seed.first_seq
+                ),
+            );
+            return;
+        }
+        let key_file = crate::seal::key_path(journal);
+        let state = match crate::seal::read_state(&key_file) {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                self.notes.push(format!(
+                    "no seal key file ({}): a cut-off end is not ruled out by the seal; compare the head with one recorded out of band",
+                    key_file.display()
+                ));
+                return;
+            }
+            Err(e) => {
+                let m = format!("the seal key file is unusable: {e:#}");
+                self.problem(at(self.entries), None, "key_mismatch", m);
+                return;
+            }
+        };
+        self.seal.key_seq = Some(state.seq);
+        let derives = seed.key_at(state.seq).is_some_and(|k| *k == *state.key);
+        if !derives {
+            self.problem(
+                at(self.entries),
+                Some(state.seq),
+                "key_mismatch",
+                format!(
+                    "the seal key on disk is not the one this seed gives for entry {}: the seal state was replaced",
+                    state.seq
+                ),
+            );
+        } else if state.seq > last + 1 {
+            self.problem(
+                at(self.entries + 1),
+                Some(last + 1),
+                "truncated",
+                format!(
+                    "the seal key has advanced to entry {} but the journal ends at entry {last}: entries {} to {} were cut off",
+                    state.seq,
+                    last + 1,
+                    state.seq - 1
+                ),
+            );
+        } else if state.seq == last {
+            self.notes.push(format!(
+                "entry {last} was written but the seal key not advanced: the writing run was killed right after"
+            ));
+        } else if state.seq < last {
+            self.problem(
+                at(self.entries),
+                Some(state.seq),
+                "key_mismatch",
+                format!(
+                    "the seal key is for entry {}, behind the journal's last entry {last}: an older key file was put back",
+                    state.seq
+                ),
+            );
+        }
+    }
+
+    /// An out-of-band head must still be in the chain: a rewrite or a cut
+    /// below it removes it.
+    fn check_expected_head(&mut self) {
+        let Some(h) = self.expect_head.clone() else {
+            return;
+        };
+        let last = self.last.as_ref().map_or(0, |l| l.0);
+        match self.head_found {
+            Some(s) if s == last => self
+                .notes
+                .push(format!("the head recorded out of band ({h}) is the last entry, {s}")),
+            Some(s) => self.notes.push(format!(
+                "the head recorded out of band ({h}) is entry {s}; {} entries were written after it",
+                last - s
+            )),
+            None => self.problem(
+                Line {
+                    no: self.entries,
+                    off: 0,
+                },
+                None,
+                "head_mismatch",
+                format!(
+                    "no entry's digest starts with the head recorded out of band ({h}): the journal was rewritten or cut below it"
+                ),
+            ),
+        }
+    }
+
     fn finish(mut self, path: &Path) -> Result<Report> {
         if let Some(j) = self.pending_junk.take() {
             self.problem(
@@ -844,6 +1201,8 @@ impl Verifier {
         let had_partial = self.partial.is_some();
         let interrupted = self.judge_partial();
         self.check_head(!had_partial || interrupted);
+        self.check_key_state(path);
+        self.check_expected_head();
         for (run, cmd) in std::mem::take(&mut self.open_runs) {
             self.notes.push(format!(
                 "run {run} ({cmd}) has a start entry and no end: it was interrupted or is still running"
@@ -886,6 +1245,7 @@ impl Verifier {
             head: self.head,
             problems: self.problems,
             notes: self.notes,
+            seal: self.seal,
         }
     }
 }
@@ -930,6 +1290,16 @@ pub fn first_end<'a>(entries: &'a [Entry], command: &str) -> Option<(&'a Entry, 
     })
 }
 
+/// The case's chain-of-custody fields: the last start entry that recorded
+/// them holds them all (each adds to the one before).
+pub fn case_custody(path: &Path) -> Option<crate::record::Custody> {
+    let entries = read_entries(path).ok()?;
+    entries.iter().rev().find_map(|e| match e.body() {
+        Some(Record::Start(s)) => s.custody.as_deref().cloned(),
+        _ => None,
+    })
+}
+
 /// Reads every entry-shaped line, in file order. Lines that are not entries
 /// are skipped here; `verify` is what reports them.
 pub fn read_entries(path: &Path) -> Result<Vec<Entry>> {
@@ -964,6 +1334,93 @@ mod tests {
             j.append(fields(i)).unwrap();
         }
         (d, j)
+    }
+
+    /// A journal of `n` notes sealed from its first entry, and its seed.
+    fn sealed_with(n: u64) -> (tempfile::TempDir, Journal, crate::seal::Seed) {
+        let d = tempfile::tempdir().unwrap();
+        let j = Journal::open(d.path()).unwrap();
+        let id = age::x25519::Identity::generate();
+        let enc =
+            crate::evidence::keys::Encryption::Recipients(vec![Box::new(id.to_public())], vec![]);
+        let seed = crate::seal::new_seed().unwrap();
+        j.append_starting_seal(
+            fields(0),
+            SealStart {
+                seed,
+                enc: Some(&enc),
+            },
+        )
+        .unwrap();
+        for i in 1..n {
+            j.append(fields(i)).unwrap();
+        }
+        let ids: Vec<Box<dyn age::Identity>> = vec![Box::new(id)];
+        let seed = crate::seal::read_seal_age(&crate::seal::seal_age_path(j.path()), &ids).unwrap();
+        (d, j, seed)
+    }
+
+    fn sealed_verify(j: &Journal, seed: &crate::seal::Seed) -> Report {
+        let checks = Checks {
+            seed: Some(seed),
+            expect_head: None,
+        };
+        verify_with(j.path(), &checks).unwrap()
+    }
+
+    #[test]
+    fn sealed_chain_verifies_and_the_key_only_moves_forward() {
+        let (_d, j, seed) = sealed_with(5);
+        let r = sealed_verify(&j, &seed);
+        assert_eq!(r.verdict, Verdict::Intact, "{r:?}");
+        assert_eq!(
+            (r.seal.sealed, r.seal.failed, r.seal.key_seq),
+            (5, 0, Some(5))
+        );
+        // An append after a key that ran ahead of the journal is refused.
+        let kp = crate::seal::key_path(j.path());
+        let st = crate::seal::read_state(&kp).unwrap().unwrap();
+        let ahead = crate::seal::KeyState {
+            seq: st.seq + 2,
+            key: crate::seal::evolve_by(&st.key, 2),
+        };
+        crate::seal::write_state(&kp, &ahead).unwrap();
+        assert!(j.append(fields(9)).is_err());
+    }
+
+    #[test]
+    fn sealing_never_begins_twice() {
+        let (_d, j, _) = sealed_with(1);
+        std::fs::remove_file(crate::seal::key_path(j.path())).unwrap();
+        // seal.age alone still marks the journal sealed: it must not be
+        // replaced by a new seed's.
+        assert!(j.is_sealed());
+        let enc = crate::evidence::keys::Encryption::Recipients(
+            vec![Box::new(age::x25519::Identity::generate().to_public())],
+            vec![],
+        );
+        let seed = crate::seal::new_seed().unwrap();
+        let start = SealStart {
+            seed,
+            enc: Some(&enc),
+        };
+        assert!(j.append_starting_seal(fields(1), start).is_err());
+    }
+
+    #[test]
+    fn a_sealed_line_parses_and_old_lines_still_do() {
+        let (_d, j, _) = sealed_with(2);
+        let text = std::fs::read_to_string(j.path()).unwrap();
+        for l in text.lines() {
+            let e = parse_entry(l.as_bytes()).unwrap();
+            assert!(e.digest_ok && e.seal.is_some(), "{l}");
+            // Without its seal the line is an unsealed entry with the same digest.
+            let cut = l.rfind(",\"seal\":").unwrap();
+            let plain = format!("{}}}", &l[..cut]);
+            let p = parse_entry(plain.as_bytes()).unwrap();
+            assert!(p.digest_ok && p.seal.is_none());
+            assert_eq!(p.digest, e.digest);
+        }
     }
 
     #[test]
@@ -1005,6 +1462,23 @@ mod tests {
         #[test]
         fn parse_entry_never_panics(b in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = parse_entry(&b);
+        }
+
+        #[test]
+        fn any_single_byte_change_to_a_sealed_journal_fails_the_seal_check(
+            pos in 0usize..10_000,
+            byte in any::<u8>(),
+        ) {
+            let (_d, j, seed) = sealed_with(4);
+            let mut data = std::fs::read(j.path()).unwrap();
+            let pos = pos % data.len();
+            prop_assume!(data[pos] != byte);
+            data[pos] = byte;
+            std::fs::write(j.path(), &data).unwrap();
+            let checks = Checks { seed: Some(&seed), expect_head: None };
+            if let Ok(r) = verify_with(j.path(), &checks) {
+                prop_assert_ne!(r.verdict, Verdict::Intact, "{:?}", r);
+            }
         }
 
         #[test]

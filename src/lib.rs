@@ -25,6 +25,7 @@ pub mod report;
 pub mod safefs;
 pub mod sample;
 pub mod sanitize;
+pub mod seal;
 pub mod signal;
 pub mod sqlite;
 pub mod triage;

@@ -337,6 +337,43 @@ pub struct TargetRecord {
     /// The OpenClaw variables of the environment that chose the target.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The target host's name (`--hostname`, else read from the root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+}
+
+/// Chain-of-custody fields: set once per case (the first start entry that
+/// gives them holds them), then in every manifest and the report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Custody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub examiner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl Custody {
+    /// True when no field is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Custody::default()
+    }
+
+    /// (label, value) of each field that is set, for rendering.
+    pub fn fields(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("examiner", &self.examiner),
+            ("case number", &self.case_number),
+            ("evidence number", &self.evidence_number),
+            ("description", &self.description),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+        .collect()
+    }
 }
 
 /// A command began.
@@ -350,6 +387,10 @@ pub struct Start {
     pub target: TargetRecord,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
+    /// The case's custody fields, on the start entry that set them (boxed:
+    /// rare, and a `Start` should not grow every record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody: Option<Box<Custody>>,
 }
 
 /// How a command ended.
@@ -1201,6 +1242,9 @@ pub struct ManifestHeader {
     /// The verdict names this manifest uses.
     #[serde(default)]
     pub verdicts: Vec<Verdict>,
+    /// The case's chain-of-custody fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody: Option<Custody>,
 }
 
 /// One path in the bundle: what it was on the host, where it is in the

@@ -24,6 +24,12 @@ pub struct Report {
     pub format: String,
     pub created: String,
     pub case: String,
+    /// The case's chain-of-custody fields (absent for older journals).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custody: Option<crate::record::Custody>,
+    /// The target host's name, as the case's first command saw it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_host: Option<String>,
     pub journal: JournalSummary,
     pub steps: Vec<StepRow>,
     /// The last collection's record.
@@ -43,6 +49,30 @@ pub struct JournalSummary {
     pub last_digest: Option<String>,
     pub problems: Vec<Problem>,
     pub notes: Vec<String>,
+    /// Where sealing began and with which seed (absent when unsealed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seal: Option<SealSummary>,
+}
+
+/// The journal's seal as the report states it; the seals themselves are
+/// checked by `ir journal verify -i KEY`, which needs the analyst's key.
+#[derive(Debug, Clone, Serialize)]
+pub struct SealSummary {
+    pub first_seq: u64,
+    pub fingerprint: String,
+    pub sealed: u64,
+}
+
+/// The `seal` event that began sealing, with the verifier's count.
+fn seal_summary(entries: &[Entry], sealed: u64) -> Option<SealSummary> {
+    entries.iter().find_map(|e| {
+        let ev = e.event().filter(|ev| ev.event == "seal")?;
+        Some(SealSummary {
+            first_seq: e.seq,
+            fingerprint: ev.details["fingerprint"].as_str()?.to_string(),
+            sealed,
+        })
+    })
 }
 
 /// One ended command, for the table of who ran what.
@@ -109,12 +139,22 @@ pub fn build(case_dir: &Path) -> Result<Report> {
         format: "ir-report/1".into(),
         created: journal::now_rfc3339(),
         case: case_dir.display().to_string(),
+        custody: journal::case_custody(&jpath),
+        // The case's first command named the host (older journals did not).
+        target_host: entries
+            .iter()
+            .find_map(|e| match e.body() {
+                Some(crate::record::Record::Start(s)) => Some(s),
+                _ => None,
+            })
+            .and_then(|s| s.target.hostname.clone()),
         journal: JournalSummary {
             verdict: verification.verdict,
             entries: verification.entries,
             last_digest: verification.last_digest,
             problems: verification.problems,
             notes: verification.notes,
+            seal: seal_summary(&entries, verification.seal.sealed),
         },
         steps,
         bundle: last(&entries, "collect")?,
@@ -308,6 +348,17 @@ fn md_custody(o: &mut String, r: &Report) {
         code(&r.case),
         r.created
     );
+    // Only what the journal holds: a report of an older journal reads as
+    // it did.
+    if let Some(h) = &r.target_host {
+        let _ = writeln!(o, "Host: {}  ", code(h));
+    }
+    for (k, v) in r.custody.iter().flat_map(|c| c.fields()) {
+        let _ = writeln!(o, "{}{}: {}  ", k[..1].to_uppercase(), &k[1..], code(v));
+    }
+    if r.target_host.is_some() || r.custody.is_some() {
+        let _ = writeln!(o);
+    }
     let j = &r.journal;
     let _ = writeln!(
         o,
@@ -316,6 +367,13 @@ fn md_custody(o: &mut String, r: &Report) {
         verdict_word(j.verdict),
         j.last_digest.as_deref().unwrap_or("-")
     );
+    if let Some(s) = &j.seal {
+        let _ = writeln!(
+            o,
+            "The journal is sealed from entry {} ({} sealed entries, seed fingerprint `{}`); the seals are checked with the analyst's key: `ir journal verify -i KEY --expect-seal {}`.\n",
+            s.first_seq, s.sealed, s.fingerprint, s.fingerprint
+        );
+    }
     for p in &j.problems {
         let _ = writeln!(o, "- problem: {}", code(&p.message));
     }

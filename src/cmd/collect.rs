@@ -66,6 +66,12 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
     let (summary, exit) = ctx.journaled("collect", |run| {
         let enc = keys::encryption(&a.keys)?;
+        // The first collect seals a case not sealed by `ir case init`. A
+        // case dir an older ir made may refuse the key file: it stays
+        // unsealed, which verify reports, rather than losing the evidence.
+        if let Err(e) = run.begin_sealing(Some(&enc), false) {
+            eprintln!("ir: warning: the journal stays unsealed: {e:#}");
+        }
         let dep = crate::openclaw::discover_for_evidence(&ctx.target())?;
         let journal = crate::safefs::read_bounded(run.journal().path(), 256 << 20)?;
         let cwd = std::env::current_dir()?;
@@ -87,6 +93,13 @@ pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
             add,
             progress: !ctx.global.quiet,
             check_space: !a.ignore_free_space,
+            hostname: Some(ctx.hostname()),
+            custody: crate::journal::case_custody(run.journal().path()),
+            seal_age: crate::safefs::read_bounded(
+                &crate::seal::seal_age_path(run.journal().path()),
+                64 * 1024,
+            )
+            .ok(),
             ..Options::default()
         };
         if a.fast {

@@ -2,6 +2,7 @@
 //! the result as text or JSON. No logic another command could need.
 
 pub mod audit;
+pub mod case;
 pub mod clear_sessions;
 pub mod collect;
 pub mod completions;

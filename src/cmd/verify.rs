@@ -2,7 +2,7 @@
 
 use crate::case::{Ctx, Outcome};
 use crate::evidence::keys::IdentityArgs;
-use crate::evidence::read::{self, HashOnly};
+use crate::evidence::read::{self, KeepJournal};
 use crate::exit::Exit;
 use anyhow::Result;
 use serde_json::json;
@@ -40,9 +40,27 @@ pub fn run(ctx: &Ctx, a: &VerifyArgs) -> Result<Exit> {
     };
     let (outer, mut problems) = read::outer(&bundle, Some(&case_journal))?;
     let mut inner = None;
+    let mut seal = None;
     if a.id.given() {
-        let (i, p, _) = read::read_all(&bundle, &a.id, &mut HashOnly)?;
+        let ids = crate::evidence::keys::identities(&a.id)?;
+        let mut keep = KeepJournal::default();
+        let (i, p, _) = read::read_all_with(&bundle, &ids, &mut keep)?;
         problems.extend(p);
+        if let (Some(j), Some(s)) = (&keep.journal, &keep.seal_age) {
+            // The case journal is held to the bundle only when it is the
+            // case that wrote this bundle: it records it, or the bundle
+            // lies in the case dir (a journal cut below the collect no
+            // longer records it).
+            let case = if outer.journal_matches == Some(true) {
+                outer.journal.as_deref()
+            } else {
+                let ours = in_dir(&bundle, &ctx.global.case) && case_journal.exists();
+                ours.then_some(case_journal.as_path())
+            };
+            let (found, p) = crate::seal::check_bundle(j, s, &ids, case)?;
+            problems.extend(p);
+            seal = Some(found);
+        }
         if let (Some(want), Some(got)) = (&outer.journal_manifest_sha256, &i.manifest_sha256)
             && want != got
         {
@@ -55,7 +73,7 @@ pub fn run(ctx: &Ctx, a: &VerifyArgs) -> Result<Exit> {
     let sound = problems.is_empty();
     if ctx.global.json {
         crate::output::print_json(
-            &json!({"sound": sound, "outer": outer, "inner": inner, "problems": problems}),
+            &json!({"sound": sound, "outer": outer, "inner": inner, "seal": seal, "problems": problems}),
         );
     } else {
         let mut o = String::new();
@@ -84,6 +102,9 @@ pub fn run(ctx: &Ctx, a: &VerifyArgs) -> Result<Exit> {
                 );
             }
         }
+        if inner.is_some() {
+            let _ = writeln!(o, "seals    {}", seal_line(seal.as_ref()));
+        }
         for p in &problems {
             let _ = writeln!(o, "  ! {}", crate::sanitize::escape(p));
         }
@@ -101,4 +122,44 @@ pub fn run(ctx: &Ctx, a: &VerifyArgs) -> Result<Exit> {
         });
     }
     Ok(if sound { Exit::Ok } else { Exit::Findings })
+}
+
+/// Whether `file` lies directly in `dir` (both resolved).
+fn in_dir(file: &std::path::Path, dir: &std::path::Path) -> bool {
+    let parent = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+        .canonicalize()
+        .ok();
+    parent.is_some() && parent == dir.canonicalize().ok()
+}
+
+/// What the bundle's journal seals say, in one line.
+fn seal_line(s: Option<&crate::seal::BundleSeal>) -> String {
+    let Some(s) = s else {
+        return "the bundle holds no seal.age: its journal is unsealed".into();
+    };
+    let j = &s.bundle_journal;
+    let mut l = format!(
+        "journal checked with the bundle's seed {}: {} sealed, {}",
+        s.fingerprint,
+        j.sealed,
+        if j.failed == 0 {
+            "all valid"
+        } else {
+            "SOME FAIL"
+        }
+    );
+    if let Some(seq) = s.head_seq {
+        l.push_str(&format!("; sealed head entry {seq}"));
+    }
+    if let Some(c) = &s.case_journal {
+        l.push_str(if c.failed == 0 {
+            "; the case journal holds it and seals with the same seed"
+        } else {
+            "; the case journal FAILS its seals"
+        });
+    }
+    l
 }

@@ -58,6 +58,14 @@ pub struct Options {
     pub progress: bool,
     /// Refuse to start when the case dir's filesystem looks too small.
     pub check_space: bool,
+    /// The target host's name for the bundle name and the manifest
+    /// (default: [`Root::hostname`]).
+    pub hostname: Option<String>,
+    /// The case's chain-of-custody fields, for the manifest.
+    pub custody: Option<crate::record::Custody>,
+    /// The case's `seal.age` (the journal's seed, encrypted), stored next
+    /// to the journal so the bundle alone can check its seals.
+    pub seal_age: Option<Vec<u8>>,
 }
 
 impl Default for Options {
@@ -71,6 +79,9 @@ impl Default for Options {
             add: Vec::new(),
             progress: false,
             check_space: true,
+            hostname: None,
+            custody: None,
+            seal_age: None,
         }
     }
 }
@@ -557,9 +568,15 @@ impl BundleWriter<'_> {
         Ok(())
     }
 
-    /// Adds the case journal as it stood when this collection started.
-    fn add_journal(&mut self, snapshot: &[u8]) -> Result<()> {
-        self.add_generated("journal.jsonl", snapshot, "journal")
+    /// Adds the case journal as it stood when this collection started, and
+    /// its `seal.age`: off the host, the bundle's journal is a sealed head
+    /// the case journal must still contain.
+    fn add_journal(&mut self, snapshot: &[u8], seal_age: Option<&[u8]>) -> Result<()> {
+        self.add_generated("journal.jsonl", snapshot, "journal")?;
+        match seal_age {
+            Some(s) => self.add_generated(crate::seal::SEAL_AGE, s, "journal"),
+            None => Ok(()),
+        }
     }
 
     /// Adds consistent SQLite snapshots when a gateway runs, since it may
@@ -1033,16 +1050,7 @@ impl BundleWriter<'_> {
 
 /// Wraps `sink` in age encryption to the recipients or the passphrase.
 fn encrypt(enc: &Encryption, sink: Sink) -> Result<age::stream::StreamWriter<Sink>> {
-    Ok(match enc {
-        Encryption::Recipients(rs, _) => {
-            age::Encryptor::with_recipients(rs.iter().map(|r| r.as_ref() as &dyn age::Recipient))?
-                .wrap_output(sink)?
-        }
-        Encryption::Passphrase(p) => age::Encryptor::with_user_passphrase(
-            age::secrecy::SecretString::from(p.as_str().to_owned()),
-        )
-        .wrap_output(sink)?,
-    })
+    Ok(enc.encryptor()?.wrap_output(sink)?)
 }
 
 /// A spool file `.<stem>.<what>-*` in the case dir, deleted when dropped.
@@ -1407,7 +1415,7 @@ fn check_free_space(case_dir: &Path, input_bytes: u64, n_files: u64) -> Result<(
 }
 
 /// The manifest's header: what the bundle is and where it came from.
-fn manifest_header(host: &str, root: &Root, dep: &Deployment) -> ManifestHeader {
+fn manifest_header(host: &str, root: &Root, dep: &Deployment, opts: &Options) -> ManifestHeader {
     ManifestHeader {
         format: "ir-bundle/1".into(),
         created: crate::journal::now_rfc3339(),
@@ -1416,6 +1424,7 @@ fn manifest_header(host: &str, root: &Root, dep: &Deployment) -> ManifestHeader 
         root: crate::sanitize::escape_path(root.dir()),
         deployment: Some(dep.summary()),
         verdicts: VERDICTS.to_vec(),
+        custody: opts.custody.clone(),
     }
 }
 
@@ -1435,18 +1444,20 @@ pub fn collect(
     if opts.check_space {
         check_free_space(case_dir, input_bytes, n_files)?;
     }
-    let host = crate::journal::Identity::current().host.clone();
+    // The evidence's host, not the examiner's: a dead box is named by its
+    // own /etc/hostname.
+    let host = opts.hostname.clone().unwrap_or_else(|| root.hostname());
     let stem = free_stem(case_dir, &bundle_stem(&host, chrono::Utc::now()));
     let mut bundle = BundleWriter::create(case_dir, &stem, enc, root, opts, excludes, input_bytes)?;
     // RFC 3227 order, most volatile first: live state, then database
     // snapshots consistent while a gateway may be writing, then the files.
     bundle.add_volatile(dep)?;
-    bundle.add_journal(journal_snapshot)?;
+    bundle.add_journal(journal_snapshot, opts.seal_age.as_deref())?;
     let (snapshots, notes) = bundle.add_snapshots(dep)?;
     for s in &roots {
         bundle.add_scope(s)?;
     }
-    let sealed = bundle.finish(&manifest_header(&host, root, dep))?;
+    let sealed = bundle.finish(&manifest_header(&host, root, dep, opts))?;
     Ok(Summary {
         bundle: sealed.bundle,
         sha256: sealed.sha256,

@@ -114,6 +114,58 @@ impl Encryption {
     }
 }
 
+impl Encryption {
+    /// An age encryptor to these recipients or this passphrase (one place
+    /// for the bundle and the journal's `seal.age`).
+    pub fn encryptor(&self) -> Result<age::Encryptor> {
+        Ok(match self {
+            Encryption::Recipients(rs, _) => age::Encryptor::with_recipients(
+                rs.iter().map(|r| r.as_ref() as &dyn age::Recipient),
+            )?,
+            Encryption::Passphrase(p) => age::Encryptor::with_user_passphrase(
+                age::secrecy::SecretString::from(p.as_str().to_owned()),
+            ),
+        })
+    }
+
+    /// Encrypts a small secret in memory (binary age format).
+    pub fn encrypt_small(&self, plain: &[u8]) -> Result<Vec<u8>> {
+        use std::io::Write;
+        let mut out = Vec::new();
+        let mut w = self.encryptor()?.wrap_output(&mut out)?;
+        w.write_all(plain)?;
+        w.finish()?;
+        Ok(out)
+    }
+}
+
+/// Decrypts a small age file held in memory with the given identities;
+/// the plaintext is wiped when dropped. `what` names the file in errors.
+pub fn decrypt_small(
+    data: &[u8],
+    ids: &[Box<dyn age::Identity>],
+    what: &str,
+    max: u64,
+) -> Result<Zeroizing<Vec<u8>>> {
+    use std::io::Read;
+    let dec = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(data))
+        .map_err(|e| anyhow::anyhow!("{what} is not an age file: {e}"))?;
+    let mut r = dec
+        .decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
+        .map_err(|e| {
+            crate::exit::hint(
+                format!("cannot decrypt {what}: {e}"),
+                "pass -i with the identity matching one of the case's recipients (or --passphrase)",
+            )
+        })?;
+    let mut out = Zeroizing::new(Vec::new());
+    (&mut r).take(max + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > max {
+        bail!("{what} holds more than {max} bytes: not an ir seal");
+    }
+    Ok(out)
+}
+
 fn shorten(s: &str) -> String {
     let s = crate::sanitize::escape(s);
     if s.chars().count() > 60 {

@@ -225,6 +225,36 @@ impl Sink for HashOnly {
     }
 }
 
+/// A sink that hashes like [`HashOnly`] and also keeps the bundle's
+/// journal and `seal.age` in memory, for checking the journal's seals.
+#[derive(Default)]
+pub struct KeepJournal {
+    pub journal: Option<Vec<u8>>,
+    pub seal_age: Option<Vec<u8>>,
+}
+
+impl Sink for KeepJournal {
+    fn entry(
+        &mut self,
+        rel: &[u8],
+        e: &mut tar::Entry<'_, Box<dyn Read + '_>>,
+        hasher: &mut Sha256,
+    ) -> Result<()> {
+        let slot = match rel {
+            b"journal.jsonl" => &mut self.journal,
+            b"seal.age" => &mut self.seal_age,
+            _ => return HashOnly.entry(rel, e, hasher),
+        };
+        // Bounded: the archive is hostile input.
+        let mut buf = Vec::new();
+        e.take(crate::journal::MAX_LINE as u64 * 4)
+            .read_to_end(&mut buf)?;
+        hasher.update(&buf);
+        *slot = Some(buf);
+        Ok(())
+    }
+}
+
 /// Opens the decrypted, decompressed stream.
 fn open_stream<'a>(bundle: &Path, ids: &'a [Box<dyn age::Identity>]) -> Result<Box<dyn Read + 'a>> {
     let (f, _) = crate::safefs::open_regular(bundle)?;
@@ -293,8 +323,17 @@ pub fn read_all(
     id: &IdentityArgs,
     sink: &mut dyn Sink,
 ) -> Result<(Inner, Vec<String>, Option<Manifest>)> {
-    let ids = keys::identities(id)?;
-    let mut ar = tar::Archive::new(open_stream(bundle, &ids)?);
+    read_all_with(bundle, &keys::identities(id)?, sink)
+}
+
+/// [`read_all`] with identities already loaded (a passphrase asked once
+/// serves the bundle and its `seal.age`).
+pub fn read_all_with(
+    bundle: &Path,
+    ids: &[Box<dyn age::Identity>],
+    sink: &mut dyn Sink,
+) -> Result<(Inner, Vec<String>, Option<Manifest>)> {
+    let mut ar = tar::Archive::new(open_stream(bundle, ids)?);
     let mut pass = Pass::default();
     match ar.entries() {
         Ok(entries) => pass.stream(entries, sink)?,
@@ -908,6 +947,7 @@ mod tests {
                 root: "/".into(),
                 deployment: None,
                 verdicts: Vec::new(),
+                custody: None,
             },
             items,
         };

@@ -43,6 +43,28 @@ impl Root {
         out
     }
 
+    /// The host's name: the kernel's for the live host, else the first
+    /// line of `/etc/hostname` under the root (a dead box's own name, not
+    /// the examiner's), else `unknown-host`.
+    pub fn hostname(&self) -> String {
+        if self.is_live() {
+            return rustix::system::uname()
+                .nodename()
+                .to_string_lossy()
+                .into_owned();
+        }
+        crate::safefs::read_bounded(&self.join("/etc/hostname"), 4096)
+            .ok()
+            .and_then(|b| {
+                String::from_utf8_lossy(&b)
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "unknown-host".into())
+    }
+
     /// Maps a local path under this root back to the host's view of it,
     /// for reports (`/mnt/img/etc/x` → `/etc/x`).
     pub fn host_view(&self, local: &Path) -> PathBuf {
@@ -75,5 +97,15 @@ mod tests {
             Root::new("/").join("/etc/crontab"),
             PathBuf::from("/etc/crontab")
         );
+    }
+
+    #[test]
+    fn hostname_is_read_from_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let r = Root::new(d.path());
+        assert_eq!(r.hostname(), "unknown-host");
+        std::fs::create_dir(d.path().join("etc")).unwrap();
+        std::fs::write(d.path().join("etc/hostname"), "# x\n  victim-01 \n").unwrap();
+        assert_eq!(r.hostname(), "victim-01");
     }
 }
