@@ -106,5 +106,16 @@ fn fleet_collection_over_ansible() {
             String::from_utf8_lossy(&v.stderr)
         );
         assert!(String::from_utf8_lossy(&v.stdout).contains("journal  matches"));
+        // The head the control node kept is where the fetched journal ends.
+        let head = std::fs::read_to_string(d.join("journal-head.txt")).unwrap();
+        let hex = head.split_whitespace().last().unwrap();
+        assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"))
+            .arg("--case")
+            .arg(dir.path().join("check"))
+            .args(["journal", "verify"])
+            .arg(d.join("journal.jsonl"))
+            .args(["--expect-head", hex])
+            .assert()
+            .success();
     }
 }
