@@ -953,3 +953,41 @@ fn a_hard_link_through_a_symlink_member_is_refused() {
     );
     assert!(!dir.join("files/hl").exists());
 }
+
+/// Regression: a file whose long name holds a newline was collected right
+/// (GNU tar reads it) but the tar crate split its PAX record on the
+/// newline, so `verify` said NOT SOUND and `extract` refused every bundle
+/// of that host. Records are read by their length now.
+#[test]
+fn a_long_name_with_a_newline_verifies_and_extracts() {
+    let h = Host::files();
+    let (key, r) = keypair(h.dir.path());
+    let name = format!("{}\nsecond line of the name", "n".repeat(120));
+    let ws = h.path("/home/alice/.openclaw/workspace");
+    std::fs::write(ws.join(&name), "planted").unwrap();
+    std::os::unix::fs::symlink(
+        ws.join(&name),
+        ws.join(format!("{}\nlink", "l".repeat(120))),
+    )
+    .unwrap();
+    let (bundle, _) = collect(&h, &r, &[]);
+    h.ir()
+        .arg("verify")
+        .arg(&bundle)
+        .arg("-i")
+        .arg(&key)
+        .assert()
+        .success();
+    let out = h.dir.path().join("out");
+    h.ir()
+        .arg("extract")
+        .arg(&bundle)
+        .arg("-i")
+        .arg(&key)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let got = out.join("files/home/alice/.openclaw/workspace").join(&name);
+    assert_eq!(std::fs::read_to_string(got).unwrap(), "planted");
+}

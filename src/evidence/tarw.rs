@@ -72,6 +72,12 @@ pub fn append<W: Write>(
     sparse: Option<(&[Region], u64)>,
     data: impl Read,
 ) -> io::Result<()> {
+    if in_long_entry(path) {
+        append_gnu_long(tar, EntryType::GNULongName, path)?;
+    }
+    if let Some(l) = link.filter(|l| in_long_entry(l)) {
+        append_gnu_long(tar, EntryType::GNULongLink, l)?;
+    }
     append_pax(tar, &pax_records(path, link, st), st)?;
     let mut h = gnu_header(path, kind, st, size, link);
     let ext = match sparse {
@@ -90,10 +96,10 @@ fn pax_records(path: &[u8], link: Option<&[u8]>, st: &Stamp) -> Vec<u8> {
     let mut pax = Vec::new();
     let binary =
         std::str::from_utf8(path).is_err() || link.is_some_and(|l| std::str::from_utf8(l).is_err());
-    if path.len() > 99 {
+    if path.len() > 99 && !in_long_entry(path) {
         pax.extend(pax_record("path", path));
     }
-    if let Some(l) = link.filter(|l| l.len() > 99) {
+    if let Some(l) = link.filter(|l| l.len() > 99 && !in_long_entry(l)) {
         pax.extend(pax_record("linkpath", l));
     }
     // PAX values are UTF-8 unless a hdrcharset record says otherwise; it
@@ -105,6 +111,33 @@ fn pax_records(path: &[u8], link: Option<&[u8]>, st: &Stamp) -> Vec<u8> {
     pax.extend(pax_record("atime", &pax_time(st.atime)));
     pax.extend(pax_record("ctime", &pax_time(st.ctime)));
     pax
+}
+
+/// A long name holding a newline goes in a GNU long-name entry, not a PAX
+/// record: readers that split PAX records on newlines (the tar crate among
+/// them) would cut it, and every bundle of a host holding such a file
+/// would fail verification. GNU tar reads both.
+fn in_long_entry(name: &[u8]) -> bool {
+    name.len() > 99 && name.contains(&b'\n')
+}
+
+/// Appends a GNU long-name (`L`) or long-link (`K`) entry for the next one.
+fn append_gnu_long<W: Write>(
+    tar: &mut tar::Builder<W>,
+    kind: EntryType,
+    name: &[u8],
+) -> io::Result<()> {
+    let mut h = Header::new_gnu();
+    {
+        let g = h.as_gnu_mut().expect("gnu header");
+        set_field(&mut g.name, b"././@LongLink");
+    }
+    h.set_entry_type(kind);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    h.set_size(name.len() as u64 + 1);
+    h.set_cksum();
+    tar.append(&h, name.chain(&b"\0"[..]))
 }
 
 /// Appends the PAX extended header that carries `pax` for the next entry.
