@@ -299,20 +299,25 @@ struct Tail {
 /// Reads backwards from the end for the last complete line and any final
 /// fragment, without reading the whole file.
 fn read_tail(f: &File, len: u64) -> Result<Tail> {
-    let mut buf: Vec<u8> = Vec::new(); // the bytes [start, len)
-    let mut start = len;
+    // Chunks read backwards, newest last; each is counted once and they
+    // are joined once, so a long last line costs linear time (prepending
+    // and recounting the whole buffer per chunk was quadratic).
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    let (mut start, mut newlines, mut read) = (len, 0usize, 0usize);
     // Two line breaks bracket the last complete line (or we reach the start).
-    while start > 0 && buf.iter().filter(|b| **b == b'\n').count() < 2 {
-        if buf.len() > 2 * MAX_LINE {
+    while start > 0 && newlines < 2 {
+        if read > 2 * MAX_LINE {
             bail!("the journal's last line is longer than {MAX_LINE} bytes");
         }
-        let step = (64 * 1024).min(start);
+        let step = (1 << 20).min(start);
         let mut chunk = vec![0u8; step as usize];
         f.read_exact_at(&mut chunk, start - step)?;
-        chunk.extend_from_slice(&buf);
-        buf = chunk;
+        newlines += chunk.iter().filter(|b| **b == b'\n').count();
+        read += chunk.len();
+        chunks.push(chunk);
         start -= step;
     }
+    let buf: Vec<u8> = chunks.into_iter().rev().flatten().collect(); // the bytes [start, len)
     let Some(i) = buf.iter().rposition(|b| *b == b'\n') else {
         let partial = (!buf.is_empty()).then_some((start, buf));
         return Ok(Tail {
