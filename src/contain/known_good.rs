@@ -219,21 +219,9 @@ impl crate::evidence::read::Sink for Pick {
         e: &mut tar::Entry<'_, Box<dyn std::io::Read + '_>>,
         hasher: &mut sha2::Sha256,
     ) -> Result<()> {
-        use sha2::Digest;
-        use std::io::Read;
         let slot = self.want.iter().position(|w| w == rel);
-        let mut kept = Vec::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = e.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            if slot.is_some() && kept.len() < 16 << 20 {
-                kept.extend_from_slice(&buf[..n]);
-            }
-        }
+        let keep = if slot.is_some() { 16 << 20 } else { 0 };
+        let kept = crate::evidence::read::hash_keeping(e, hasher, keep)?;
         if let Some(i) = slot {
             self.got[i] = Some(kept);
         }

@@ -204,6 +204,22 @@ pub trait Sink {
     }
 }
 
+/// Reads an entry to its end, hashing every byte, and returns its first
+/// `keep` bytes (the rest is hashed, never held: the archive is hostile).
+pub fn hash_keeping(e: &mut impl Read, hasher: &mut Sha256, keep: usize) -> Result<Vec<u8>> {
+    let mut kept = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = e.read(&mut buf)?;
+        if n == 0 {
+            return Ok(kept);
+        }
+        hasher.update(&buf[..n]);
+        let room = keep.saturating_sub(kept.len()).min(n);
+        kept.extend_from_slice(&buf[..room]);
+    }
+}
+
 /// A sink that only hashes.
 pub struct HashOnly;
 
@@ -214,14 +230,7 @@ impl Sink for HashOnly {
         e: &mut tar::Entry<'_, Box<dyn Read + '_>>,
         hasher: &mut Sha256,
     ) -> Result<()> {
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = e.read(&mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
-            hasher.update(&buf[..n]);
-        }
+        hash_keeping(e, hasher, 0).map(drop)
     }
 }
 
@@ -245,12 +254,7 @@ impl Sink for KeepJournal {
             b"seal.age" => &mut self.seal_age,
             _ => return HashOnly.entry(rel, e, hasher),
         };
-        // Bounded: the archive is hostile input.
-        let mut buf = Vec::new();
-        e.take(crate::journal::MAX_LINE as u64 * 4)
-            .read_to_end(&mut buf)?;
-        hasher.update(&buf);
-        *slot = Some(buf);
+        *slot = Some(hash_keeping(e, hasher, crate::journal::MAX_LINE * 4)?);
         Ok(())
     }
 }
