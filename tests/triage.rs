@@ -1483,3 +1483,27 @@ fn an_unprivileged_run_names_its_blind_spots_and_never_exits_0() {
         );
     }
 }
+
+/// Regression: a small `.jsonl.zst` of newlines inflated without bound
+/// (86 s of CPU). It is read up to a thousand times its size (at least
+/// 16 MiB), and the cut is named.
+#[test]
+fn a_compressed_transcript_bomb_is_cut_and_named() {
+    let h = Host::files();
+    let dir = h.path("/home/alice/.openclaw/agents/main/sessions");
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 19).unwrap();
+    let newlines = vec![b'\n'; 1 << 20];
+    for _ in 0..200 {
+        std::io::Write::write_all(&mut enc, &newlines).unwrap();
+    }
+    let packed = enc.finish().unwrap();
+    assert!(packed.len() < 64 << 10, "{}", packed.len());
+    std::fs::write(dir.join("bomb.jsonl.zst"), packed).unwrap();
+    let (_, unreadable) = hunt_json(&h);
+    assert!(
+        unreadable
+            .iter()
+            .any(|u| u.contains("bomb.jsonl.zst") && u.contains("inflates past")),
+        "{unreadable:?}"
+    );
+}

@@ -710,8 +710,24 @@ impl Hunter<'_> {
                     }
                 };
                 if name.ends_with(".zst") {
+                    let packed = file.metadata().map_or(0, |m| m.len());
+                    let cap = inflate_cap(packed);
                     match zstd::stream::read::Decoder::new(file) {
-                        Ok(d) => self.jsonl(&f, d, &a, &session)?,
+                        Ok(d) => {
+                            let hit = std::rc::Rc::new(std::cell::Cell::new(false));
+                            let capped = Capped {
+                                inner: d,
+                                left: cap,
+                                hit: hit.clone(),
+                            };
+                            self.jsonl(&f, capped, &a, &session)?;
+                            if hit.get() {
+                                self.report.unreadable.push(format!(
+                                    "{}: inflates past {cap} bytes ({packed} packed): the rest was not read",
+                                    crate::sanitize::escape_path(&f)
+                                ));
+                            }
+                        }
                         Err(e) => self.report.unreadable.push(format!("{}: {e}", f.display())),
                     }
                 } else {
@@ -720,6 +736,36 @@ impl Hunter<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// How far a compressed transcript may inflate: a thousand times its size
+/// (real transcripts pack about ten to one), at least 16 MiB, at most
+/// 4 GiB; a small file of newlines cost minutes of CPU without it.
+fn inflate_cap(packed: u64) -> u64 {
+    packed.saturating_mul(1000).clamp(16 << 20, 4 << 30)
+}
+
+/// A reader that stops at a byte budget and says whether it was reached.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    hit: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? > 0 {
+                self.hit.set(true);
+            }
+            return Ok(0);
+        }
+        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 
