@@ -618,8 +618,14 @@ pub struct Checks<'a> {
 
 /// [`verify`], plus the seals and an out-of-band head when given.
 pub fn verify_with(path: &Path, checks: &Checks) -> Result<Report> {
-    let f = crate::safefs::open_nofollow(path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    // A FIFO, device or directory is no journal: said so, never read as
+    // an empty one.
+    let (f, _) = crate::safefs::open_regular(path).map_err(|e| {
+        crate::exit::hint(
+            e.to_string(),
+            "give the case's journal.jsonl (a regular file)",
+        )
+    })?;
     // A shared lock waits out an append in progress, but never for long:
     // a hostile process holding the lock must not hang verification.
     for _ in 0..100 {

@@ -342,3 +342,29 @@ fn a_journal_from_0_1_0_still_verifies_and_reports_the_same() {
     }
     assert_eq!(strip(got), strip(want));
 }
+
+/// Regression: a FIFO in place of the journal was reported "intact: 0
+/// entries" (earlier, "not found"). It is refused by name, exit 2.
+#[test]
+fn a_fifo_is_no_journal() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("journal.jsonl");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    assert_cmd::Command::cargo_bin("ir")
+        .unwrap()
+        .arg("--case")
+        .arg(d.path().join("case"))
+        .args(["journal", "verify"])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("not a regular file (fifo)"));
+}
