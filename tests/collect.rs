@@ -991,3 +991,29 @@ fn a_long_name_with_a_newline_verifies_and_extracts() {
     let got = out.join("files/home/alice/.openclaw/workspace").join(&name);
     assert_eq!(std::fs::read_to_string(got).unwrap(), "planted");
 }
+
+/// Regression: keyless `verify` said "journal matches" from a case journal
+/// whose entries fail their own digests. A journal that fails its chain
+/// vouches for nothing.
+#[test]
+fn a_tampered_case_journal_vouches_for_no_bundle() {
+    let h = Host::files();
+    let (_, r) = keypair(h.dir.path());
+    let (bundle, _) = collect(&h, &r, &[]);
+    let j = h.journal();
+    let text = std::fs::read_to_string(&j).unwrap();
+    let first_ts = text
+        .split("\"ts\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&j, text.replacen(&first_ts, "2020-01-01T00:00:00Z", 1)).unwrap();
+    let out = h.ir().arg("verify").arg(&bundle).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    assert!(!said.contains("journal  matches"), "{said}");
+    assert!(said.contains("cannot vouch"), "{said}");
+}

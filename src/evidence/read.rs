@@ -133,6 +133,17 @@ fn check_journal_record(
         .file_name()
         .map(|n| n.as_bytes().to_vec())
         .unwrap_or_default();
+    // A journal that fails its own chain cannot vouch for a bundle: an
+    // entry whose digest is wrong may say anything.
+    let v = crate::journal::verify(journal)?;
+    if v.verdict == crate::journal::Verdict::Tampered {
+        problems.push(format!(
+            "the case journal {} fails verification ({} problem(s), run ir journal verify): it cannot vouch for this bundle",
+            crate::sanitize::escape_path(journal),
+            v.problems.len()
+        ));
+        return Ok((Some(false), None));
+    }
     let entries = crate::journal::read_entries(journal)?;
     let mut recorded = None;
     for c in crate::journal::collects(&entries) {
