@@ -1017,3 +1017,52 @@ fn a_tampered_case_journal_vouches_for_no_bundle() {
     assert!(!said.contains("journal  matches"), "{said}");
     assert!(said.contains("cannot vouch"), "{said}");
 }
+
+/// Regression: `extract` had no free-space check and would fill the disk.
+/// A member that does not fit with room to spare stops it, named.
+#[test]
+fn extract_never_fills_the_disk() {
+    let h = Host::files();
+    let (key, r) = keypair(h.dir.path());
+    let mut big = vec![0u8; 24 << 20];
+    getrandom::fill(&mut big).unwrap();
+    std::fs::write(h.state().join("media.bin"), big).unwrap();
+    let (bundle, _) = collect(&h, &r, &[]);
+    let mnt = h.dir.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=80m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return skip_or_fail(
+            "cannot mount a tmpfs (needs root) to test extract's free-space check",
+        );
+    }
+    let _guard = SmallFs(mnt.clone());
+    let out = h
+        .ir()
+        .arg("extract")
+        .arg(&bundle)
+        .arg("-i")
+        .arg(&key)
+        .arg("-o")
+        .arg(mnt.join("out"))
+        .arg("--force")
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("extraction stopped"), "{said}");
+    assert!(
+        !mnt.join("out/files")
+            .join(h.state().strip_prefix(&h.root).unwrap())
+            .join("media.bin")
+            .exists()
+    );
+}

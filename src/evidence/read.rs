@@ -742,6 +742,9 @@ fn no_link_below(dir: &Path, rel: &Path) -> Result<PathBuf> {
     Ok(cur)
 }
 
+/// Room `extract` leaves free on the output's filesystem.
+const EXTRACT_RESERVE: u64 = 64 << 20;
+
 /// Writes entries under a fresh directory, safely.
 pub struct Extractor {
     pub dir: PathBuf,
@@ -857,6 +860,18 @@ impl Sink for Extractor {
                 Ok(())
             }
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                // Never fill the disk: a member (a sparse one may claim
+                // terabytes) must fit with room to spare.
+                let size = e.size();
+                if let Some(free) = crate::evidence::collect::free_bytes(&self.dir)
+                    && size.saturating_add(EXTRACT_RESERVE) > free
+                {
+                    bail!(
+                        "{} is {size} bytes but {} has {free} bytes free: extraction stopped",
+                        escape_bytes(rel),
+                        self.dir.display()
+                    );
+                }
                 let mut f = create_private(&dst)?;
                 let mut buf = vec![0u8; 1 << 16];
                 loop {
