@@ -435,6 +435,19 @@ impl Pass {
         if rel == b"manifest.json" || rel == b"MANIFEST.sha256" {
             return Ok(self.keep_manifest(rel, e, sink));
         }
+        // One name, one member: `files/./a`, `files//a` or `files/../a`
+        // would alias another member (extract refuses them; so does verify).
+        if rel
+            .split(|b| *b == b'/')
+            .any(|c| c.is_empty() || c == b"." || c == b"..")
+            && !rel.is_empty()
+        {
+            self.problems.push(format!(
+                "{} is not a plain name (., .. or an empty component): not extracted",
+                escape_bytes(&rel)
+            ));
+            return Ok(ControlFlow::Continue(()));
+        }
         // A name, or a hard link's target, below a symlink of the archive
         // would be written or linked through it, out of the output dir.
         let target = (e.header().entry_type() == tar::EntryType::Link)
@@ -1123,6 +1136,32 @@ mod tests {
         let mut pass = Pass::default();
         pass.stream(ar.entries().unwrap(), &mut HashOnly).unwrap();
         pass
+    }
+
+    /// Regression: verify and extract disagreed on `files/./a` beside
+    /// `files/a`; verify now refuses what extract refuses.
+    #[test]
+    fn an_aliased_name_is_a_problem_for_verify_too() {
+        let mut b = tar::Builder::new(Vec::new());
+        for name in [&b"top/files/a"[..], b"top/files/./a", b"top/files//b"] {
+            let mut h = tar::Header::new_gnu();
+            h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name);
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_size(1);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append(&h, &b"x"[..]).unwrap();
+        }
+        let bytes = b.into_inner().unwrap();
+        let mut ar = tar::Archive::new(Box::new(io::Cursor::new(bytes)) as Box<dyn Read>);
+        let mut pass = Pass::default();
+        pass.stream(ar.entries().unwrap(), &mut HashOnly).unwrap();
+        let aliased: Vec<_> = pass
+            .problems
+            .iter()
+            .filter(|p| p.contains("not a plain name"))
+            .collect();
+        assert_eq!(aliased.len(), 2, "{:?}", pass.problems);
     }
 
     #[test]
