@@ -95,6 +95,9 @@ pub struct Version {
 /// A repository's `.git` directory.
 pub struct Repo {
     git_dir: PathBuf,
+    /// Every pack's index and pack path, read once on first need (an
+    /// object lookup per tree level and commit would read them again).
+    packs: std::cell::OnceCell<Vec<(Vec<u8>, PathBuf)>>,
 }
 
 impl Repo {
@@ -104,7 +107,10 @@ impl Repo {
     pub fn open(worktree: &Path) -> Option<Repo> {
         let git_dir = worktree.join(".git");
         let m = crate::safefs::lstat(&git_dir).ok()??;
-        m.is_dir().then_some(Repo { git_dir })
+        m.is_dir().then(|| Repo {
+            git_dir,
+            packs: std::cell::OnceCell::new(),
+        })
     }
 
     fn read(&self, rel: &str, max: u64) -> Result<Option<Vec<u8>>> {
@@ -165,16 +171,19 @@ impl Repo {
         if let Some(z) = self.read(&format!("objects/{}/{}", &h[..2], &h[2..]), MAX_OBJECT * 2)? {
             return parse_loose(&inflate(&z[..], MAX_OBJECT + 64)?);
         }
-        for (idx, pack) in self.packs()? {
-            if let Some(off) = find_in_index(&idx, &oid)? {
-                return self.packed(&pack, off, depth);
+        if self.packs.get().is_none() {
+            let _ = self.packs.set(self.read_packs()?);
+        }
+        for (idx, pack) in self.packs.get().into_iter().flatten() {
+            if let Some(off) = find_in_index(idx, &oid)? {
+                return self.packed(pack, off, depth);
             }
         }
         bail!("object {h} is not in {}", self.git_dir.display())
     }
 
     /// Every pack's index (read whole, bounded) and pack path.
-    fn packs(&self) -> Result<Vec<(Vec<u8>, PathBuf)>> {
+    fn read_packs(&self) -> Result<Vec<(Vec<u8>, PathBuf)>> {
         let dir = self.git_dir.join("objects/pack");
         let Ok(rd) = std::fs::read_dir(&dir) else {
             return Ok(Vec::new());

@@ -79,14 +79,6 @@ pub fn from_git(local: &Path) -> Result<Option<Candidate>> {
         .find(|c| c.flags().is_empty()))
 }
 
-/// True when the workspace's history holds `local` and the file on the
-/// host differs from the newest clean committed version: it changed
-/// since the last known-good state.
-pub fn changed_since_commit(local: &Path, current: &[u8]) -> Option<Candidate> {
-    let c = from_git(local).ok()??;
-    (c.content != current).then_some(c)
-}
-
 /// The version a baseline kept of the host path `host`.
 pub fn from_baseline(baseline: &Path, host: &Path) -> Result<Candidate> {
     let b = read_baseline(baseline)?;
