@@ -79,47 +79,32 @@ pub fn load_in(path: &Path, state: &Path) -> Result<Option<Config>> {
     }
     let target = std::fs::read_link(path)?;
     // Where the link really leads, every link on the way resolved.
-    let real = std::fs::canonicalize(path).ok();
-    let home = std::fs::canonicalize(state).ok();
-    let inside = matches!((&real, &home), (Some(r), Some(h)) if r.starts_with(h) && r != h);
-    let abs = real.unwrap_or_else(|| lexical(&path.parent().unwrap_or(state).join(&target)));
-    let regular = crate::safefs::lstat(&abs)?.is_some_and(|m| m.is_file());
-    if !inside || !regular {
-        return Err(crate::exit::hint(
+    let real = match (std::fs::canonicalize(path), std::fs::canonicalize(state)) {
+        (Ok(real), Ok(home)) if real.starts_with(&home) && real != home => {
+            match crate::safefs::lstat(&real)? {
+                Some(m) if m.is_file() => Ok(real),
+                _ => Err("not a regular file"),
+            }
+        }
+        (Ok(_), Ok(_)) => Err("outside the state dir"),
+        _ => Err("leading nowhere"),
+    };
+    let real = real.map_err(|why| {
+        crate::exit::hint(
             format!(
-                "{} is a symlink to {}, {}: not followed",
+                "{} is a symlink to {}, {why}: not followed",
                 crate::sanitize::escape_path(path),
                 crate::sanitize::escape_path(&target),
-                if inside {
-                    "not a regular file"
-                } else {
-                    "outside the state dir"
-                }
             ),
             "look at the link (an attacker may point it at another file), or pass --config FILE",
-        ));
-    }
-    let mut c = load_file(&abs)?;
+        )
+    })?;
+    let mut c = load_file(&real)?;
     if let Some(c) = &mut c {
         c.path = path.to_path_buf();
-        c.followed = Some(abs);
+        c.followed = Some(real);
     }
     Ok(c)
-}
-
-/// `p` with `.` and `..` resolved by name, no link followed.
-fn lexical(p: &Path) -> std::path::PathBuf {
-    let mut out = std::path::PathBuf::new();
-    for c in p.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn load_file(path: &Path) -> Result<Option<Config>> {
