@@ -65,7 +65,7 @@ pub fn is_openclaw(root: &Root, p: &Process) -> bool {
         .as_deref()
         .map(|e| e.trim_end_matches(" (deleted)"))
         .and_then(|e| std::path::Path::new(e).file_name()?.to_str())
-        .is_some_and(|n| n == "node" || n == "nodejs" || n.starts_with("node2"));
+        .is_some_and(is_node_name);
     if !node {
         return false;
     }
@@ -73,6 +73,14 @@ pub fn is_openclaw(root: &Root, p: &Process) -> bool {
         || p.cmdline.first().is_some_and(|a| a.starts_with("openclaw"));
     let script = p.cmdline.iter().skip(1).find(|a| !a.starts_with('-'));
     titled || script.is_some_and(|s| in_openclaw_package(root, s))
+}
+
+/// `node`, `nodejs`, or a versioned `node24` as some distributions name it.
+fn is_node_name(n: &str) -> bool {
+    n == "nodejs"
+        || n
+            .strip_prefix("node")
+            .is_some_and(|v| v.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Whether the host path `script` lies in an `openclaw` package (its own
