@@ -1016,16 +1016,26 @@ fn main_session_status(state: &Path) -> (String, String) {
     .unwrap()
 }
 
-/// Waits until `text` is in `file` or `limit` passes.
-fn log_shows(file: &Path, text: &str, limit: Duration) -> bool {
+/// Waits until `ok` holds or `limit` passes, checking at least once: the
+/// one poll loop of these tests.
+fn wait_until(limit: Duration, ok: impl Fn() -> bool) -> bool {
     let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if std::fs::read_to_string(file).is_ok_and(|l| l.contains(text)) {
+    loop {
+        if ok() {
             return true;
         }
-        std::thread::sleep(Duration::from_millis(500));
+        if t0.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(300));
     }
-    false
+}
+
+/// Waits until `text` is in `file` or `limit` passes.
+fn log_shows(file: &Path, text: &str, limit: Duration) -> bool {
+    wait_until(limit, || {
+        std::fs::read_to_string(file).is_ok_and(|l| l.contains(text))
+    })
 }
 
 /// The premise of the next test, on OpenClaw itself: a session left
@@ -1248,18 +1258,6 @@ fn lines_of(p: &Path) -> usize {
         .unwrap_or(0)
 }
 
-/// Waits until `ok` holds or `limit` passes.
-fn wait_until(limit: Duration, ok: impl Fn() -> bool) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    false
-}
-
 /// The attack of the recovery issue, end to end through the playbooks: an
 /// injected turn runs `exec` (which also poisons SOUL.md) and is still
 /// running when the responder stops the gateway. `ir run contain`; then
@@ -1394,9 +1392,8 @@ fn seed_agent_cron_job(state: &Path) {
 /// of this state dir's cron store with `text` and the seeded job's id.
 fn cron_logged(state: &Path, text: &str, limit: Duration) -> bool {
     let store = state.join("cron/jobs.json").display().to_string();
-    let t0 = Instant::now();
-    loop {
-        let found = std::fs::read_dir(std::env::temp_dir().join("openclaw"))
+    wait_until(limit, || {
+        std::fs::read_dir(std::env::temp_dir().join("openclaw"))
             .into_iter()
             .flatten()
             .flatten()
@@ -1404,24 +1401,15 @@ fn cron_logged(state: &Path, text: &str, limit: Duration) -> bool {
             .any(|t| {
                 t.lines()
                     .any(|l| l.contains(&store) && l.contains(text) && l.contains(AGENT_CRON_JOB))
-            });
-        if found || t0.elapsed() >= limit {
-            return found;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
+            })
+    })
 }
 
 /// Waits until the mock model has answered more than `n` requests.
 fn model_asked_more(gw: &Gateway, n: usize, limit: Duration) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if gw.model_requests.load(std::sync::atomic::Ordering::SeqCst) > n {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    false
+    wait_until(limit, || {
+        gw.model_requests.load(std::sync::atomic::Ordering::SeqCst) > n
+    })
 }
 
 /// The premise of the next test, on OpenClaw itself: a job an agent

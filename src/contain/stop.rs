@@ -78,8 +78,7 @@ pub fn is_openclaw(root: &Root, p: &Process) -> bool {
 /// `node`, `nodejs`, or a versioned `node24` as some distributions name it.
 fn is_node_name(n: &str) -> bool {
     n == "nodejs"
-        || n
-            .strip_prefix("node")
+        || n.strip_prefix("node")
             .is_some_and(|v| v.bytes().all(|b| b.is_ascii_digit()))
 }
 
