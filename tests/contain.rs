@@ -1605,6 +1605,9 @@ fn a_poisoned_soul_md_comes_back_from_git_a_baseline_or_an_earlier_bundle() {
                 .unwrap_or("")
                 .starts_with("git commit")
     }));
+    // Clean case: the file equals its newest clean commit, nothing is named.
+    let r = json_out(&h.ir().args(["--json", "recover"]).output().unwrap());
+    assert!(!r["todo"].to_string().contains("SOUL.md"), "{r}");
 
     std::fs::write(&soul, evil).unwrap();
     let base_s = base.to_str().unwrap();
