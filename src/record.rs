@@ -1224,6 +1224,82 @@ impl Manifest {
         let ManifestItems { items } = serde_json::from_slice(bytes)?;
         Ok(Manifest { header, items })
     }
+
+    /// Streams a manifest from `r`: each item goes to `each` as soon as it
+    /// is parsed and is then dropped, so memory holds one item at a time
+    /// however many the manifest lists; the header is returned. Anything in
+    /// `items` that is not an item object fails at once.
+    pub fn stream(
+        r: impl std::io::Read,
+        each: &mut dyn FnMut(ManifestItem),
+    ) -> serde_json::Result<ManifestHeader> {
+        let mut de = serde_json::Deserializer::from_reader(r);
+        let header = serde::de::DeserializeSeed::deserialize(ManifestSeed(each), &mut de)?;
+        de.end()?;
+        Ok(header)
+    }
+}
+
+/// Deserialises a manifest object, handing its items one by one to a
+/// callback and keeping only the (small) header fields.
+struct ManifestSeed<'a>(&'a mut dyn FnMut(ManifestItem));
+
+impl<'de> serde::de::DeserializeSeed<'de> for ManifestSeed<'_> {
+    type Value = ManifestHeader;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<ManifestHeader, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ManifestSeed<'_> {
+    type Value = ManifestHeader;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an ir manifest object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<ManifestHeader, A::Error> {
+        use serde::de::Error;
+        let ManifestSeed(each) = self;
+        let mut rest = serde_json::Map::new();
+        let mut items = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "items" {
+                map.next_value_seed(ItemsSeed(&mut *each))?;
+                items = true;
+            } else {
+                rest.insert(key, map.next_value::<serde_json::Value>()?);
+            }
+        }
+        if !items {
+            return Err(A::Error::missing_field("items"));
+        }
+        ManifestHeader::deserialize(serde_json::Value::Object(rest)).map_err(A::Error::custom)
+    }
+}
+
+/// The `items` array, item by item.
+struct ItemsSeed<'a>(&'a mut dyn FnMut(ManifestItem));
+
+impl<'de> serde::de::DeserializeSeed<'de> for ItemsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ItemsSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of manifest items")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(it) = seq.next_element::<ManifestItem>()? {
+            (self.0)(it);
+        }
+        Ok(())
+    }
 }
 
 /// What a manifest says about the bundle as a whole.

@@ -1706,3 +1706,69 @@ fn rotate_rewrites_the_token_openclaw_reads_when_a_key_repeats() {
         "{after}"
     );
 }
+
+/// Regression (issue 15): with `$include`, OpenClaw ran `bind=lan` while
+/// `ir` reported loopback and the audit missed the exposure, and a
+/// `hooks.token` moved into an included file was neither listed nor
+/// rotated. Now the config is judged as OpenClaw merges it, and each
+/// secret is rotated in the file that defines it.
+#[test]
+fn included_config_files_are_judged_and_rotated_where_they_define_a_secret() {
+    let h = Host::files();
+    let s = h.state();
+    let cfg = s.join("openclaw.json");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = text
+        .replacen("{\n", "{\n  $include: './net.json5',\n", 1)
+        .replace(
+            "hooks: { token: \"FAKE-HOOKS-TOKEN-0000\" }",
+            "hooks: { $include: './hooks.json5' }",
+        )
+        // The config's own keys win over an include's: the bind is left
+        // to the include.
+        .replace("    bind: \"loopback\",\n", "");
+    std::fs::write(&cfg, &text).unwrap();
+    std::fs::write(s.join("net.json5"), "{ gateway: { bind: 'lan' } }").unwrap();
+    std::fs::write(
+        s.join("hooks.json5"),
+        "// hooks secret\n{ token: 'HOOKS-IN-INCLUDE-1111', enabled: true }",
+    )
+    .unwrap();
+    let (_, a) = audit(&h, &[]);
+    assert!(
+        ids(&a).iter().any(|i| i.contains("bind")),
+        "the LAN bind from the include must be judged: {:?}",
+        ids(&a)
+    );
+    collect_live(&h);
+    let out = live(&h).args(["--json", "rotate"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_out(&out);
+    let hooks = v["rotated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["secret"] == "hooks.token")
+        .expect("hooks.token rotated");
+    assert!(
+        hooks["written_to"]
+            .as_str()
+            .unwrap()
+            .contains("hooks.json5")
+    );
+    let inc = std::fs::read_to_string(s.join("hooks.json5")).unwrap();
+    assert!(
+        !inc.contains("HOOKS-IN-INCLUDE-1111") && inc.contains("// hooks secret"),
+        "{inc}"
+    );
+    let after = std::fs::read_to_string(&cfg).unwrap();
+    let main = ir::openclaw::config::parse(&after, &cfg).unwrap();
+    assert_eq!(
+        main["hooks"],
+        serde_json::json!({"$include": "./hooks.json5"})
+    );
+}

@@ -1,7 +1,8 @@
 //! `ir extract BUNDLE -i IDENTITY -o DIR`: open a bundle for analysis.
 
+use crate::evidence::extract::Extractor;
 use crate::evidence::keys::IdentityArgs;
-use crate::evidence::read::{self, Extractor};
+use crate::evidence::read;
 use crate::exit::{self, Exit};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ pub struct ExtractArgs {
     /// Keep the extraction even if the bundle fails verification.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub limits: read::Limits,
 }
 
 /// Extracts into a temp dir beside DIR, checks every hash, then renames.
@@ -51,10 +54,8 @@ pub fn run(ctx: &crate::case::Ctx, a: &ExtractArgs) -> Result<Exit> {
         tmp.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o700),
     )?;
-    let mut sink = Extractor {
-        dir: tmp.path().to_path_buf(),
-    };
-    let (inner, problems, manifest) = read::read_all(&a.bundle, &a.id, &mut sink)?;
+    let mut sink = Extractor::new(tmp.path().to_path_buf());
+    let (inner, problems) = read::read_all(&a.bundle, &a.id, a.limits, &mut sink)?;
     if !problems.is_empty() && !a.force {
         for p in &problems {
             eprintln!("ir: {}", crate::sanitize::escape(p));
@@ -66,9 +67,7 @@ pub fn run(ctx: &crate::case::Ctx, a: &ExtractArgs) -> Result<Exit> {
         ))
         .into());
     }
-    if let Some(m) = &manifest {
-        read::restore_times(tmp.path(), m);
-    }
+    sink.finish_times();
     let _ = std::fs::remove_dir(&a.output);
     let kept = tmp.keep();
     std::fs::rename(&kept, &a.output)

@@ -16,6 +16,8 @@ pub struct VerifyArgs {
     pub bundle: Option<PathBuf>,
     #[command(flatten)]
     pub id: IdentityArgs,
+    #[command(flatten)]
+    pub limits: read::Limits,
 }
 
 /// The bundle the case journal's last successful collect wrote.
@@ -44,7 +46,7 @@ pub fn run(ctx: &Ctx, a: &VerifyArgs) -> Result<Exit> {
     if a.id.given() {
         let ids = crate::evidence::keys::identities(&a.id)?;
         let mut keep = KeepJournal::default();
-        let (i, p, _) = read::read_all_with(&bundle, &ids, &mut keep)?;
+        let (i, p) = read::read_all_with(&bundle, &ids, a.limits, &mut keep)?;
         problems.extend(p);
         if let (Some(j), Some(s)) = (&keep.journal, &keep.seal_age) {
             // The case journal is held to the bundle only when it is the

@@ -159,7 +159,7 @@ pub fn from_bundle(
         want: hosts.iter().map(|h| member(h)).collect(),
         got: vec![None; hosts.len()],
     };
-    let (_, problems, _) = crate::evidence::read::read_all(bundle, id, &mut sink)?;
+    let (_, problems) = crate::evidence::read::read_all(bundle, id, Default::default(), &mut sink)?;
     if !problems.is_empty() {
         return Err(crate::exit::hint(
             format!(
@@ -208,7 +208,8 @@ impl crate::evidence::read::Sink for Pick {
     fn entry(
         &mut self,
         rel: &[u8],
-        e: &mut tar::Entry<'_, Box<dyn std::io::Read + '_>>,
+        _: &crate::evidence::tarr::Member,
+        e: &mut dyn std::io::Read,
         hasher: &mut sha2::Sha256,
     ) -> Result<()> {
         let slot = self.want.iter().position(|w| w == rel);

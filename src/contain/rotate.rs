@@ -13,7 +13,7 @@
 use super::gate;
 use crate::case::Run;
 use crate::openclaw::config::{self, SecretInfo};
-use crate::openclaw::edit::ConfigEdit;
+use crate::openclaw::edit::ConfigSet;
 use crate::openclaw::{Deployment, layout};
 use crate::record::RotateRecord;
 use anyhow::{Context, Result, bail};
@@ -475,8 +475,8 @@ fn legacy_pairing_files(dep: &Deployment) -> Vec<PathBuf> {
 
 /// What a rotation will rewrite or delete, decided before anything changes.
 struct Plan {
-    /// The config, parsed for a comment-preserving edit.
-    edit: ConfigEdit,
+    /// The config and its includes, parsed for a comment-preserving edit.
+    edit: ConfigSet,
     running: bool,
     env_file: PathBuf,
     /// `openclaw.json.bak*` copies to purge (only with `--purge-backups`).
@@ -491,10 +491,11 @@ struct Plan {
 /// Step 1: reads the config (a broken one refuses before anything
 /// changes) and lists what the run will touch.
 fn plan(dep: &Deployment, o: &Options) -> Result<Plan> {
-    let edit = ConfigEdit::open(&dep.paths.config)?;
+    let edit = ConfigSet::open(&dep.paths.config, &dep.paths.state_dir)?;
     let running = dep.runtime.running;
     let s = &dep.paths.state_dir;
     let mut touched: Vec<PathBuf> = vec![dep.paths.config.clone()];
+    touched.extend(edit.included().map(Path::to_path_buf));
     let env_file = s.join(".env");
     if matches!(dep.gateway.token, SecretInfo::Ref { ref source, .. } if source == "env")
         && crate::safefs::lstat(&env_file)?.is_some()
@@ -640,14 +641,15 @@ fn rotate_gateway_token(
                 edit.set_string("gateway.auth.mode", "token")?;
             }
             let old_fp = old.as_deref().map(|t| fingerprint(t));
-            r.rotated.push(rotated("config".into(), old_fp));
+            r.rotated
+                .push(rotated(edit.where_is("gateway.auth.token"), old_fp));
         }
     }
     Ok(NewToken { old, new: token })
 }
 
 /// Step 3b: the other secrets in the config, each its own new value.
-fn rotate_config_secrets(edit: &ConfigEdit, r: &mut Report) -> Result<()> {
+fn rotate_config_secrets(edit: &ConfigSet, r: &mut Report) -> Result<()> {
     for key in [
         "hooks.token",
         "gateway.remote.token",
@@ -658,7 +660,7 @@ fn rotate_config_secrets(edit: &ConfigEdit, r: &mut Report) -> Result<()> {
             edit.set_string(key, &v)?;
             r.rotated.push(Rotated {
                 secret: key.into(),
-                written_to: "config".into(),
+                written_to: edit.where_is(key),
                 old_fingerprint: Some(fingerprint(&old)),
                 new_fingerprint: fingerprint(&v),
             });
@@ -759,7 +761,7 @@ fn proof(
     let in_config = r
         .rotated
         .iter()
-        .any(|x| x.secret == "gateway.auth.token" && x.written_to == "config");
+        .any(|x| x.secret == "gateway.auth.token" && x.written_to.starts_with("config"));
     if !root.is_live() {
         unchecked("--root is not the live host: nothing to check against")
     } else if plan.running && in_config {

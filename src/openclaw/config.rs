@@ -1,6 +1,9 @@
 //! Reading `openclaw.json`: JSON5 (comments, trailing commas, single quotes,
 //! unquoted keys, hex numbers), as OpenClaw reads it.
 //!
+//! `$include` files are merged and `${VAR}` substituted as OpenClaw does
+//! ([`super::include`]), so the value judged is the one the gateway runs.
+//!
 //! Reading uses `jsonc-parser`, the same parser the comment-preserving
 //! editor uses when rotating secrets, so what we read and what we edit can
 //! never disagree. The file is read with a size bound and without following
@@ -22,6 +25,17 @@ pub struct Config {
     pub value: Value,
     /// Where a symlinked config led (inside the state dir).
     pub followed: Option<PathBuf>,
+    /// Every file that contributes to `value`, the config itself last
+    /// (more than one when it uses `$include`).
+    pub sources: Vec<super::include::Source>,
+}
+
+impl Config {
+    /// The included files (every source but the config itself).
+    pub fn includes(&self) -> impl Iterator<Item = &Path> {
+        let n = self.sources.len().saturating_sub(1);
+        self.sources[..n].iter().map(|s| s.file.as_path())
+    }
 }
 
 /// A JSON5 syntax error, located.
@@ -129,11 +143,40 @@ fn load_file(path: &Path) -> Result<Option<Config>> {
             "fix the syntax at that position (OpenClaw would refuse this config too), or pass --config FILE",
         )
     })?;
+    let (value, sources) = super::include::resolve(value, path).map_err(|e| {
+        crate::exit::hint(
+            format!("{e:#}"),
+            "fix or remove the $include (OpenClaw refuses to start with it too), or pass --config FILE",
+        )
+    })?;
     Ok(Some(Config {
         path: path.to_path_buf(),
         value,
         followed: None,
+        sources,
     }))
+}
+
+/// The variables OpenClaw substitutes for `${NAME}`: the state dir's
+/// `.env` (which the gateway loads at start) over the discovery
+/// environment. Values are secrets: kept only as long as the config is.
+pub fn env_for(
+    state_dir: &Path,
+    env: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = env.clone();
+    if let Ok(b) = crate::safefs::read_bounded(&state_dir.join(".env"), 4 << 20) {
+        for l in String::from_utf8_lossy(&b).lines() {
+            let l = l.trim().trim_start_matches("export ");
+            if let Some((k, v)) = l.split_once('=') {
+                out.insert(
+                    k.trim().to_string(),
+                    v.trim().trim_matches(['"', '\'']).to_string(),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// The value at a dotted path (`gateway.auth.token`).

@@ -150,6 +150,96 @@ impl ConfigEdit {
     }
 }
 
+/// `openclaw.json` and the files it `$include`s, opened for editing: each
+/// secret is read and written in the file and under the key that define
+/// it as OpenClaw resolves them, so a token moved into an included file is
+/// rotated there, not shadowed by a new one in `openclaw.json`.
+pub struct ConfigSet {
+    main: ConfigEdit,
+    included: Vec<ConfigEdit>,
+    sources: Vec<super::include::Source>,
+    edited: std::cell::RefCell<std::collections::BTreeSet<usize>>,
+}
+
+impl ConfigSet {
+    /// Opens the config of `state` and every file it includes.
+    pub fn open(config: &Path, state: &Path) -> Result<ConfigSet> {
+        let main = ConfigEdit::open(config)?;
+        let sources = super::config::load_in(config, state)?
+            .map(|c| c.sources)
+            .unwrap_or_default();
+        let n = sources.len().saturating_sub(1);
+        let included = sources[..n]
+            .iter()
+            .map(|s| ConfigEdit::open(&s.file))
+            .collect::<Result<_>>()?;
+        Ok(ConfigSet {
+            main,
+            included,
+            sources,
+            edited: Default::default(),
+        })
+    }
+
+    /// The included files (each may be rewritten).
+    pub fn included(&self) -> impl Iterator<Item = &Path> {
+        self.included.iter().map(|e| e.path.as_path())
+    }
+
+    /// The file (index: 0 the config, i+1 the i-th include) and key that
+    /// define `dotted`; the config itself for a value no file defines.
+    fn locate(&self, dotted: &str) -> (usize, String) {
+        let n = self.sources.len().saturating_sub(1);
+        match super::include::origin(&self.sources, dotted) {
+            Some((file, key)) => match self.sources[..n].iter().position(|s| s.file == file) {
+                Some(i) => (i + 1, key),
+                None => (0, key),
+            },
+            None => (0, dotted.to_string()),
+        }
+    }
+
+    fn edit(&self, i: usize) -> &ConfigEdit {
+        if i == 0 {
+            &self.main
+        } else {
+            &self.included[i - 1]
+        }
+    }
+
+    /// The string at `dotted` as OpenClaw resolves it.
+    pub fn get_str(&self, dotted: &str) -> Option<Zeroizing<String>> {
+        let (i, key) = self.locate(dotted);
+        self.edit(i).get_str(&key)
+    }
+
+    /// Sets `dotted` where it is defined (see [`ConfigEdit::set_string`]).
+    pub fn set_string(&self, dotted: &str, value: &str) -> Result<usize> {
+        let (i, key) = self.locate(dotted);
+        self.edited.borrow_mut().insert(i);
+        self.edit(i).set_string(&key, value)
+    }
+
+    /// Which file holds `dotted`: `config`, or the included file's name.
+    pub fn where_is(&self, dotted: &str) -> String {
+        match self.locate(dotted).0 {
+            0 => "config".into(),
+            i => format!(
+                "config include {}",
+                crate::sanitize::escape_path(&self.included[i - 1].path)
+            ),
+        }
+    }
+
+    /// Writes back every file that was edited.
+    pub fn save(&self) -> Result<()> {
+        for i in self.edited.borrow().iter() {
+            self.edit(*i).save()?;
+        }
+        Ok(())
+    }
+}
+
 /// Every property of `obj` named `name`, in file order.
 fn props_named(obj: &CstObject, name: &str) -> Vec<CstObjectProp> {
     obj.properties()

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod edit;
 pub mod gateway;
+pub mod include;
 pub mod layout;
 pub mod locate;
 
@@ -60,6 +61,10 @@ pub struct Deployment {
     /// followed as OpenClaw follows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config_symlink: Option<String>,
+    /// Files `openclaw.json` pulls in with `$include` (merged into
+    /// `config`); collected, rotated and audited with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub config_includes: Vec<PathBuf>,
     pub config_present: bool,
     pub layout: layout::Layout,
     pub agents: Vec<Agent>,
@@ -326,7 +331,15 @@ fn discover_with(target: &Target, lenient: bool) -> Result<Deployment> {
         .as_ref()
         .and_then(|c| c.followed.as_deref())
         .map(crate::sanitize::escape_path);
-    let value = cfg.map(|c| c.value);
+    let config_includes: Vec<PathBuf> = cfg
+        .as_ref()
+        .map(|c| c.includes().map(Path::to_path_buf).collect())
+        .unwrap_or_default();
+    let value = cfg.map(|c| {
+        let mut v = c.value;
+        include::substitute_env(&mut v, &config::env_for(&paths.state_dir, &target.env.0));
+        v
+    });
     let layout = layout::detect(&paths.state_dir, value.as_ref());
     for db in &layout.databases {
         if let Some(e) = &db.error {
@@ -348,6 +361,7 @@ fn discover_with(target: &Target, lenient: bool) -> Result<Deployment> {
         root: root.dir().to_path_buf(),
         state_dir_symlink,
         config_symlink,
+        config_includes,
         config_present: value.is_some(),
         agents: agents(&paths, value.as_ref(), &target.env, root),
         logs: logs(&paths, value.as_ref(), root),
