@@ -46,3 +46,11 @@ if command -v npm >/dev/null 2>&1; then
   OPENCLAW_VERSION=2026.7.1 bash scripts/install-openclaw.sh >/dev/null \
     || echo "setup: openclaw@2026.7.1 install failed; its real-gateway test will skip" >&2
 fi
+
+# cargo-fuzz, for scripts/fuzz.sh (the fuzz targets of the hostile-input
+# readers): built once from crates.io into the tools cache.
+if [ ! -x "$tools/cargo-fuzz/bin/cargo-fuzz" ]; then
+  echo "setup: cargo-fuzz into $tools/cargo-fuzz" >&2
+  cargo install --quiet --locked cargo-fuzz --root "$tools/cargo-fuzz" >&2 \
+    || echo "setup: cargo-fuzz install failed; scripts/fuzz.sh will skip" >&2
+fi

@@ -63,6 +63,19 @@ impl Limits {
     }
 }
 
+/// The whole pass over a decrypted, decompressed archive stream: every
+/// member through `sink`, then the checks. What `verify` and `extract` run
+/// once the bundle is opened (and what the fuzz target drives).
+pub fn check_archive(
+    r: impl Read,
+    limits: Limits,
+    sink: &mut dyn Sink,
+) -> Result<(Inner, Vec<String>)> {
+    let mut pass = Pass::new(limits);
+    pass.stream(&mut Archive::new(r), sink)?;
+    Ok(pass.check())
+}
+
 /// One member below the top folder, as little as the checks need.
 #[derive(Debug, Clone)]
 pub(super) struct Seen {

@@ -8,9 +8,8 @@
 //! archive): every item present, nothing extra, every hash equal.
 
 use super::keys::{self, IdentityArgs};
-use super::pass::Pass;
 pub use super::pass::{Inner, Limits};
-use super::tarr::{Archive, Member};
+use super::tarr::Member;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use sha2::Sha256;
@@ -287,8 +286,5 @@ pub fn read_all_with(
     limits: Limits,
     sink: &mut dyn Sink,
 ) -> Result<(Inner, Vec<String>)> {
-    let mut ar = Archive::new(open_stream(bundle, ids)?);
-    let mut pass = Pass::new(limits);
-    pass.stream(&mut ar, sink)?;
-    Ok(pass.check())
+    super::pass::check_archive(open_stream(bundle, ids)?, limits, sink)
 }

@@ -70,6 +70,14 @@ pub fn roots(dep: &Deployment, root: &Root, add: &[PathBuf]) -> Vec<Scope> {
     if !dep.paths.config.starts_with(&dep.paths.state_dir) {
         push(dep.paths.config.clone(), "config", true);
     }
+    // `$include`d files lie beside the config; the gateway runs them too.
+    for inc in dep
+        .config_includes
+        .iter()
+        .filter(|i| !i.starts_with(&dep.paths.state_dir))
+    {
+        push(inc.clone(), "config", true);
+    }
     if !dep.paths.credentials_dir.starts_with(&dep.paths.state_dir) {
         push(dep.paths.credentials_dir.clone(), "credentials", true);
     }

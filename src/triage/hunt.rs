@@ -155,7 +155,7 @@ struct Hunter<'a> {
 /// A JSON line as Node wrote it: `JSON.stringify` emits a lone surrogate
 /// (`\ud83d`) for half an emoji, which strict parsers refuse; those
 /// escapes become U+FFFD so the line and its hits are kept.
-fn lenient_json(bytes: &[u8]) -> Option<Value> {
+pub fn lenient_json(bytes: &[u8]) -> Option<Value> {
     if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
         return Some(v);
     }
