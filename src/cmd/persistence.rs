@@ -43,9 +43,13 @@ pub fn run(ctx: &Ctx, a: &PersistenceArgs) -> Result<Exit> {
                 None
             }
         };
-        let mut r = persistence::run(dep.as_ref(), &ctx.root(), &w);
-        if let Some(b) = &a.baseline {
-            let base = crate::contain::known_good::read_baseline(b)?;
+        let base = match &a.baseline {
+            Some(b) => Some(crate::contain::known_good::read_baseline(b)?),
+            None => None,
+        };
+        let base_items = base.as_ref().map(|b| b.items.as_slice());
+        let mut r = persistence::run_against(dep.as_ref(), &ctx.root(), &w, base_items);
+        if let Some(base) = &base {
             r.baseline = Some(persistence::diff(&r.items, &base.items));
         }
         if let Some(s) = &a.save_baseline {

@@ -140,7 +140,7 @@ const ENTRIES_NOT_FILES: &[(&str, &str)] = &[
         "an MCP server in the OpenClaw config: remove its entry",
     ),
     (
-        "uid0-account",
+        "account",
         "an account in /etc/passwd: remove it with `userdel`",
     ),
 ];

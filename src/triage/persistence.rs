@@ -10,6 +10,7 @@
 //! items (a cron line, a unit's ExecStart, a key in authorized_keys) and the
 //! flag rules look at each item's command and file.
 
+use super::packages::{Packages, Verdict};
 use super::window::Window;
 use crate::host::Root;
 use crate::host::users::{self, User};
@@ -18,7 +19,7 @@ use crate::persistence_catalogue::{self as catalogue, Location, Mechanism, Parse
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -41,17 +42,33 @@ pub struct Item {
     pub command: Option<String>,
     pub detail: Option<String>,
     pub flags: Vec<String>,
+    /// What the package database says of the file: `intact`, `modified`,
+    /// `conffile-edited`, `packaged` (nothing to compare) or `unpackaged`;
+    /// none where there is no dpkg database or the path is not a system one.
+    #[serde(default)]
+    pub package: Option<String>,
+    /// The program the entry runs that raised flags of its own (host path,
+    /// escaped), when it is not the entry's file itself.
+    #[serde(default)]
+    pub payload: Option<String>,
 }
 
 impl Item {
     /// Identity across runs, for baselines.
     pub fn key(&self) -> String {
         format!(
-            "{}\u{0}{}\u{0}{}",
+            "{}\u{0}{}\u{0}{}\u{0}{}",
             self.mechanism,
             self.path,
-            self.command.as_deref().unwrap_or("")
+            self.command.as_deref().unwrap_or(""),
+            self.user.as_deref().unwrap_or("")
         )
+    }
+
+    fn flag(&mut self, f: &str) {
+        if !self.flags.iter().any(|x| x == f) {
+            self.flags.push(f.to_string());
+        }
     }
 }
 
@@ -87,7 +104,15 @@ pub fn text_flags(text: &str) -> Vec<&'static str> {
     static B64: OnceLock<Regex> = OnceLock::new();
     static REV: OnceLock<Regex> = OnceLock::new();
     let mut f = Vec::new();
-    if re(&TMP, r#"(^|[\s'"=:;(])(/tmp|/var/tmp|/dev/shm)/"#).is_match(text) {
+    static WEB: OnceLock<Regex> = OnceLock::new();
+    // Something named in the tmp dir: not the dir itself (`mountpoint
+    // /dev/shm/`) nor a variable (`DIR="/tmp/$1"`).
+    if re(
+        &TMP,
+        r#"(^|[\s'"=:;(])(/tmp|/var/tmp|/dev/shm)/[A-Za-z0-9._-]"#,
+    )
+    .is_match(text)
+    {
         f.push("runs_from_tmp");
     } else {
         let known = [
@@ -130,38 +155,55 @@ pub fn text_flags(text: &str) -> Vec<&'static str> {
     if re(&REV, r"(?i)/dev/(tcp|udp)/|\bnc(at)?\b[^\n]*\s-[a-z]*e\s|\bsocat\b[^\n]*\bexec:|\bbash\s+-i\b|\bmkfifo\b[^\n]*\bnc\b|\bpython[23]?\s+-c\b[^\n]*\bsocket\b|\bperl\s+-e\b[^\n]*\bsocket\b").is_match(text) {
         f.push("reverse_shell");
     }
+    if re(&WEB, r"(?i)\b(eval|assert|system|passthru|shell_exec|exec|popen|proc_open)\s*\(\s*(\$_(GET|POST|REQUEST|COOKIE|SERVER)|base64_decode|gzinflate|str_rot13)").is_match(text) {
+        f.push("web_shell");
+    }
     if IOCS.iter().any(|i| text.contains(i)) {
         f.push("ioc");
     }
     f
 }
 
-/// Files dpkg says it installed, when its data is readable.
-pub fn dpkg_files(root: &Root) -> Option<HashSet<String>> {
-    let dir = root.join("/var/lib/dpkg/info");
-    let rd = std::fs::read_dir(&dir).ok()?;
-    let mut set = HashSet::new();
-    for e in rd.flatten().take(100_000) {
-        let n = e.file_name();
-        if !n.to_string_lossy().ends_with(".list") {
-            continue;
-        }
-        if let Ok(b) = crate::safefs::read_bounded(&e.path(), 64 << 20) {
-            for l in String::from_utf8_lossy(&b).lines() {
-                set.insert(l.to_string());
-            }
-        }
-    }
-    Some(set)
-}
-
 struct Ctx<'a> {
     root: &'a Root,
     window: &'a Window,
-    dpkg: Option<HashSet<String>>,
+    pkgs: Option<Packages>,
     users: Vec<User>,
+    /// `UID_MIN` of login.defs: below it (but root) is a service account.
+    uid_min: u32,
     items: Vec<Item>,
     unreadable: Vec<String>,
+    /// Flags of each program already followed (by resolved host path).
+    followed: HashMap<PathBuf, Vec<String>>,
+    /// Packaged kernel module names, read when a module line asks.
+    modules: Option<HashSet<String>>,
+}
+
+/// Where the package manager installs: a file here that no package owns
+/// was put there by a person or a script.
+fn is_system_path(host: &Path) -> bool {
+    ["/etc", "/usr", "/lib", "/lib64", "/bin", "/sbin"]
+        .iter()
+        .any(|p| host.starts_with(p))
+}
+
+/// Places that hold data, never programs: something run from here was
+/// hidden there (`/var/log/spy.sh`), or is a dpkg maintainer script run
+/// outside dpkg.
+fn is_data_dir(host: &Path) -> bool {
+    [
+        "/var/log",
+        "/var/spool",
+        "/var/cache",
+        "/var/mail",
+        "/var/backups",
+        "/var/lib/dpkg/info",
+        "/dev",
+        "/proc",
+        "/run/user",
+    ]
+    .iter()
+    .any(|p| host.starts_with(p))
 }
 
 fn fmt_ts(s: i64, n: i64) -> Option<String> {
@@ -170,13 +212,19 @@ fn fmt_ts(s: i64, n: i64) -> Option<String> {
 
 impl<'a> Ctx<'a> {
     fn new(root: &'a Root, window: &'a Window) -> Ctx<'a> {
+        let login_defs = crate::safefs::read_bounded(&root.join("/etc/login.defs"), 1 << 20)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
         Ctx {
             root,
             window,
-            dpkg: dpkg_files(root),
+            pkgs: Packages::load(root),
             users: users::users(root),
+            uid_min: super::rules::uid_min(&login_defs),
             items: Vec::new(),
             unreadable: Vec::new(),
+            followed: HashMap::new(),
+            modules: None,
         }
     }
 
@@ -219,16 +267,9 @@ impl<'a> Ctx<'a> {
                 flags.push("world_writable".into());
             }
         }
-        let hs = host.to_string_lossy();
-        if let Some(d) = &self.dpkg
-            && ["/etc/", "/usr/", "/lib/", "/bin/", "/sbin/"]
-                .iter()
-                .any(|p| hs.starts_with(p))
-            && !d.contains(hs.as_ref())
-            && !d.contains(hs.replacen("/usr/", "/", 1).as_str())
-        {
-            flags.push("unpackaged".into());
-        }
+        let package = m
+            .as_ref()
+            .and_then(|m| self.package_check(&host, m, &mut flags));
         Item {
             mechanism: mechanism.into(),
             attack: attack.into(),
@@ -242,28 +283,152 @@ impl<'a> Ctx<'a> {
             command: None,
             detail: None,
             flags,
+            package,
+            payload: None,
         }
+    }
+
+    /// The package verdict on an entry's file, adding `unpackaged` or
+    /// `modified_package_file`. A link is judged by what it leads to
+    /// under the root (a `.wants` link to a packaged unit is fine; one
+    /// to nowhere runs nothing); a file a maintainer script generates
+    /// ([`catalogue::GENERATED`]) by its template.
+    fn package_check(
+        &self,
+        host: &Path,
+        m: &std::fs::Metadata,
+        flags: &mut Vec<String>,
+    ) -> Option<String> {
+        let pkgs = self.pkgs.as_ref()?;
+        if !is_system_path(host) {
+            return None;
+        }
+        let target = if m.file_type().is_symlink() {
+            let t = self.root.resolve(host)?;
+            // A link to nowhere runs nothing.
+            crate::safefs::lstat(&self.root.join(&t)).ok().flatten()?;
+            t
+        } else {
+            host.to_path_buf()
+        };
+        let ts = target.to_string_lossy();
+        let v = pkgs.verify(self.root, &ts);
+        match v {
+            Verdict::Unpackaged
+                if is_system_path(&target) && !catalogue::generated_ok(self.root, &ts) =>
+            {
+                flags.push("unpackaged".into())
+            }
+            Verdict::Modified => flags.push("modified_package_file".into()),
+            _ => {}
+        }
+        Some(v.word().to_string())
     }
 
     fn push(&mut self, mut it: Item, command: Option<&str>) {
         if let Some(c) = command {
-            for f in text_flags(c) {
-                if !it.flags.iter().any(|x| x == f) {
-                    it.flags.push(f.into());
+            // A vendor's entry, unchanged since its package installed it,
+            // is not judged by heuristics; what it runs still is.
+            if it.package.as_deref() != Some("intact") {
+                for f in text_flags(c) {
+                    it.flag(f);
+                }
+                let rules = super::rules::entry_flags(
+                    &it.mechanism,
+                    it.user.as_deref(),
+                    it.detail.as_deref(),
+                    c,
+                );
+                for f in rules {
+                    it.flag(f);
                 }
             }
-            // The program it runs being world-writable is as bad as the entry.
-            if let Some(prog) = c.split_whitespace().next().filter(|p| p.starts_with('/'))
-                && let Ok(Some(m)) = crate::safefs::lstat(&self.root.join(prog))
-                && m.mode() & 0o002 != 0
-                && !m.file_type().is_symlink()
-                && !it.flags.iter().any(|x| x == "world_writable")
-            {
-                it.flags.push("world_writable".into());
-            }
+            self.follow(&mut it, &super::payload::programs(c));
             it.command = Some(crate::sanitize::escape(c.trim()));
         }
         self.items.push(it);
+    }
+
+    /// True when a module a modules-load line names has no packaged `.ko`
+    /// (nor a DKMS build): decidable only with a dpkg database.
+    fn module_unpackaged(&mut self, line: &str) -> bool {
+        let Some(pkgs) = &self.pkgs else { return false };
+        let Some(name) = line.split_whitespace().next() else {
+            return false;
+        };
+        let name = name.replace('-', "_");
+        let known = self.modules.get_or_insert_with(|| pkgs.module_names());
+        if known.contains(&name) {
+            return false;
+        }
+        // A DKMS build is packaged source compiled here.
+        let dkms = self.root.join("/var/lib/dkms");
+        [name.clone(), name.replace('_', "-")]
+            .iter()
+            .all(|n| crate::safefs::lstat(&dkms.join(n)).ok().flatten().is_none())
+    }
+
+    /// Judges the programs an entry runs and adds their flags to it.
+    fn follow(&mut self, it: &mut Item, programs: &[String]) {
+        for p in programs {
+            let Some(real) = self.root.resolve(Path::new(p)) else {
+                continue;
+            };
+            let flags = match self.followed.get(&real) {
+                Some(f) => f.clone(),
+                None => {
+                    let f = self.judge_program(&real);
+                    self.followed.insert(real.clone(), f.clone());
+                    f
+                }
+            };
+            if !flags.is_empty() && it.payload.is_none() {
+                it.payload = Some(crate::sanitize::escape_path(&real));
+            }
+            for f in flags {
+                it.flag(&f);
+            }
+        }
+    }
+
+    /// Flags of one program (a resolved host path): a replaced packaged
+    /// binary; else, unless the package vouches for it, the text rules on a
+    /// script (an ELF is never read as text), world-writable, or kept
+    /// where only data belongs.
+    fn judge_program(&mut self, real: &Path) -> Vec<String> {
+        let local = self.root.join(real);
+        let Ok(Some(m)) = crate::safefs::lstat(&local) else {
+            return Vec::new();
+        };
+        if !m.file_type().is_file() {
+            return Vec::new();
+        }
+        let verdict = self
+            .pkgs
+            .as_ref()
+            .map(|p| p.verify(self.root, &real.to_string_lossy()));
+        match verdict {
+            Some(Verdict::Modified) => return vec!["modified_package_file".into()],
+            Some(Verdict::Intact) => return Vec::new(),
+            _ => {}
+        }
+        let mut f: Vec<String> = Vec::new();
+        if m.mode() & 0o002 != 0 {
+            f.push("world_writable".into());
+        }
+        if is_data_dir(real) {
+            f.push("runs_from_data_dir".into());
+        }
+        if let Ok(b) = crate::safefs::read_bounded(&local, 1 << 20)
+            && !b.starts_with(b"\x7fELF")
+        {
+            f.extend(
+                text_flags(&String::from_utf8_lossy(&b))
+                    .into_iter()
+                    .map(String::from),
+            );
+        }
+        f
     }
 
     fn read(&mut self, local: &Path) -> Option<Vec<u8>> {
@@ -366,7 +531,7 @@ fn gather(c: &mut Ctx, loc: &Location) {
         Parser::Sudoers => sudoers(c, m, host),
         Parser::Launchd => launchd(c, m, host),
         Parser::Linger => linger(c, m, host),
-        Parser::Accounts => uid0_accounts(c, m, host),
+        Parser::Accounts => accounts(c, m, host),
         Parser::Listing => listing(c, m, host),
     }
 }
@@ -393,17 +558,73 @@ fn cron(c: &mut Ctx, m: &Mechanism, host: &Path) {
 }
 
 /// Whole files that run as scripts (cron.daily, profile.d, rc.local...).
+/// A yum/dnf plugin's `.conf` runs the plugin's Python module, read too.
+/// Git's `*.sample` hooks are never run, so they are not listed.
 fn scripts(c: &mut Ctx, mech: &str, attack: &str, host: &Path) {
     for f in file_entries(c, host) {
+        if mech == "git-hook" && f.extension().is_some_and(|x| x == "sample") {
+            continue;
+        }
         script(c, mech, attack, &f);
+        if mech == "dnf-plugin" {
+            dnf_plugin_module(c, &f);
+        }
+    }
+}
+
+/// Where yum and dnf find the Python module of a plugin `.conf`.
+const PLUGIN_MODULE_DIRS: &[&str] = &[
+    "/usr/lib/yum-plugins/",
+    "/usr/share/yum-plugins/",
+    "/usr/lib/python3*/site-packages/dnf-plugins/",
+    "/usr/lib64/python3*/site-packages/dnf-plugins/",
+    "/usr/local/lib/python3*/site-packages/dnf-plugins/",
+];
+
+/// The plugin module a `.conf` enables, judged as the conf's payload.
+fn dnf_plugin_module(c: &mut Ctx, conf: &Path) {
+    let Some(stem) = conf
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".conf"))
+    else {
+        return;
+    };
+    let modules: Vec<String> = PLUGIN_MODULE_DIRS
+        .iter()
+        .flat_map(|d| catalogue::expand(c.root, d))
+        .map(|d| d.join(format!("{stem}.py")).to_string_lossy().into_owned())
+        .collect();
+    if let Some(mut it) = c.items.pop() {
+        c.follow(&mut it, &modules);
+        c.items.push(it);
     }
 }
 
 fn script(c: &mut Ctx, mech: &str, attack: &str, local: &Path) {
     let Some(data) = c.read(local) else { return };
+    let mut it = c.item(mech, attack, local, Some(&data));
+    // An ELF (a systemd generator) is judged by its package, never as text.
+    if data.starts_with(b"\x7fELF") {
+        c.push(it, None);
+        return;
+    }
     let text = String::from_utf8_lossy(&data).into_owned();
-    let it = c.item(mech, attack, local, Some(&data));
-    c.push(it, first_flagged_line(&text).as_deref());
+    if it.package.as_deref() != Some("intact") {
+        for l in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            for f in super::rules::entry_flags(mech, None, None, l) {
+                it.flag(f);
+            }
+        }
+    }
+    let programs = super::payload::script_programs(&text);
+    c.follow(&mut it, &programs);
+    let cmd = if it.package.as_deref() == Some("intact") {
+        None
+    } else {
+        first_flagged_line(&text)
+    };
+    c.push(it, cmd.as_deref());
 }
 
 /// A script's command, for the report: its first line a flag rule catches.
@@ -484,7 +705,22 @@ fn listed(c: &mut Ctx, m: &Mechanism, host: &Path, runs: Runs) {
         let base = c.item(m.id, m.attack, &f, Some(&data));
         for l in lines(&data) {
             if let Some(cmd) = pick(runs, l) {
-                c.push(base.clone(), Some(&cmd));
+                let mut it = base.clone();
+                if let Runs::Keyword(_) = runs {
+                    // The key says what the value is (`fsmonitor`, `ProxyCommand`).
+                    it.detail = l
+                        .split(|ch: char| ch.is_whitespace() || ch == '=')
+                        .next()
+                        .map(str::to_owned);
+                }
+                if let Runs::Module = runs
+                    && !l.starts_with("install ")
+                    && it.package.as_deref() != Some("intact")
+                    && c.module_unpackaged(&cmd)
+                {
+                    it.flag("unpackaged_module");
+                }
+                c.push(it, Some(&cmd));
             }
         }
     }
@@ -568,15 +804,23 @@ fn authorized_keys(c: &mut Ctx, m: &Mechanism, host: &Path, account: Option<&str
             .position(|f| f.starts_with("ssh-") || f.starts_with("ecdsa-") || f.starts_with("sk-"));
         let comment = ki.map(|i| fields[i + 2..].join(" ")).unwrap_or_default();
         let options = ki.map(|i| fields[..i].join(" ")).unwrap_or_default();
+        // The blob's hash tells keys with the same comment apart.
+        let blob = ki.and_then(|i| fields.get(i + 1)).copied().unwrap_or("");
         it.detail = Some(
             format!(
-                "{} {}",
+                "{} {} {}",
                 ki.map(|i| fields[i]).unwrap_or("?"),
+                &crate::journal::sha256_hex(blob.as_bytes())[..16],
                 crate::sanitize::escape(&comment)
             )
             .trim()
             .to_string(),
         );
+        if let Some(u) = account.and_then(|a| c.users.iter().find(|u| u.name == a))
+            && super::rules::is_system_account(u, c.uid_min)
+        {
+            it.flag("ssh_key_system_account");
+        }
         // A forced command= is what such a key runs.
         let cmd = options
             .split("command=\"")
@@ -622,22 +866,25 @@ fn linger(c: &mut Ctx, m: &Mechanism, host: &Path) {
     }
 }
 
-/// Accounts with uid 0 besides root, from the passwd file at `host`.
-fn uid0_accounts(c: &mut Ctx, m: &Mechanism, host: &Path) {
+/// One item per account of the passwd file at `host`, flagged by the
+/// account rules ([`super::rules::account_flags`]).
+fn accounts(c: &mut Ctx, m: &Mechanism, host: &Path) {
     let passwd = c.root.join(host);
-    let extra: Vec<User> = c
-        .users
-        .iter()
-        .filter(|u| u.uid == 0 && u.name != "root")
-        .cloned()
-        .collect();
-    for u in extra {
-        let mut it = c.item(m.id, m.attack, &passwd, None);
+    let shells_text = crate::safefs::read_bounded(&c.root.join("/etc/shells"), 1 << 20)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let shells: Vec<&str> = lines(shells_text.as_bytes()).collect();
+    let base = c.item(m.id, m.attack, &passwd, None);
+    for u in c.users.clone() {
+        let mut it = base.clone();
         it.user = Some(u.name.clone());
-        it.flags.push("uid0".into());
+        for f in super::rules::account_flags(&u, c.uid_min, &shells) {
+            it.flag(f);
+        }
+        // Quoted, so a trailing space in the shell shows.
         it.detail = Some(format!(
-            "{} has uid 0 (home {}, shell {})",
-            u.name, u.home, u.shell
+            "uid {} gid {} home {:?} shell {:?}",
+            u.uid, u.gid, u.home, u.shell
         ));
         c.items.push(it);
     }
@@ -974,6 +1221,17 @@ fn cron_job(c: &mut Ctx, base: &Item, j: &Value) {
 /// Enumerates every mechanism: each catalogue location read with its
 /// parser and judged, then the deployment's own.
 pub fn run(dep: Option<&Deployment>, root: &Root, window: &Window) -> Report {
+    run_against(dep, root, window, None)
+}
+
+/// [`run`], with a baseline's items when there is one: an account or an
+/// SSH key that is not in it is flagged (`new_account`, `ssh_key_added`).
+pub fn run_against(
+    dep: Option<&Deployment>,
+    root: &Root,
+    window: &Window,
+    baseline: Option<&[Item]>,
+) -> Report {
     let mut c = Ctx::new(root, window);
     for loc in catalogue::locations(root, &c.users) {
         gather(&mut c, &loc);
@@ -981,7 +1239,70 @@ pub fn run(dep: Option<&Deployment>, root: &Root, window: &Window) -> Report {
     if let Some(dep) = dep {
         openclaw(&mut c, dep);
     }
+    file_attributes(&mut c);
+    if let Some(base) = baseline {
+        flag_new_since(&mut c.items, base);
+    }
     c.finish()
+}
+
+/// SUID/SGID and capabilities in the bin dirs, and replaced critical
+/// binaries ([`super::attributes`]), as items.
+fn file_attributes(c: &mut Ctx) {
+    use super::attributes as attr;
+    let homes: Vec<String> = c.users.iter().map(|u| u.home.clone()).collect();
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let per_home = homes.iter().flat_map(|h| {
+        attr::HOME_BIN_DIRS
+            .iter()
+            .map(move |d| format!("{}/{d}", h.trim_end_matches('/')))
+    });
+    let patterns: Vec<String> = attr::BIN_DIRS
+        .iter()
+        .map(|d| d.to_string())
+        .chain(per_home)
+        .collect();
+    for p in patterns {
+        for d in catalogue::expand(c.root, &p) {
+            // /bin is /usr/bin under merged /usr: list it once.
+            if let Some(real) = c.root.resolve(&d)
+                && !dirs.contains(&real)
+            {
+                dirs.push(real);
+            }
+        }
+    }
+    let mut found = attr::scan_bins(c.root, &dirs, c.pkgs.as_ref());
+    if let Some(p) = &c.pkgs {
+        found.extend(attr::replaced_binaries(c.root, p));
+    }
+    for a in found {
+        let mut it = c.item(a.mechanism, a.attack, &a.local, None);
+        // The package verdict is the attribute check's own, not `unpackaged`.
+        it.flags.retain(|f| f != "unpackaged");
+        for f in a.flags {
+            it.flag(f);
+        }
+        it.detail = Some(a.detail);
+        c.items.push(it);
+    }
+}
+
+/// Flags accounts and SSH keys that a baseline did not have.
+fn flag_new_since(items: &mut [Item], base: &[Item]) {
+    // A key is told apart by its blob's hash, in the detail.
+    let id = |i: &Item| format!("{}\u{0}{}", i.key(), i.detail.as_deref().unwrap_or(""));
+    let known: HashSet<String> = base.iter().map(id).collect();
+    for it in items {
+        let flag = match it.mechanism.as_str() {
+            "account" => "new_account",
+            "ssh-authorized-keys" => "ssh_key_added",
+            _ => continue,
+        };
+        if !known.contains(&id(it)) {
+            it.flag(flag);
+        }
+    }
 }
 
 /// Only the deployment's prompt files, judged exactly as [`run`] judges

@@ -1,0 +1,229 @@
+//! Flag rules that need to know which mechanism an entry belongs to: the
+//! same text is harmless in one place and a backdoor in another
+//! (`expose_authtok` hands the typed password to a pam_exec program; any
+//! line at all in `ld.so.preload` is loaded into every process).
+//!
+//! The text rules every entry gets are [`super::persistence::text_flags`];
+//! these come on top, from the entry's mechanism, account and schedule.
+
+use crate::host::users::User;
+
+/// Flags an entry of `mechanism` raises by what it is, beyond its text.
+/// `user` is the account it runs as, `detail` the item's detail (a cron
+/// schedule, a git key).
+pub fn entry_flags(
+    mechanism: &str,
+    user: Option<&str>,
+    detail: Option<&str>,
+    cmd: &str,
+) -> Vec<&'static str> {
+    let mut f = Vec::new();
+    match mechanism {
+        "pam-exec" if cmd.contains("expose_authtok") => f.push("pam_exec_authtok"),
+        "ld-preload" if !cmd.trim().is_empty() => f.push("ld_preload"),
+        "cron" | "at" | "anacron" => {
+            if user == Some("root") && detail.is_some_and(every_minute) {
+                f.push("root_cron_every_minute");
+            }
+            if installs_package(cmd) {
+                f.push("installs_package");
+            }
+        }
+        "grub" if init_override(cmd) => f.push("grub_init_override"),
+        // core.fsmonitor is a boolean or a program git runs on every status.
+        "git-config"
+            if detail.is_some_and(|k| k.eq_ignore_ascii_case("fsmonitor"))
+                && !matches!(cmd.trim(), "true" | "false") =>
+        {
+            f.push("git_fsmonitor_command")
+        }
+        _ => {}
+    }
+    f
+}
+
+/// `* * * * *` or `*/1 * * * *`: runs every minute.
+fn every_minute(s: &str) -> bool {
+    let f: Vec<&str> = s.split_whitespace().collect();
+    f.len() == 5 && matches!(f[0], "*" | "*/1") && f[1..].iter().all(|x| *x == "*")
+}
+
+/// A command that installs software (a job that re-installs a backdoor
+/// package, or runs a dpkg maintainer script, each time it fires).
+fn installs_package(cmd: &str) -> bool {
+    let c = cmd.to_ascii_lowercase();
+    c.contains("/var/lib/dpkg/info/")
+        || [
+            "dpkg -i",
+            "dpkg --install",
+            "rpm -i",
+            "rpm -u",
+            "rpm --install",
+            "apt-get install",
+            "apt install",
+            "yum install",
+            "dnf install",
+            "pip install",
+            "npm install -g",
+        ]
+        .iter()
+        .any(|p| c.contains(p))
+}
+
+/// An `init=` on a kernel command line that is not the system's own init.
+fn init_override(line: &str) -> bool {
+    const STOCK: &[&str] = &[
+        "/sbin/init",
+        "/lib/systemd/systemd",
+        "/usr/lib/systemd/systemd",
+        "/bin/systemd",
+    ];
+    line.split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .filter_map(|w| w.strip_prefix("init="))
+        .any(|v| !STOCK.contains(&v))
+}
+
+/// Shells that let nobody log in.
+const NO_LOGIN: &[&str] = &[
+    "/usr/sbin/nologin",
+    "/sbin/nologin",
+    "/usr/bin/nologin",
+    "/bin/false",
+    "/usr/bin/false",
+    "/bin/sync",
+    "/usr/bin/sync",
+    "/sbin/shutdown",
+    "/sbin/halt",
+];
+
+/// The lowest uid of a human account (`UID_MIN` of `login.defs`, 1000 by default).
+pub fn uid_min(login_defs: &str) -> u32 {
+    login_defs
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("UID_MIN"))
+        .find_map(|v| v.trim().parse().ok())
+        .unwrap_or(1000)
+}
+
+/// True for a service account: not root, below `UID_MIN`, or `nobody`.
+pub fn is_system_account(u: &User, uid_min: u32) -> bool {
+    u.uid != 0 && (u.uid < uid_min || u.uid == 65534)
+}
+
+/// Flags one passwd account raises: a second uid 0, a service account that
+/// can log in (its shell, compared exactly: `"/usr/sbin/nologin "` with a
+/// trailing space is not nologin), a shell `/etc/shells` does not list.
+pub fn account_flags(u: &User, uid_min: u32, shells: &[&str]) -> Vec<&'static str> {
+    let mut f = Vec::new();
+    if u.uid == 0 && u.name != "root" {
+        f.push("uid0");
+    }
+    let nologin = NO_LOGIN.contains(&u.shell.as_str());
+    if is_system_account(u, uid_min) && !nologin {
+        f.push("system_account_shell");
+    } else if !nologin
+        && !shells.is_empty()
+        && !u.shell.is_empty()
+        && !shells.contains(&u.shell.as_str())
+    {
+        f.push("shell_not_in_etc_shells");
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(name: &str, uid: u32, shell: &str) -> User {
+        User {
+            name: name.into(),
+            uid,
+            gid: uid,
+            home: "/".into(),
+            shell: shell.into(),
+        }
+    }
+
+    #[test]
+    fn accounts() {
+        let shells = ["/bin/sh", "/bin/bash"];
+        let f = |x: &User| account_flags(x, 1000, &shells);
+        assert!(f(&u("root", 0, "/bin/bash")).is_empty());
+        assert!(f(&u("daemon", 1, "/usr/sbin/nologin")).is_empty());
+        assert!(f(&u("sync", 4, "/bin/sync")).is_empty());
+        assert!(f(&u("alice", 1000, "/bin/bash")).is_empty());
+        assert_eq!(f(&u("toor", 0, "/bin/bash")), ["uid0"]);
+        assert_eq!(f(&u("www-data", 33, "/bin/bash")), ["system_account_shell"]);
+        assert_eq!(
+            f(&u("www-data", 33, "/usr/sbin/nologin ")),
+            ["system_account_shell"]
+        );
+        assert_eq!(f(&u("nobody", 65534, "/bin/sh")), ["system_account_shell"]);
+        assert_eq!(f(&u("bob", 1001, "/tmp/sh")), ["shell_not_in_etc_shells"]);
+        assert_eq!(uid_min("# x\nUID_MIN\t\t\t 500\n"), 500);
+        assert_eq!(uid_min(""), 1000);
+    }
+
+    #[test]
+    fn entries() {
+        let e = |m, u, s, c| entry_flags(m, u, s, c);
+        assert_eq!(
+            e(
+                "pam-exec",
+                None,
+                None,
+                "auth optional pam_exec.so expose_authtok /x"
+            ),
+            ["pam_exec_authtok"]
+        );
+        assert!(
+            e(
+                "pam-exec",
+                None,
+                None,
+                "session optional pam_exec.so /usr/bin/notify"
+            )
+            .is_empty()
+        );
+        assert_eq!(e("ld-preload", None, None, "/lib/x.so"), ["ld_preload"]);
+        let root = Some("root");
+        assert_eq!(
+            e("cron", root, Some("* * * * *"), "/usr/bin/true"),
+            ["root_cron_every_minute"]
+        );
+        assert!(e("cron", root, Some("*/5 * * * *"), "/usr/bin/true").is_empty());
+        assert!(e("cron", Some("alice"), Some("* * * * *"), "/usr/bin/true").is_empty());
+        assert_eq!(
+            e(
+                "cron",
+                Some("alice"),
+                Some("0 * * * *"),
+                "/var/lib/dpkg/info/x.postinst configure"
+            ),
+            ["installs_package"]
+        );
+        assert_eq!(
+            e(
+                "grub",
+                None,
+                None,
+                "GRUB_CMDLINE_LINUX=\"quiet init=/tmp/i\""
+            ),
+            ["grub_init_override"]
+        );
+        assert!(
+            e(
+                "grub",
+                None,
+                None,
+                "linux /vmlinuz root=/dev/sda1 init=/lib/systemd/systemd"
+            )
+            .is_empty()
+        );
+        let fsm = Some("fsmonitor");
+        assert_eq!(e("git-config", None, fsm, "/x"), ["git_fsmonitor_command"]);
+        assert!(e("git-config", None, fsm, "true").is_empty());
+        assert!(e("git-config", None, Some("pager"), "less -R").is_empty());
+    }
+}
