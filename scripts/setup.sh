@@ -46,3 +46,9 @@ if command -v npm >/dev/null 2>&1; then
   OPENCLAW_VERSION=2026.7.1 bash scripts/install-openclaw.sh >/dev/null \
     || echo "setup: openclaw@2026.7.1 install failed; its real-gateway test will skip" >&2
 fi
+
+# A clean Debian 12 root (debootstrap from Debian's mirror, cached as a
+# tarball in the tools dir), for the test that `ir persistence` is silent on
+# a stock system and for scripts/bench-persistence.sh.
+bash scripts/debian-root.sh >/dev/null \
+  || echo "setup: no Debian 12 root; the clean-Debian persistence test will skip" >&2
