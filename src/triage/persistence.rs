@@ -918,11 +918,23 @@ fn accounts(c: &mut Ctx, m: &Mechanism, host: &Path) {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     let shells: Vec<&str> = lines(shells_text.as_bytes()).collect();
+    // Packaged service accounts with a shell, where their package is installed.
+    let shell_ok: Vec<&str> = super::rules::SERVICE_SHELLS
+        .iter()
+        .filter(|(_, marker)| match &c.pkgs {
+            Some(p) => p.owns(marker),
+            None => crate::safefs::lstat(&c.root.join(marker))
+                .ok()
+                .flatten()
+                .is_some(),
+        })
+        .map(|(name, _)| *name)
+        .collect();
     let base = c.item(m.id, m.attack, &passwd, None);
     for u in c.users.clone() {
         let mut it = base.clone();
         it.user = Some(u.name.clone());
-        for f in super::rules::account_flags(&u, c.uid_min, &shells) {
+        for f in super::rules::account_flags(&u, c.uid_min, &shells, &shell_ok) {
             it.flag(f);
         }
         // Quoted, so a trailing space in the shell shows.

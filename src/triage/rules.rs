@@ -104,6 +104,11 @@ const NO_LOGIN: &[&str] = &[
     "/sbin/halt",
 ];
 
+/// Service accounts their package gives a login shell on purpose, with a
+/// file of that package: the account is fine when the package is there
+/// (postgresql-common creates `postgres` with `/bin/bash`).
+pub const SERVICE_SHELLS: &[(&str, &str)] = &[("postgres", "/usr/share/postgresql-common")];
+
 /// The lowest uid of a human account (`UID_MIN` of `login.defs`, 1000 by default).
 pub fn uid_min(login_defs: &str) -> u32 {
     login_defs
@@ -121,13 +126,20 @@ pub fn is_system_account(u: &User, uid_min: u32) -> bool {
 /// Flags one passwd account raises: a second uid 0, a service account that
 /// can log in (its shell, compared exactly: `"/usr/sbin/nologin "` with a
 /// trailing space is not nologin), a shell `/etc/shells` does not list.
-pub fn account_flags(u: &User, uid_min: u32, shells: &[&str]) -> Vec<&'static str> {
+/// `shell_ok` names the service accounts whose package gives them a shell.
+pub fn account_flags(
+    u: &User,
+    uid_min: u32,
+    shells: &[&str],
+    shell_ok: &[&str],
+) -> Vec<&'static str> {
     let mut f = Vec::new();
     if u.uid == 0 && u.name != "root" {
         f.push("uid0");
     }
     let nologin = NO_LOGIN.contains(&u.shell.as_str());
-    if is_system_account(u, uid_min) && !nologin {
+    let packaged_shell = shell_ok.contains(&u.name.as_str()) && shells.contains(&u.shell.as_str());
+    if is_system_account(u, uid_min) && !nologin && !packaged_shell {
         f.push("system_account_shell");
     } else if !nologin
         && !shells.is_empty()
@@ -156,7 +168,7 @@ mod tests {
     #[test]
     fn accounts() {
         let shells = ["/bin/sh", "/bin/bash"];
-        let f = |x: &User| account_flags(x, 1000, &shells);
+        let f = |x: &User| account_flags(x, 1000, &shells, &["postgres"]);
         assert!(f(&u("root", 0, "/bin/bash")).is_empty());
         assert!(f(&u("daemon", 1, "/usr/sbin/nologin")).is_empty());
         assert!(f(&u("sync", 4, "/bin/sync")).is_empty());
@@ -169,6 +181,8 @@ mod tests {
         );
         assert_eq!(f(&u("nobody", 65534, "/bin/sh")), ["system_account_shell"]);
         assert_eq!(f(&u("bob", 1001, "/tmp/sh")), ["shell_not_in_etc_shells"]);
+        assert!(f(&u("postgres", 101, "/bin/bash")).is_empty());
+        assert_eq!(f(&u("postgres", 101, "/tmp/sh")), ["system_account_shell"]);
         assert_eq!(uid_min("# x\nUID_MIN\t\t\t 500\n"), 500);
         assert_eq!(uid_min(""), 1000);
     }
