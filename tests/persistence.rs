@@ -488,3 +488,55 @@ fn a_clean_debian_12_raises_no_flag() {
     let intact = items.iter().filter(|i| i["package"] == "intact").count();
     assert!(intact > 100, "only {intact} intact");
 }
+
+#[test]
+fn collect_takes_the_programs_entries_run_and_quarantine_acts_on_them() {
+    let h = Host::files();
+    let r = &h.root;
+    let sh = format!("#!/bin/sh\n{DL}\n");
+    write(r, "/usr/local/sbin/agentd", &sh);
+    write(
+        r,
+        "/etc/systemd/system/agentd.service",
+        "[Service]\nExecStart=/usr/local/sbin/agentd\n",
+    );
+    write(r, "/usr/local/sbin/notify", &sh);
+    write(
+        r,
+        "/etc/pam.d/sshd",
+        "session required pam_exec.so /usr/local/sbin/notify\n",
+    );
+    let (_, key) = crate::collect::keypair(h.dir.path());
+    h.ir()
+        .args(["-q", "collect", "-r", &key])
+        .assert()
+        .success();
+    let out = h
+        .ir()
+        .args(["--json", "quarantine", "--all-flagged"])
+        .output()
+        .unwrap();
+    let v = json_out(&out);
+    let paths: Vec<&str> = v["quarantined"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["path"].as_str().unwrap())
+        .collect();
+    // The unit's program is the payload: it goes, the unit stays.
+    assert!(paths.contains(&"/usr/local/sbin/agentd"), "{v}");
+    assert!(
+        !paths.contains(&"/etc/systemd/system/agentd.service"),
+        "{v}"
+    );
+    assert!(!r.join("usr/local/sbin/agentd").exists());
+    // A pam_exec program is left and named: without it a `required` line
+    // would deny every login; so is the PAM file.
+    assert!(r.join("usr/local/sbin/notify").exists());
+    assert!(!paths.contains(&"/etc/pam.d/sshd"), "{v}");
+    let left = v["left"].to_string();
+    assert!(
+        left.contains("/usr/local/sbin/notify") && left.contains("pam_exec"),
+        "{v}"
+    );
+}

@@ -16,6 +16,7 @@ use crate::host::Root;
 use crate::host::users::{self, User};
 use crate::openclaw::{Deployment, config};
 use crate::persistence_catalogue::{self as catalogue, Location, Mechanism, Parser, Runs};
+use crate::sanitize::escape_path;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -51,6 +52,10 @@ pub struct Item {
     /// escaped), when it is not the entry's file itself.
     #[serde(default)]
     pub payload: Option<String>,
+    /// The flags only the payload raised (the entry's own text did not):
+    /// eradication acts on the payload for these, not on the entry.
+    #[serde(default)]
+    pub payload_flags: Vec<String>,
 }
 
 impl Item {
@@ -177,6 +182,9 @@ struct Ctx<'a> {
     followed: HashMap<PathBuf, Vec<String>>,
     /// Packaged kernel module names, read when a module line asks.
     modules: Option<HashSet<String>>,
+    /// Programs entries run that no package vouches for (host paths): the
+    /// evidence a collection must hold besides the entries themselves.
+    programs: Vec<PathBuf>,
 }
 
 /// Where the package manager installs: a file here that no package owns
@@ -225,6 +233,7 @@ impl<'a> Ctx<'a> {
             unreadable: Vec::new(),
             followed: HashMap::new(),
             modules: None,
+            programs: Vec::new(),
         }
     }
 
@@ -285,6 +294,7 @@ impl<'a> Ctx<'a> {
             flags,
             package,
             payload: None,
+            payload_flags: Vec::new(),
         }
     }
 
@@ -389,11 +399,22 @@ impl<'a> Ctx<'a> {
                     f
                 }
             };
-            if !flags.is_empty() && it.payload.is_none() {
-                it.payload = Some(crate::sanitize::escape_path(&real));
+            // The first program with flags is the one named (and the one
+            // eradication acts on).
+            if flags.is_empty()
+                || it
+                    .payload
+                    .as_ref()
+                    .is_some_and(|p| *p != escape_path(&real))
+            {
+                continue;
             }
+            it.payload = Some(escape_path(&real));
             for f in flags {
-                it.flag(&f);
+                if !it.flags.contains(&f) {
+                    it.flags.push(f.clone());
+                    it.payload_flags.push(f);
+                }
             }
         }
     }
@@ -414,10 +435,12 @@ impl<'a> Ctx<'a> {
             .pkgs
             .as_ref()
             .map(|p| p.verify(self.root, &real.to_string_lossy()));
-        match verdict {
-            Some(Verdict::Modified) => return vec!["modified_package_file".into()],
-            Some(Verdict::Intact) => return Vec::new(),
-            _ => {}
+        if verdict == Some(Verdict::Intact) {
+            return Vec::new();
+        }
+        self.programs.push(real.to_path_buf());
+        if verdict == Some(Verdict::Modified) {
+            return vec!["modified_package_file".into()];
         }
         let mut f: Vec<String> = Vec::new();
         if m.mode() & 0o002 != 0 {
@@ -624,14 +647,19 @@ fn script(c: &mut Ctx, mech: &str, attack: &str, local: &Path) {
             }
         }
     }
-    let programs = super::payload::script_programs(&text);
-    c.follow(&mut it, &programs);
     let cmd = if it.package.as_deref() == Some("intact") {
         None
     } else {
         first_flagged_line(&text)
     };
     c.push(it, cmd.as_deref());
+    // Then what the script runs, after its own text is judged, so a flag
+    // it raises itself is never put down to a program it calls.
+    let programs = super::payload::script_programs(&text);
+    if let Some(mut it) = c.items.pop() {
+        c.follow(&mut it, &programs);
+        c.items.push(it);
+    }
 }
 
 /// A script's command, for the report: its first line a flag rule catches.
@@ -1359,6 +1387,25 @@ fn flag_new_since(items: &mut [Item], base: &[Item]) {
             it.flag(flag);
         }
     }
+}
+
+/// The programs persistence entries run that no package vouches for (host
+/// paths, resolved under the root): `ir collect` takes them with the
+/// entries, so a `pam_exec` script or a unit's `ExecStart` program is in
+/// the bundle (and behind the quarantine's evidence gate).
+pub fn untrusted_programs(dep: Option<&Deployment>, root: &Root) -> Vec<PathBuf> {
+    let window = Window::parse(Some("24h"), None, chrono::Utc::now()).expect("a fixed window");
+    let mut c = Ctx::new(root, &window);
+    for loc in catalogue::locations(root, &c.users) {
+        gather(&mut c, &loc);
+    }
+    if let Some(dep) = dep {
+        openclaw(&mut c, dep);
+    }
+    let mut v = std::mem::take(&mut c.programs);
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// Only the deployment's prompt files, judged exactly as [`run`] judges
