@@ -733,6 +733,10 @@ pub struct FlaggedItem {
     pub path: String,
     pub flags: Vec<String>,
     pub command: Option<String>,
+    /// Its most serious flag's severity (absent in journals before it was
+    /// kept, and then left out, so an old journal reports as it did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
 }
 
 /// What `ir persistence` journals.
@@ -1394,6 +1398,7 @@ mod tests {
             path: "/etc/cron.d/x".into(),
             flags: vec!["download_and_run".into(), "runs_from_tmp".into()],
             command: Some("curl x | sh".into()),
+            severity: None,
         };
         let fs = item.findings(|_| Severity::Warn);
         assert_eq!(fs.len(), 2);

@@ -85,6 +85,7 @@ pub fn run(ctx: &Ctx, a: &PersistenceArgs) -> Result<Exit> {
                 path: i.path.clone(),
                 flags: i.flags.clone(),
                 command: i.command.clone(),
+                severity: i.severity,
             })
             .collect();
         let details = serde_json::to_value(PersistenceRecord {
@@ -125,7 +126,20 @@ fn line(o: &mut String, i: &Item) {
             .unwrap_or_default(),
     );
     if !i.flags.is_empty() {
-        let _ = writeln!(o, "      FLAGS: {}", i.flags.join(", "));
+        let sev = i.severity.map_or("warn", |s| s.as_str());
+        let _ = writeln!(o, "      FLAGS ({sev}): {}", i.flags.join(", "));
+        for f in &i.flags {
+            let (_, words) = crate::triage::rules::describe(f);
+            let from = if i.payload_flags.contains(f) {
+                format!(
+                    " (in {})",
+                    i.payload.as_deref().unwrap_or("the program it runs")
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(o, "        {f}: {words}{from}");
+        }
     }
 }
 

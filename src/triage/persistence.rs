@@ -56,6 +56,9 @@ pub struct Item {
     /// eradication acts on the payload for these, not on the entry.
     #[serde(default)]
     pub payload_flags: Vec<String>,
+    /// The most serious flag's severity; none when nothing is flagged.
+    #[serde(default)]
+    pub severity: Option<crate::record::Severity>,
 }
 
 impl Item {
@@ -251,7 +254,12 @@ impl<'a> Ctx<'a> {
                 *f = crate::sanitize::display_safe(f);
             }
             i.mechanism = crate::sanitize::display_safe(&i.mechanism);
+            i.severity = super::rules::severity(&i.flags);
         }
+        // Most serious first; the order is otherwise the catalogue's.
+        self.items.sort_by_key(|i| {
+            std::cmp::Reverse(i.severity.unwrap_or(crate::record::Severity::Info))
+        });
         let flagged = self.items.iter().filter(|i| !i.flags.is_empty()).count();
         Report {
             items: self.items,
@@ -295,6 +303,7 @@ impl<'a> Ctx<'a> {
             package,
             payload: None,
             payload_flags: Vec::new(),
+            severity: None,
         }
     }
 

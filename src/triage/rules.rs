@@ -7,6 +7,159 @@
 //! these come on top, from the entry's mechanism, account and schedule.
 
 use crate::host::users::User;
+use crate::record::Severity;
+
+/// Every flag persistence raises: how serious it is and what it means, in
+/// words, so a responder reads the list top-down. A flag not here is `Warn`.
+pub static FLAGS: &[(&str, Severity, &str)] = &[
+    (
+        "download_exec",
+        Severity::Critical,
+        "downloads code and runs it",
+    ),
+    (
+        "reverse_shell",
+        Severity::Critical,
+        "opens a shell to a remote host",
+    ),
+    (
+        "ioc",
+        Severity::Critical,
+        "names a known indicator of compromise",
+    ),
+    (
+        "web_shell",
+        Severity::Critical,
+        "runs what a web request sends",
+    ),
+    (
+        "modified_package_file",
+        Severity::Critical,
+        "a packaged file changed since its package installed it",
+    ),
+    ("uid0", Severity::Critical, "a second account with uid 0"),
+    (
+        "pam_exec_authtok",
+        Severity::Critical,
+        "hands typed passwords to a program",
+    ),
+    (
+        "ld_preload",
+        Severity::Critical,
+        "preloads a library into every process",
+    ),
+    (
+        "grub_init_override",
+        Severity::Critical,
+        "boots something else as init",
+    ),
+    (
+        "system_account_shell",
+        Severity::Critical,
+        "a service account that can log in",
+    ),
+    (
+        "ssh_key_system_account",
+        Severity::Critical,
+        "an SSH key that logs in as a service account",
+    ),
+    (
+        "unpackaged_module",
+        Severity::Critical,
+        "loads a kernel module no package ships",
+    ),
+    (
+        "suid_interpreter",
+        Severity::Critical,
+        "a SUID/SGID interpreter: a root shell for anyone",
+    ),
+    (
+        "dangerous_capability",
+        Severity::Critical,
+        "file capabilities that amount to root",
+    ),
+    (
+        "base64_decode",
+        Severity::Warn,
+        "decodes base64, usually to run it",
+    ),
+    ("base64_blob", Severity::Warn, "carries a long base64 blob"),
+    (
+        "runs_from_tmp",
+        Severity::Warn,
+        "runs something from /tmp, /dev/shm or a hidden directory",
+    ),
+    (
+        "runs_from_data_dir",
+        Severity::Warn,
+        "runs a program kept where only data belongs",
+    ),
+    (
+        "world_writable",
+        Severity::Warn,
+        "anyone can change it, or the program it runs",
+    ),
+    (
+        "undeclared",
+        Severity::Warn,
+        "an OpenClaw job OpenClaw did not declare",
+    ),
+    ("nopasswd", Severity::Warn, "sudo without a password"),
+    (
+        "root_cron_every_minute",
+        Severity::Warn,
+        "a root job that runs every minute",
+    ),
+    (
+        "installs_package",
+        Severity::Warn,
+        "installs software or runs a maintainer script when it fires",
+    ),
+    (
+        "git_fsmonitor_command",
+        Severity::Warn,
+        "git runs this program on every status",
+    ),
+    (
+        "shell_not_in_etc_shells",
+        Severity::Warn,
+        "a login shell /etc/shells does not list",
+    ),
+    (
+        "ssh_key_added",
+        Severity::Warn,
+        "an SSH key the baseline did not have",
+    ),
+    (
+        "new_account",
+        Severity::Warn,
+        "an account the baseline did not have",
+    ),
+    (
+        "unpackaged_suid",
+        Severity::Warn,
+        "a SUID/SGID file no package installed",
+    ),
+    (
+        "unpackaged",
+        Severity::Info,
+        "a system file no package installed",
+    ),
+    ("recent", Severity::Info, "changed in the time window"),
+];
+
+/// A flag's severity and meaning (`Warn` and the flag itself when unknown).
+pub fn describe(flag: &str) -> (Severity, &str) {
+    FLAGS
+        .iter()
+        .find(|(f, _, _)| *f == flag)
+        .map_or((Severity::Warn, flag), |(_, s, w)| (*s, *w))
+}
+
+/// The severity of an item: that of its most serious flag.
+pub fn severity(flags: &[String]) -> Option<Severity> {
+    flags.iter().map(|f| describe(f).0).max()
+}
 
 /// Flags an entry of `mechanism` raises by what it is, beyond its text.
 /// `user` is the account it runs as, `detail` the item's detail (a cron
@@ -163,6 +316,16 @@ mod tests {
             home: "/".into(),
             shell: shell.into(),
         }
+    }
+
+    #[test]
+    fn severities() {
+        let f = |v: &[&str]| severity(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(f(&["recent", "download_exec"]), Some(Severity::Critical));
+        assert_eq!(f(&["unpackaged"]), Some(Severity::Info));
+        assert_eq!(f(&[]), None);
+        let mut seen = std::collections::HashSet::new();
+        assert!(FLAGS.iter().all(|(f, _, _)| seen.insert(*f)));
     }
 
     #[test]
