@@ -143,6 +143,11 @@ const ENTRIES_NOT_FILES: &[(&str, &str)] = &[
         "account",
         "an account in /etc/passwd: remove it with `userdel`",
     ),
+    (
+        // The same mechanism's name in journals written before it was renamed.
+        "uid0-account",
+        "an account in /etc/passwd: remove it with `userdel`",
+    ),
 ];
 
 /// How to remove an item of `mechanism` that lives inside a structured
