@@ -540,3 +540,32 @@ fn collect_takes_the_programs_entries_run_and_quarantine_acts_on_them() {
         "{v}"
     );
 }
+
+#[test]
+fn a_payload_never_leads_out_of_the_root_nor_blocks() {
+    let h = Host::files();
+    let r = &h.root;
+    // Outside the root, a file that would be flagged if it were read.
+    let outside = h.dir.path().join("outside.sh");
+    std::fs::write(&outside, format!("#!/bin/sh\n{DL}\n")).unwrap();
+    std::fs::create_dir_all(r.join("usr/local/bin")).unwrap();
+    std::os::unix::fs::symlink(&outside, r.join("usr/local/bin/out")).unwrap();
+    let up = format!("../../../../../../../../..{}", outside.display());
+    std::os::unix::fs::symlink(&up, r.join("usr/local/bin/up")).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        r.join("usr/local/bin/fifo"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o755),
+        0,
+    )
+    .unwrap();
+    write(
+        r,
+        "/etc/cron.d/links",
+        "0 * * * * root /usr/local/bin/out\n0 * * * * root /usr/local/bin/up\n0 * * * * root /usr/local/bin/fifo\n",
+    );
+    let (_, items) = run(r, &[]);
+    let f = flags(&items, "cron", "/etc/cron.d/links");
+    assert!(f.is_empty(), "a file outside the root was judged: {f:?}");
+}
