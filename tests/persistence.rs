@@ -166,6 +166,7 @@ fn plant_variants(r: &Path) -> Vec<(&'static str, &'static str, &'static str)> {
     );
     write(r, "/etc/initramfs-tools/scripts/init-bottom/net", &sh);
     write(r, "/var/www/html/up.php", "<?php system($_GET['c']); ?>\n");
+    write(r, "/var/spool/cron/atjobs/a0001", &sh);
     write(r, "/usr/bin/python3", "#!fake interpreter\n");
     chmod(r, "/usr/bin/python3", 0o4755);
     vec![
@@ -215,6 +216,7 @@ fn plant_variants(r: &Path) -> Vec<(&'static str, &'static str, &'static str)> {
             "download_exec",
         ),
         ("web-shell", "/var/www/html/up.php", "web_shell"),
+        ("at", "/var/spool/cron/atjobs/a0001", "download_exec"),
         ("setuid", "/usr/bin/python3", "suid_interpreter"),
     ]
 }
@@ -242,6 +244,18 @@ fn planted_variants_are_each_flagged() {
         })
         .collect();
     assert_eq!(shells.len(), 2, "{shells:#?}");
+    // An at job runs as whoever owns it.
+    let at = items
+        .iter()
+        .find(|i| i["mechanism"] == "at")
+        .expect("the at job is listed");
+    let me = rustix::process::geteuid().as_raw();
+    let want = if me == 0 {
+        "root".to_string()
+    } else {
+        format!("uid {me}")
+    };
+    assert_eq!(at["user"], want.as_str(), "{at}");
     // A sample hook never runs, so it is not listed.
     assert!(
         !items

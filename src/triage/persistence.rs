@@ -608,7 +608,24 @@ fn scripts(c: &mut Ctx, mech: &str, attack: &str, host: &Path) {
         if mech == "dnf-plugin" {
             dnf_plugin_module(c, &f);
         }
+        if mech == "at" {
+            at_owner(c, &f);
+        }
     }
+}
+
+/// An at job runs as the account that queued it, which owns the job file.
+fn at_owner(c: &mut Ctx, job: &Path) {
+    let shown = escape_path(&c.root.host_view(job));
+    let Some(it) = c.items.last_mut().filter(|i| i.path == shown) else {
+        return;
+    };
+    it.user = it.owner.map(|uid| {
+        c.users
+            .iter()
+            .find(|u| u.uid == uid)
+            .map_or(format!("uid {uid}"), |u| u.name.clone())
+    });
 }
 
 /// Where yum and dnf find the Python module of a plugin `.conf`.
