@@ -181,7 +181,8 @@ fn judge_bin(root: &Root, local: &Path, pkgs: Option<&Packages>) -> Option<Attr>
         detail.push(format!("mode {:o}", m.mode() & 0o7777));
         if shell_like(&name) {
             flags.push("suid_interpreter");
-        } else if verdict == Some(Verdict::Unpackaged) {
+        } else if verdict == Some(Verdict::Unpackaged) && !pkgs.is_some_and(|p| p.overridden(&host))
+        {
             flags.push("unpackaged_suid");
         }
     }

@@ -25,6 +25,8 @@ pub struct Packages {
     md5: HashMap<String, String>,
     /// MD5 (hex) of conffiles as the package shipped them.
     conffiles: HashMap<String, String>,
+    /// Paths whose owner and mode `dpkg-statoverride` declares.
+    overrides: HashSet<String>,
 }
 
 /// What the package database says of one file.
@@ -102,6 +104,15 @@ impl Packages {
         if let Ok(b) = crate::safefs::read_bounded(&root.join("/var/lib/dpkg/status"), 256 << 20) {
             p.conffiles = conffiles(&String::from_utf8_lossy(&b));
         }
+        // `owner group mode path`, one a line.
+        if let Ok(b) =
+            crate::safefs::read_bounded(&root.join("/var/lib/dpkg/statoverride"), 16 << 20)
+        {
+            p.overrides = String::from_utf8_lossy(&b)
+                .lines()
+                .filter_map(|l| l.split_whitespace().nth(3).map(str::to_owned))
+                .collect();
+        }
         Some(p)
     }
 
@@ -135,6 +146,13 @@ impl Packages {
             Some(_) => Verdict::Modified,
             None => Verdict::Unverified,
         }
+    }
+
+    /// True when `dpkg-statoverride` declares this path's owner and mode
+    /// (how a package or an administrator makes a file SUID on purpose).
+    pub fn overridden(&self, host: &str) -> bool {
+        self.overrides.contains(host)
+            || merged_usr_twin(host).is_some_and(|t| self.overrides.contains(&t))
     }
 
     /// Packaged kernel module names (`.ko`, compressed or not), with `-`
@@ -238,6 +256,14 @@ mod tests {
         assert_eq!(p.verify(&root, "/usr/bin/ls"), Verdict::Modified);
         assert_eq!(p.verify(&root, "/etc/x.conf"), Verdict::ConffileEdited);
         assert!(Packages::load(&Root::new("/nonexistent")).is_none());
+        std::fs::write(
+            d.path().join("var/lib/dpkg/statoverride"),
+            "root messagebus 4754 /usr/lib/dbus-1.0/dbus-daemon-launch-helper\n",
+        )
+        .unwrap();
+        let p = Packages::load(&root).unwrap();
+        assert!(p.overridden("/usr/lib/dbus-1.0/dbus-daemon-launch-helper"));
+        assert!(!p.overridden("/usr/bin/ls"));
     }
 
     #[test]
