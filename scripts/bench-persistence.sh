@@ -215,6 +215,11 @@ sed -i 's|^news:\(.*\):/usr/sbin/nologin$|news:\1:/usr/sbin/nologin |' "$root/et
 want nologin-trailing-space A account '/etc/passwd#news' system_account_shell
 add /etc/passwd 'helper:x:1001:1001::/home/helper:/bin/bash'
 want new-account-since-baseline B account '/etc/passwd#helper' new_account
+sed -i 's|^list:[^:]*:|list:$6$bench$0123456789abcdef:|' "$root/etc/shadow"
+want system-account-password A account '/etc/passwd#list' system_account_password
+add /etc/passwd 'nopw:x:1002:1002::/home/nopw:/bin/bash'
+add /etc/shadow 'nopw::19000:0:99999:7:::'
+want empty-password A account '/etc/passwd#nopw' empty_password
 
 # T1546.016 package-manager hooks
 put /etc/apt/apt.conf.d/99x "APT::Update::Pre-Invoke {\"$DL\";};"

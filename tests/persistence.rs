@@ -167,6 +167,16 @@ fn plant_variants(r: &Path) -> Vec<(&'static str, &'static str, &'static str)> {
     write(r, "/etc/initramfs-tools/scripts/init-bottom/net", &sh);
     write(r, "/var/www/html/up.php", "<?php system($_GET['c']); ?>\n");
     write(r, "/var/spool/cron/atjobs/a0001", &sh);
+    write(
+        r,
+        "/etc/shadow",
+        "root:$y$j9T$rootroot:19000:0:99999:7:::\nsvc2:$6$salt$hash:19000:0:99999:7:::\nnopw::19000:0:99999:7:::\n",
+    );
+    append(
+        r,
+        "/etc/passwd",
+        "svc2:x:996:996::/nonexistent:/usr/sbin/nologin\nnopw:x:1002:1002::/home/nopw:/bin/bash\n",
+    );
     write(r, "/usr/bin/python3", "#!fake interpreter\n");
     chmod(r, "/usr/bin/python3", 0o4755);
     vec![
@@ -217,6 +227,8 @@ fn plant_variants(r: &Path) -> Vec<(&'static str, &'static str, &'static str)> {
         ),
         ("web-shell", "/var/www/html/up.php", "web_shell"),
         ("at", "/var/spool/cron/atjobs/a0001", "download_exec"),
+        ("account", "/etc/passwd", "system_account_password"),
+        ("account", "/etc/passwd", "empty_password"),
         ("setuid", "/usr/bin/python3", "suid_interpreter"),
     ]
 }

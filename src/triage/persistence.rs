@@ -614,6 +614,22 @@ fn scripts(c: &mut Ctx, mech: &str, attack: &str, host: &Path) {
     }
 }
 
+/// The password field of each account in `/etc/shadow` (never shown: only
+/// whether it is empty, locked or set is judged). An unreadable shadow is
+/// named once, by the `account-files` listing.
+fn shadow_fields(c: &Ctx) -> HashMap<String, String> {
+    let Ok(b) = crate::safefs::read_bounded(&c.root.join("/etc/shadow"), 16 << 20) else {
+        return HashMap::new();
+    };
+    String::from_utf8_lossy(&b)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            Some((f.next()?.to_string(), f.next()?.to_string()))
+        })
+        .collect()
+}
+
 /// An at job runs as the account that queued it, which owns the job file.
 fn at_owner(c: &mut Ctx, job: &Path) {
     let shown = escape_path(&c.root.host_view(job));
@@ -988,11 +1004,16 @@ fn accounts(c: &mut Ctx, m: &Mechanism, host: &Path) {
         })
         .map(|(name, _)| *name)
         .collect();
+    let shadow = shadow_fields(&*c);
     let base = c.item(m.id, m.attack, &passwd, None);
     for u in c.users.clone() {
         let mut it = base.clone();
         it.user = Some(u.name.clone());
         for f in super::rules::account_flags(&u, c.uid_min, &shells, &shell_ok) {
+            it.flag(f);
+        }
+        let pw = super::rules::password_state(shadow.get(&u.name).map(String::as_str));
+        for f in super::rules::password_flags(&u, c.uid_min, pw) {
             it.flag(f);
         }
         // Quoted, so a trailing space in the shell shows.

@@ -79,6 +79,16 @@ pub static FLAGS: &[(&str, Severity, &str)] = &[
         "file capabilities that amount to root",
     ),
     (
+        "empty_password",
+        Severity::Critical,
+        "logs in with no password at all",
+    ),
+    (
+        "system_account_password",
+        Severity::Critical,
+        "a service account with a usable password",
+    ),
+    (
         "base64_decode",
         Severity::Warn,
         "decodes base64, usually to run it",
@@ -257,6 +267,40 @@ const NO_LOGIN: &[&str] = &[
     "/sbin/halt",
 ];
 
+/// What a shadow password field allows: `None` when the account is not in
+/// shadow (or the field is a lock: `*`, `!...`), else whether it is empty
+/// (a login with no password at all).
+pub fn password_state(field: Option<&str>) -> Option<PasswordState> {
+    let f = field?;
+    if f.starts_with('!') || f.starts_with('*') {
+        return None;
+    }
+    Some(if f.is_empty() {
+        PasswordState::Empty
+    } else {
+        PasswordState::Set
+    })
+}
+
+/// A shadow entry that lets someone log in with a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordState {
+    Empty,
+    Set,
+}
+
+/// Flags of an account's shadow entry: no password at all on any account;
+/// a usable password on a service account (nobody types one for it).
+pub fn password_flags(u: &User, uid_min: u32, state: Option<PasswordState>) -> Vec<&'static str> {
+    match state {
+        Some(PasswordState::Empty) => vec!["empty_password"],
+        Some(PasswordState::Set) if is_system_account(u, uid_min) => {
+            vec!["system_account_password"]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Service accounts their package gives a login shell on purpose, with a
 /// file of that package: the account is fine when the package is there
 /// (postgresql-common creates `postgres` with `/bin/bash`).
@@ -347,6 +391,20 @@ mod tests {
         assert!(f(&u("postgres", 101, "/bin/bash")).is_empty());
         assert_eq!(f(&u("postgres", 101, "/tmp/sh")), ["system_account_shell"]);
         assert_eq!(uid_min("# x\nUID_MIN\t\t\t 500\n"), 500);
+        let p = |x: &User, f: Option<&str>| password_flags(x, 1000, password_state(f));
+        let daemon = u("daemon", 1, "/usr/sbin/nologin");
+        assert!(p(&daemon, Some("*")).is_empty());
+        assert!(p(&daemon, Some("!$6$x")).is_empty());
+        assert!(p(&daemon, None).is_empty());
+        assert_eq!(
+            p(&daemon, Some("$6$salt$hash")),
+            ["system_account_password"]
+        );
+        assert_eq!(
+            p(&u("alice", 1000, "/bin/sh"), Some("")),
+            ["empty_password"]
+        );
+        assert!(p(&u("alice", 1000, "/bin/sh"), Some("$y$j9T$x")).is_empty());
         assert_eq!(uid_min(""), 1000);
     }
 
