@@ -175,7 +175,9 @@ pub fn text_flags(text: &str) -> Vec<&'static str> {
 struct Ctx<'a> {
     root: &'a Root,
     window: &'a Window,
-    pkgs: Option<Packages>,
+    /// The dpkg database, read when a system file is first judged (the
+    /// prompt-file check recover runs before every start needs none).
+    pkgs: std::cell::OnceCell<Option<Packages>>,
     users: Vec<User>,
     /// `UID_MIN` of login.defs: below it (but root) is a service account.
     uid_min: u32,
@@ -229,7 +231,7 @@ impl<'a> Ctx<'a> {
         Ctx {
             root,
             window,
-            pkgs: Packages::load(root),
+            pkgs: std::cell::OnceCell::new(),
             users: users::users(root),
             uid_min: super::rules::uid_min(&login_defs),
             items: Vec::new(),
@@ -318,7 +320,7 @@ impl<'a> Ctx<'a> {
         m: &std::fs::Metadata,
         flags: &mut Vec<String>,
     ) -> Option<String> {
-        let pkgs = self.pkgs.as_ref()?;
+        let pkgs = self.packages()?;
         if !is_system_path(host) {
             return None;
         }
@@ -375,10 +377,18 @@ impl<'a> Ctx<'a> {
         self.items.push(it);
     }
 
+    /// The dpkg database under the root, if there is one.
+    fn packages(&self) -> Option<&Packages> {
+        self.pkgs.get_or_init(|| Packages::load(self.root)).as_ref()
+    }
+
     /// True when a module a modules-load line names has no packaged `.ko`
     /// (nor a DKMS build): decidable only with a dpkg database.
     fn module_unpackaged(&mut self, line: &str) -> bool {
-        let Some(pkgs) = &self.pkgs else { return false };
+        let root = self.root;
+        let Some(pkgs) = self.pkgs.get_or_init(|| Packages::load(root)) else {
+            return false;
+        };
         let Some(name) = line.split_whitespace().next() else {
             return false;
         };
@@ -441,7 +451,7 @@ impl<'a> Ctx<'a> {
             return Vec::new();
         }
         let verdict = self
-            .pkgs
+            .packages()
             .as_ref()
             .map(|p| p.verify(self.root, &real.to_string_lossy()));
         if verdict == Some(Verdict::Intact) {
@@ -995,7 +1005,7 @@ fn accounts(c: &mut Ctx, m: &Mechanism, host: &Path) {
     // Packaged service accounts with a shell, where their package is installed.
     let shell_ok: Vec<&str> = super::rules::SERVICE_SHELLS
         .iter()
-        .filter(|(_, marker)| match &c.pkgs {
+        .filter(|(_, marker)| match c.packages() {
             Some(p) => p.owns(marker),
             None => crate::safefs::lstat(&c.root.join(marker))
                 .ok()
@@ -1407,8 +1417,8 @@ fn file_attributes(c: &mut Ctx) {
             }
         }
     }
-    let mut found = attr::scan_bins(c.root, &dirs, c.pkgs.as_ref());
-    if let Some(p) = &c.pkgs {
+    let mut found = attr::scan_bins(c.root, &dirs, c.packages());
+    if let Some(p) = c.packages() {
         found.extend(attr::replaced_binaries(c.root, p));
     }
     for a in found {
