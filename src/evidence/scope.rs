@@ -102,7 +102,9 @@ pub fn roots(dep: &Deployment, root: &Root, add: &[PathBuf]) -> Vec<Scope> {
     }
     // And the programs those entries run, where no package vouches for
     // them (a pam_exec script, a unit's ExecStart): the payload itself.
-    for p in crate::triage::persistence::untrusted_programs(Some(dep), root) {
+    // The host's entries only: reading the deployment's own (its databases)
+    // before they are collected would change the order of volatility.
+    for p in crate::triage::persistence::untrusted_programs(root) {
         push(root.join(&p), "payload", false);
     }
     // The histories of whoever owns the state dir.

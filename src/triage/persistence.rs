@@ -1454,14 +1454,11 @@ fn flag_new_since(items: &mut [Item], base: &[Item]) {
 /// paths, resolved under the root): `ir collect` takes them with the
 /// entries, so a `pam_exec` script or a unit's `ExecStart` program is in
 /// the bundle (and behind the quarantine's evidence gate).
-pub fn untrusted_programs(dep: Option<&Deployment>, root: &Root) -> Vec<PathBuf> {
+pub fn untrusted_programs(root: &Root) -> Vec<PathBuf> {
     let window = Window::parse(Some("24h"), None, chrono::Utc::now()).expect("a fixed window");
     let mut c = Ctx::new(root, &window);
     for loc in catalogue::locations(root, &c.users) {
         gather(&mut c, &loc);
-    }
-    if let Some(dep) = dep {
-        openclaw(&mut c, dep);
     }
     let mut v = std::mem::take(&mut c.programs);
     v.sort();
