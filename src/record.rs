@@ -737,6 +737,12 @@ pub struct FlaggedItem {
     /// kept, and then left out, so an old journal reports as it did).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
+    /// The program the entry runs whose content raised `payload_flags`
+    /// (both absent in older journals, and left out when empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payload_flags: Vec<String>,
 }
 
 /// What `ir persistence` journals.
@@ -1399,6 +1405,8 @@ mod tests {
             flags: vec!["download_and_run".into(), "runs_from_tmp".into()],
             command: Some("curl x | sh".into()),
             severity: None,
+            payload: None,
+            payload_flags: Vec::new(),
         };
         let fs = item.findings(|_| Severity::Warn);
         assert_eq!(fs.len(), 2);

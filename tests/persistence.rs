@@ -595,3 +595,35 @@ fn a_payload_never_leads_out_of_the_root_nor_blocks() {
     let f = flags(&items, "cron", "/etc/cron.d/links");
     assert!(f.is_empty(), "a file outside the root was judged: {f:?}");
 }
+
+#[test]
+fn the_report_says_to_remove_the_program_an_entry_runs() {
+    let h = Host::files();
+    let r = &h.root;
+    let sh = format!("#!/bin/sh\n{DL}\n");
+    write(r, "/usr/local/sbin/agentd", &sh);
+    write(
+        r,
+        "/etc/systemd/system/agentd.service",
+        "[Service]\nExecStart=/usr/local/sbin/agentd\n",
+    );
+    write(r, "/usr/local/sbin/notify", &sh);
+    write(
+        r,
+        "/etc/pam.d/sshd",
+        "session required pam_exec.so /usr/local/sbin/notify\n",
+    );
+    h.ir().args(["-q", "persistence"]).assert().code(1);
+    h.ir().args(["-q", "report"]).assert().success();
+    let rep: Value =
+        serde_json::from_slice(&std::fs::read(h.case.join("report.json")).unwrap()).unwrap();
+    let todo = rep["todo"].to_string();
+    assert!(
+        todo.contains("ir quarantine /usr/local/sbin/agentd (the program it runs)"),
+        "{todo}"
+    );
+    assert!(
+        todo.contains("remove the pam_exec line from /etc/pam.d/sshd first, then ir quarantine /usr/local/sbin/notify"),
+        "{todo}"
+    );
+}

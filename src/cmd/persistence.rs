@@ -86,6 +86,8 @@ pub fn run(ctx: &Ctx, a: &PersistenceArgs) -> Result<Exit> {
                 flags: i.flags.clone(),
                 command: i.command.clone(),
                 severity: i.severity,
+                payload: i.payload.clone(),
+                payload_flags: i.payload_flags.clone(),
             })
             .collect();
         let details = serde_json::to_value(PersistenceRecord {

@@ -117,6 +117,7 @@ pub const CONTENT_FLAGS: &[&str] = &[
     "base64_blob",
     "runs_from_tmp",
     "ioc",
+    "web_shell",
 ];
 
 /// Mechanisms whose item is an entry inside a structured file (the
