@@ -242,6 +242,8 @@ put /root/.gitconfig '[core]' '	pager = /usr/local/bin/pg'
 want git-pager A git-config /root/.gitconfig download_exec
 put /root/.openclaw/workspace/.git/config '[core]' '	fsmonitor = .git/fsm'
 want git-fsmonitor A git-config /root/.openclaw/workspace/.git/config git_fsmonitor_command
+put /root/.config/git/config '[alias]' "	st = !$DL; git status"
+want git-alias A git-config /root/.config/git/config download_exec
 
 # T1543 D-Bus, T1556 polkit
 put /usr/local/libexec/x '#!/bin/sh' "$DL"

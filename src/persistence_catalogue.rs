@@ -98,6 +98,9 @@ pub enum Runs {
     UdevRun,
     /// apt.conf: the quoted command of a `Pre-Invoke`/`Post-Invoke` hook.
     AptInvoke,
+    /// git config: the value of a key in [`GIT_COMMAND_KEYS`], or any
+    /// value git runs in a shell (`alias.x = !cmd`).
+    Git,
 }
 
 /// Where sshd reads its config, which names the authorized_keys files.
@@ -119,7 +122,7 @@ const UNIT_DIRS: &[&str] = &[
 const USER_UNIT_DIRS: &[&str] = &[".config/systemd/user/", ".local/share/systemd/user/"];
 
 /// git settings whose value is a program git runs (or where it finds hooks).
-const GIT_COMMAND_KEYS: &[&str] = &[
+pub const GIT_COMMAND_KEYS: &[&str] = &[
     "fsmonitor",
     "pager",
     "sshCommand",
@@ -437,7 +440,7 @@ pub static CATALOGUE: &[Mechanism] = &[
             ".openclaw/workspace/.git/config",
             ".openclaw/workspace-*/.git/config",
         ],
-        parser: Parser::Lines(Runs::Keyword(GIT_COMMAND_KEYS)),
+        parser: Parser::Lines(Runs::Git),
     },
     Mechanism {
         // Hooks git runs on commit, checkout, merge... (`*.sample` never run).

@@ -722,6 +722,7 @@ fn sample(m: &ir::persistence_catalogue::Mechanism) -> (String, Plant, Option<&'
                 Runs::Module => format!("install planted {DL}"),
                 Runs::Containing(s) => format!("auth optional {s} {DL}"),
                 Runs::Keyword(k) => format!("{} {DL}", k[0]),
+                Runs::Git => format!("planted = !{DL}"),
                 Runs::Anacron => format!("1 5 planted {DL}"),
                 Runs::UdevRun => format!("ACTION==\"add\", RUN+=\"{DL}\""),
                 Runs::AptInvoke => format!("APT::Update::Pre-Invoke {{\"{DL}\";}};"),

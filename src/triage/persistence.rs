@@ -806,7 +806,7 @@ fn listed(c: &mut Ctx, m: &Mechanism, host: &Path, runs: Runs) {
         };
         for (l, cmd) in entries {
             let mut it = base.clone();
-            if let Runs::Keyword(_) = runs {
+            if let Runs::Keyword(_) | Runs::Git = runs {
                 // The key says what the value is (`fsmonitor`, `ProxyCommand`).
                 it.detail = l
                     .split(|ch: char| ch.is_whitespace() || ch == '=')
@@ -861,6 +861,10 @@ fn pick(runs: Runs, l: &str) -> Option<String> {
         Runs::Module => module_line(l),
         Runs::Containing(s) => l.contains(s).then(|| l.to_string()),
         Runs::Keyword(keys) => keyword_value(l, keys),
+        Runs::Git => keyword_value(l, catalogue::GIT_COMMAND_KEYS).or_else(|| {
+            let (_, v) = l.split_once('=')?;
+            v.trim().strip_prefix('!').map(|c| c.trim().to_string())
+        }),
         Runs::Anacron => {
             let f: Vec<&str> = l.split_whitespace().collect();
             (f.len() >= 4 && !f[0].contains('=')).then(|| f[3..].join(" "))
@@ -1598,6 +1602,12 @@ mod tests {
             Some("diamorphine".into())
         );
         assert_eq!(pick(Runs::Module, "blacklist pcspkr"), None);
+        assert_eq!(
+            pick(Runs::Git, "up = !curl x | sh"),
+            Some("curl x | sh".into())
+        );
+        assert_eq!(pick(Runs::Git, "pager = less -R"), Some("less -R".into()));
+        assert_eq!(pick(Runs::Git, "name = Alice"), None);
         let ssh = Runs::Keyword(&["ProxyCommand"]);
         assert_eq!(
             pick(ssh, "ProxyCommand=ssh -W %h:%p bastion"),
@@ -1625,7 +1635,7 @@ mod tests {
     proptest! {
         #[test]
         fn parsers_never_panic(s in "\\PC{0,200}") {
-            for runs in [Runs::WholeLine, Runs::Module, Runs::Containing("x"), Runs::Keyword(&["K"]), Runs::Anacron, Runs::UdevRun, Runs::AptInvoke] {
+            for runs in [Runs::WholeLine, Runs::Module, Runs::Containing("x"), Runs::Keyword(&["K"]), Runs::Anacron, Runs::UdevRun, Runs::AptInvoke, Runs::Git] {
                 let _ = pick(runs, &s);
             }
             let _ = parse_cron_line(&s, true);
