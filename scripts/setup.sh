@@ -54,3 +54,9 @@ if [ ! -x "$tools/cargo-fuzz/bin/cargo-fuzz" ]; then
   cargo install --quiet --locked cargo-fuzz --root "$tools/cargo-fuzz" >&2 \
     || echo "setup: cargo-fuzz install failed; scripts/fuzz.sh will skip" >&2
 fi
+
+# A clean Debian 12 root (debootstrap from Debian's mirror, cached as a
+# tarball in the tools dir), for the test that `ir persistence` is silent on
+# a stock system and for scripts/bench-persistence.sh.
+bash scripts/debian-root.sh >/dev/null \
+  || echo "setup: no Debian 12 root; the clean-Debian persistence test will skip" >&2

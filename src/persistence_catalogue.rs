@@ -98,6 +98,9 @@ pub enum Runs {
     UdevRun,
     /// apt.conf: the quoted command of a `Pre-Invoke`/`Post-Invoke` hook.
     AptInvoke,
+    /// git config: the value of a key in [`GIT_COMMAND_KEYS`], or any
+    /// value git runs in a shell (`alias.x = !cmd`).
+    Git,
 }
 
 /// Where sshd reads its config, which names the authorized_keys files.
@@ -117,6 +120,105 @@ const UNIT_DIRS: &[&str] = &[
 
 /// A user's own unit directories, relative to the home.
 const USER_UNIT_DIRS: &[&str] = &[".config/systemd/user/", ".local/share/systemd/user/"];
+
+/// git settings whose value is a program git runs (or where it finds hooks).
+pub const GIT_COMMAND_KEYS: &[&str] = &[
+    "fsmonitor",
+    "pager",
+    "sshCommand",
+    "hooksPath",
+    "editor",
+    "askPass",
+];
+
+/// Files a maintainer script writes rather than dpkg installs, so no
+/// package lists them: each is judged by how it is made, not flagged
+/// `unpackaged`.
+pub static GENERATED: &[Generated] = &[
+    Generated {
+        path: "/etc/profile",
+        from: Made::Template("/usr/share/base-files/profile"),
+    },
+    Generated {
+        path: "/etc/environment",
+        from: Made::Empty,
+    },
+    Generated {
+        path: "/etc/default/grub",
+        from: Made::Template("/usr/share/grub/default/grub"),
+    },
+    Generated {
+        path: "/etc/ssh/sshd_config",
+        from: Made::Template("/usr/share/openssh/sshd_config"),
+    },
+    Generated {
+        path: "/etc/passwd",
+        from: Made::Accounts,
+    },
+    Generated {
+        path: "/etc/shadow",
+        from: Made::Accounts,
+    },
+    Generated {
+        path: "/etc/group",
+        from: Made::Accounts,
+    },
+    Generated {
+        path: "/etc/gshadow",
+        from: Made::Accounts,
+    },
+];
+
+/// A file a maintainer script writes.
+#[derive(Debug)]
+pub struct Generated {
+    /// Host path.
+    pub path: &'static str,
+    pub from: Made,
+}
+
+/// How a generated file is made, and so what it may hold.
+#[derive(Debug)]
+pub enum Made {
+    /// Copied from this packaged template: equal to it, or to an older
+    /// version whose MD5 the package lists beside it (`<template>.md5sums`).
+    Template(&'static str),
+    /// Created empty: comments and blank lines only.
+    Empty,
+    /// An account database, judged line by line by the account rules.
+    Accounts,
+}
+
+/// True when `host` is a generated file that holds what its maker wrote.
+pub fn generated_ok(root: &Root, host: &str) -> bool {
+    let Some(g) = GENERATED.iter().find(|g| g.path == host) else {
+        return false;
+    };
+    let read = |p: &str| crate::safefs::read_bounded(&root.join(p), 1 << 20).ok();
+    match g.from {
+        Made::Accounts => true,
+        Made::Empty => read(host).is_some_and(|b| {
+            String::from_utf8_lossy(&b)
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        }),
+        Made::Template(t) => {
+            let Some(have) = read(host) else { return false };
+            if read(t).is_some_and(|want| want == have) {
+                return true;
+            }
+            let sum = hex::encode(<md5::Md5 as md5::Digest>::digest(&have));
+            [format!("{t}.md5sums"), format!("{t}.md5sum")]
+                .iter()
+                .filter_map(|p| read(p))
+                .any(|b| {
+                    String::from_utf8_lossy(&b)
+                        .lines()
+                        .any(|l| l.split_whitespace().next() == Some(sum.as_str()))
+                })
+        }
+    }
+}
 
 /// The unit keys that run a command.
 const EXEC_KEYS: &[&str] = &[
@@ -215,12 +317,24 @@ pub static CATALOGUE: &[Mechanism] = &[
             "/usr/local/lib/systemd/user-generators/",
             "/usr/lib/systemd/system-generators/",
             "/usr/lib/systemd/user-generators/",
+        ],
+        home: &[],
+        parser: Parser::Script,
+    },
+    Mechanism {
+        // The units generators wrote at boot: what they make systemd run.
+        id: "systemd-generated-unit",
+        attack: "T1543.002",
+        system: &[
             "/run/systemd/generator/",
             "/run/systemd/generator.early/",
             "/run/systemd/generator.late/",
         ],
         home: &[],
-        parser: Parser::Script,
+        parser: Parser::Keyed {
+            suffixes: &[".service", ".socket", ".path", ".mount", ".timer"],
+            keys: EXEC_KEYS,
+        },
     },
     Mechanism {
         id: "systemd-linger",
@@ -313,11 +427,32 @@ pub static CATALOGUE: &[Mechanism] = &[
         ])),
     },
     Mechanism {
-        // core.pager, core.hooksPath, core.fsmonitor run on ordinary git use.
+        // core.pager, core.fsmonitor, core.sshCommand... run on ordinary git
+        // use, from the user's config and from any repository's own
+        // (OpenClaw workspaces are git repositories).
         id: "git-config",
         attack: "T1546",
         system: &["/etc/gitconfig"],
-        home: &[".gitconfig", ".config/git/config"],
+        home: &[
+            ".gitconfig",
+            ".config/git/config",
+            "*/.git/config",
+            ".openclaw/workspace/.git/config",
+            ".openclaw/workspace-*/.git/config",
+        ],
+        parser: Parser::Lines(Runs::Git),
+    },
+    Mechanism {
+        // Hooks git runs on commit, checkout, merge... (`*.sample` never run).
+        id: "git-hook",
+        attack: "T1546",
+        system: &[],
+        home: &[
+            "*/.git/hooks/",
+            ".openclaw/workspace/.git/hooks/",
+            ".openclaw/workspace-*/.git/hooks/",
+            ".config/git/hooks/",
+        ],
         parser: Parser::Script,
     },
     // Loading and boot.
@@ -377,12 +512,28 @@ pub static CATALOGUE: &[Mechanism] = &[
         parser: Parser::Script,
     },
     Mechanism {
+        // Scripts copied into the initramfs and run before the root is mounted.
+        id: "initramfs-hook",
+        attack: "T1542",
+        system: &[
+            "/etc/initramfs-tools/hooks/",
+            "/etc/initramfs-tools/scripts/*/",
+            "/usr/share/initramfs-tools/hooks/",
+            "/usr/share/initramfs-tools/scripts/*/",
+            "/etc/dracut.conf.d/",
+            "/usr/lib/dracut/modules.d/*/",
+        ],
+        home: &[],
+        parser: Parser::Script,
+    },
+    Mechanism {
         id: "kernel-module",
         attack: "T1547.006",
         system: &[
             "/etc/modules",
             "/etc/modules-load.d/",
             "/usr/lib/modules-load.d/",
+            "/run/modules-load.d/",
             "/etc/modprobe.d/",
         ],
         home: &[],
@@ -476,6 +627,20 @@ pub static CATALOGUE: &[Mechanism] = &[
         parser: Parser::Script,
     },
     Mechanism {
+        // A script a co-hosted web server runs on request.
+        id: "web-shell",
+        attack: "T1505.003",
+        system: &[
+            "/var/www/",
+            "/var/www/html/",
+            "/srv/www/",
+            "/srv/http/",
+            "/usr/share/nginx/html/",
+        ],
+        home: &[],
+        parser: Parser::Script,
+    },
+    Mechanism {
         id: "sudoers",
         attack: "T1548.003",
         system: &["/etc/sudoers", "/etc/sudoers.d/"],
@@ -483,7 +648,9 @@ pub static CATALOGUE: &[Mechanism] = &[
         parser: Parser::Sudoers,
     },
     Mechanism {
-        id: "uid0-account",
+        // One item per account: a second uid 0, a service account that can
+        // log in, an account new since the baseline.
+        id: "account",
         attack: "T1136.001",
         system: &["/etc/passwd"],
         home: &[],
@@ -705,7 +872,8 @@ fn is_glob(component: &str) -> bool {
 /// exists under the root and matches, component by component.
 pub fn expand(root: &Root, pattern: &str) -> Vec<PathBuf> {
     let mut found = vec![PathBuf::from("/")];
-    for c in Path::new(pattern).components() {
+    let comps: Vec<_> = Path::new(pattern).components().collect();
+    for (i, c) in comps.iter().enumerate() {
         let Component::Normal(c) = c else { continue };
         let c = c.to_string_lossy();
         if !is_glob(&c) {
@@ -715,12 +883,24 @@ pub fn expand(root: &Root, pattern: &str) -> Vec<PathBuf> {
         let Ok(m) = globset::Glob::new(&c).map(|g| g.compile_matcher()) else {
             return Vec::new();
         };
+        // A glob with more path after it can only match a directory
+        // (`*/.git/config` under a home full of files).
+        let dirs_only = i + 1 < comps.len();
         found = found
             .iter()
             .flat_map(|dir| matching_children(root, dir, &m))
+            .filter(|p| !dirs_only || is_real_dir(root, p))
             .collect();
     }
     found
+}
+
+/// A directory, not a link to one.
+fn is_real_dir(root: &Root, host: &Path) -> bool {
+    crate::safefs::lstat(&root.join(host))
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.file_type().is_dir())
 }
 
 fn matching_children(root: &Root, dir: &Path, m: &globset::GlobMatcher) -> Vec<PathBuf> {

@@ -733,6 +733,16 @@ pub struct FlaggedItem {
     pub path: String,
     pub flags: Vec<String>,
     pub command: Option<String>,
+    /// Its most serious flag's severity (absent in journals before it was
+    /// kept, and then left out, so an old journal reports as it did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// The program the entry runs whose content raised `payload_flags`
+    /// (both absent in older journals, and left out when empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payload_flags: Vec<String>,
 }
 
 /// What `ir persistence` journals.
@@ -1470,6 +1480,9 @@ mod tests {
             path: "/etc/cron.d/x".into(),
             flags: vec!["download_and_run".into(), "runs_from_tmp".into()],
             command: Some("curl x | sh".into()),
+            severity: None,
+            payload: None,
+            payload_flags: Vec::new(),
         };
         let fs = item.findings(|_| Severity::Warn);
         assert_eq!(fs.len(), 2);

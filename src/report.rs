@@ -304,10 +304,25 @@ fn removal(i: &crate::record::FlaggedItem, flags: &[&str]) -> String {
             "ir restore {path} --from git|baseline|bundle|template, or ir quarantine {path}"
         );
     }
-    let runs = flags
+    let content = |f: &&str| crate::contain::quarantine::CONTENT_FLAGS.contains(f);
+    // What the program it runs carries is that program's to remove.
+    let own: Vec<&str> = flags
         .iter()
-        .any(|f| crate::contain::quarantine::CONTENT_FLAGS.contains(f));
-    if runs {
+        .copied()
+        .filter(|f| !i.payload_flags.iter().any(|p| p == f))
+        .collect();
+    if let Some(p) = &i.payload
+        && flags.len() > own.len()
+        && !own.iter().any(content)
+    {
+        let p = shell_word(p);
+        return if i.mechanism == "pam-exec" {
+            format!("remove the pam_exec line from {path} first, then ir quarantine {p}")
+        } else {
+            format!("ir quarantine {p} (the program it runs)")
+        };
+    }
+    if flags.iter().any(content) {
         format!("ir quarantine {path}")
     } else {
         format!("review it; ir quarantine {path} removes it")

@@ -607,20 +607,21 @@ fn unwritable_output_dir_is_a_clear_error() {
 fn excludes_and_adds() {
     let h = Host::files();
     let (_, r) = keypair(h.dir.path());
-    std::fs::create_dir_all(h.path("/var/www")).unwrap();
-    std::fs::write(h.path("/var/www/shell.php"), "<?php system($_GET['c']); ?>").unwrap();
+    // Not a catalogue location (web roots are: they would be taken anyway).
+    std::fs::create_dir_all(h.path("/srv/app")).unwrap();
+    std::fs::write(h.path("/srv/app/shell.php"), "<?php system($_GET['c']); ?>").unwrap();
     collect(
         &h,
         &r,
         &[
             "--add",
-            "/var/www",
+            "/srv/app",
             "--exclude",
             "/home/alice/.openclaw/workspace/**",
         ],
     );
     let m = manifest(&h);
-    assert_eq!(item(&m, "/var/www/shell.php")["source"], "added");
+    assert_eq!(item(&m, "/srv/app/shell.php")["source"], "added");
     assert!(
         !m["items"]
             .as_array()

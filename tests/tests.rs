@@ -8,6 +8,7 @@ mod contain;
 mod custody;
 mod inventory;
 mod journal;
+mod persistence;
 mod playbook;
 mod readonly;
 mod real_openclaw;

