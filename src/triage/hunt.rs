@@ -17,6 +17,7 @@
 
 use crate::openclaw::Deployment;
 use crate::record::Severity;
+use crate::triage::normalize;
 use anyhow::{Context, Result, bail};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,12 @@ struct RuleSpec {
     title: String,
     fields: Vec<String>,
     regex: String,
+    /// The rule's family; the id's first dotted part when absent.
+    family: Option<String>,
+    /// What a hit means and what to look at next.
+    meaning: Option<String>,
+    /// MITRE ATT&CK technique or OWASP LLM Top 10 id.
+    attack: Option<String>,
 }
 
 /// A compiled rule.
@@ -58,6 +65,9 @@ pub struct Rule {
     pub title: String,
     pub fields: Vec<String>,
     pub regex: Regex,
+    pub family: String,
+    pub meaning: Option<String>,
+    pub attack: Option<String>,
 }
 
 fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
@@ -72,16 +82,26 @@ fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
         if let Some(bad) = r
             .fields
             .iter()
-            .find(|f| !matches!(f.as_str(), "text" | "tool" | "write" | "log"))
+            .find(|f| !matches!(f.as_str(), "text" | "tool" | "write" | "read" | "log"))
         {
             bail!(
-                "{origin}: rule {}: unknown field {bad:?} (text, tool, write or log)",
+                "{origin}: rule {}: unknown field {bad:?} (text, tool, write, read or log)",
                 r.id
             );
         }
-        let regex =
-            Regex::new(&r.regex).with_context(|| format!("{origin}: rule {}: bad regex", r.id))?;
+        // Rules are long alternations over Unicode text: allow them more
+        // room than the default 10 MiB.
+        let regex = regex::RegexBuilder::new(&r.regex)
+            .size_limit(32 << 20)
+            .build()
+            .with_context(|| format!("{origin}: rule {}: bad regex", r.id))?;
+        let family = r
+            .family
+            .unwrap_or_else(|| r.id.split('.').next().unwrap_or("").to_string());
         out.push(Rule {
+            family,
+            meaning: r.meaning,
+            attack: r.attack,
             id: r.id,
             severity: r.severity,
             title: r.title,
@@ -223,6 +243,25 @@ const WRITE_TOOLS: &[&str] = &[
     "patch",
 ];
 
+/// Tools that read a file for the agent.
+const READ_TOOLS: &[&str] = &["read", "read_file", "view", "cat", "open_file"];
+
+/// Where a message the agent read came from: the role, and for a tool
+/// result the tool that returned it.
+fn origin_of(role: &str, msg: &Value) -> String {
+    match role {
+        "toolResult" | "tool" => {
+            let tool = msg
+                .get("toolName")
+                .and_then(Value::as_str)
+                .unwrap_or("a tool");
+            format!("result of {}", crate::sanitize::escape(tool))
+        }
+        "" => "message".into(),
+        r => format!("{} message", crate::sanitize::escape(r)),
+    }
+}
+
 /// A transcript event's own time, escaped (it is the host's text).
 fn event_time(v: &Value) -> Option<String> {
     v.get("timestamp")
@@ -232,31 +271,70 @@ fn event_time(v: &Value) -> Option<String> {
 
 impl Hunter<'_> {
     fn check(&mut self, field: &str, text: &str, w: &Where) {
-        for r in self
+        self.check_from(field, text, w, None);
+    }
+
+    /// Matches `text` as `field` against every rule of that field. What the
+    /// agent read and ran is matched as the model saw it (JSON strings
+    /// unescaped, invisible characters and look-alikes undone, encoded runs
+    /// decoded: see [`normalize`]); paths and log lines as they are.
+    /// `origin` says where read text came from.
+    fn check_from(&mut self, field: &str, text: &str, w: &Where, origin: Option<&str>) {
+        let rules: Vec<&Rule> = self
             .rules
             .iter()
             .filter(|r| r.fields.iter().any(|f| f == field))
-        {
-            if let Some(m) = r.regex.find(text) {
-                if self
-                    .report
-                    .hits
-                    .iter()
-                    .any(|h| h.rule == r.id && h.source == w.source)
-                {
-                    continue;
-                }
-                self.report.hits.push(Hit {
-                    rule: r.id.clone(),
-                    severity: r.severity,
-                    title: r.title.clone(),
-                    source: w.source.clone(),
-                    snippet: snippet(&self.redactor, text, m),
-                    session: (!w.session.is_empty()).then(|| crate::sanitize::escape(w.session)),
-                    agent: (!w.agent.is_empty()).then(|| crate::sanitize::escape(w.agent)),
-                    time: w.time.clone(),
-                });
+            .collect();
+        if rules.is_empty() || text.is_empty() {
+            return;
+        }
+        let views = if matches!(field, "text" | "tool") {
+            normalize::views(text)
+        } else {
+            normalize::Views {
+                views: vec![normalize::View {
+                    how: None,
+                    text: text.to_string(),
+                }],
+                url: None,
             }
+        };
+        let origin = match (origin, &views.url) {
+            (Some(o), Some(u)) => Some(format!("{o} from {}", crate::sanitize::escape(u))),
+            (Some(o), None) => Some(o.to_string()),
+            _ => None,
+        };
+        for r in rules {
+            if self
+                .report
+                .hits
+                .iter()
+                .any(|h| h.rule == r.id && h.source == w.source)
+            {
+                continue;
+            }
+            let Some((v, m)) = views
+                .views
+                .iter()
+                .find_map(|v| r.regex.find(&v.text).map(|m| (v, m)))
+            else {
+                continue;
+            };
+            self.report.hits.push(Hit {
+                rule: r.id.clone(),
+                severity: r.severity,
+                title: r.title.clone(),
+                source: w.source.clone(),
+                snippet: snippet(&self.redactor, &v.text, m),
+                session: (!w.session.is_empty()).then(|| crate::sanitize::escape(w.session)),
+                agent: (!w.agent.is_empty()).then(|| crate::sanitize::escape(w.agent)),
+                time: w.time.clone(),
+                family: Some(r.family.clone()),
+                attack: r.attack.clone(),
+                decoded: v.how.map(str::to_string),
+                origin: origin.clone(),
+                chain: Vec::new(),
+            });
         }
     }
 
@@ -279,12 +357,15 @@ impl Hunter<'_> {
                         }
                     }
                     // What the agent read: user turns, tool results, injected messages.
-                    _ => self.check("text", &text_of(content), w),
+                    _ => {
+                        let origin = origin_of(role, msg);
+                        self.check_from("text", &text_of(content), w, Some(&origin));
+                    }
                 }
             }
             "compaction" | "branch_summary" => {
                 if let Some(s) = v.get("summary").and_then(Value::as_str) {
-                    self.check("text", s, w);
+                    self.check_from("text", s, w, Some(kind));
                 }
             }
             _ => {}
@@ -304,14 +385,33 @@ impl Hunter<'_> {
         };
         self.check("tool", &format!("{tool} {shown}"), w);
         let lower = tool.to_ascii_lowercase();
-        if WRITE_TOOLS.iter().any(|t| {
-            lower == *t || lower.ends_with(&format!("_{t}")) || lower.ends_with(&format!(".{t}"))
-        }) {
-            for k in ["path", "file_path", "filePath", "file", "target"] {
-                if let Some(p) = args.get(k).and_then(Value::as_str) {
-                    self.check("write", p, w);
-                }
+        let is = |names: &[&str]| {
+            names.iter().any(|t| {
+                lower == *t
+                    || lower.ends_with(&format!("_{t}"))
+                    || lower.ends_with(&format!(".{t}"))
+            })
+        };
+        let paths = ["path", "file_path", "filePath", "file", "target"];
+        let named = |k: &&str| args.get(*k).and_then(Value::as_str);
+        if is(WRITE_TOOLS) {
+            for p in paths.iter().filter_map(named) {
+                self.check("write", p, w);
             }
+        }
+        if is(READ_TOOLS) {
+            for p in paths.iter().filter_map(named) {
+                self.check("read", p, w);
+            }
+        }
+        // A shell command writes files too (`>>`, tee, sed -i, cp, dd of=),
+        // and a patch names the files it changes in its headers.
+        let written = match args.get("command").and_then(Value::as_str) {
+            Some(c) => crate::triage::shell::writes(c),
+            None => crate::triage::shell::text_writes(&shown),
+        };
+        for p in written {
+            self.check("write", &p, w);
         }
         self.report.tool_calls.push(ToolCall {
             tool: crate::sanitize::escape(&tool),

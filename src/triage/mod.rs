@@ -3,6 +3,8 @@
 //! Everything here only reads.
 
 pub mod hunt;
+pub mod normalize;
 pub mod persistence;
+pub mod shell;
 pub mod timeline;
 pub mod window;
