@@ -168,6 +168,8 @@ struct Where<'a> {
 struct Hunter<'a> {
     rules: &'a [Rule],
     report: Report,
+    /// (rule, source) of every hit so far: one hit per rule and row.
+    seen: std::collections::HashSet<(String, String)>,
     /// The deployment's secrets, kept out of every quote.
     redactor: crate::redact::Redactor,
 }
@@ -305,12 +307,7 @@ impl Hunter<'_> {
             _ => None,
         };
         for r in rules {
-            if self
-                .report
-                .hits
-                .iter()
-                .any(|h| h.rule == r.id && h.source == w.source)
-            {
+            if self.seen.contains(&(r.id.clone(), w.source.clone())) {
                 continue;
             }
             let Some((v, m)) = views
@@ -320,6 +317,7 @@ impl Hunter<'_> {
             else {
                 continue;
             };
+            self.seen.insert((r.id.clone(), w.source.clone()));
             self.report.hits.push(Hit {
                 rule: r.id.clone(),
                 severity: r.severity,
@@ -710,6 +708,7 @@ pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<R
     let mut h = Hunter {
         rules,
         report: Report::default(),
+        seen: Default::default(),
         redactor: crate::redact::Redactor::for_deployment(dep),
     };
     h.transcript_files(dep)?;
@@ -929,7 +928,7 @@ mod tests {
         #[test]
         fn entries_never_panic(s in "\\PC{0,300}") {
             let rules = rules(None).unwrap();
-            let mut h = Hunter { rules: &rules, report: Report::default(), redactor: Default::default() };
+            let mut h = Hunter { rules: &rules, report: Report::default(), seen: Default::default(), redactor: Default::default() };
             if let Ok(v) = serde_json::from_str::<Value>(&s) {
                 h.entry(&v, &Where { source: "x:1".into(), session: "s", agent: "a", time: None });
             }
