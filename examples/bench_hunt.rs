@@ -32,17 +32,23 @@ struct Item {
 }
 
 fn corpus_text(path: &Path) -> Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut out = Vec::new();
     for l in text.lines().filter(|l| !l.trim().is_empty()) {
-        let v: Value = serde_json::from_str(l).with_context(|| format!("{}: bad line", path.display()))?;
-        out.push((v["family"].as_str().unwrap_or("").to_string(), v["text"].as_str().unwrap_or("").to_string()));
+        let v: Value =
+            serde_json::from_str(l).with_context(|| format!("{}: bad line", path.display()))?;
+        out.push((
+            v["family"].as_str().unwrap_or("").to_string(),
+            v["text"].as_str().unwrap_or("").to_string(),
+        ));
     }
     Ok(out)
 }
 
 fn corpus_commands(path: &Path, default: &str) -> Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -70,32 +76,55 @@ fn fetched(n: usize, text: &str) -> String {
 
 /// The events of the bench session, and what each one holds.
 fn events(dir: &Path) -> Result<(Vec<Value>, Vec<Option<Item>>)> {
-    let mut ev = vec![json!({"type": "session", "version": 4, "id": SESSION, "timestamp": "2026-11-21T09:00:00.000Z", "cwd": "/tmp"})];
+    let mut ev = vec![
+        json!({"type": "session", "version": 4, "id": SESSION, "timestamp": "2026-11-21T09:00:00.000Z", "cwd": "/tmp"}),
+    ];
     let mut items: Vec<Option<Item>> = vec![None];
-    let texts = [("injection", corpus_text(&dir.join("injections.jsonl"))?), ("benign_text", corpus_text(&dir.join("benign-text.jsonl"))?)];
+    let texts = [
+        ("injection", corpus_text(&dir.join("injections.jsonl"))?),
+        ("benign_text", corpus_text(&dir.join("benign-text.jsonl"))?),
+    ];
     for (kind, list) in texts {
         for (family, t) in list {
             for placement in ["user message", "web_fetch result", "read result"] {
                 let n = ev.len();
                 let m = match placement {
                     "user message" => json!({"role": "user", "content": t}),
-                    "web_fetch result" => json!({"role": "toolResult", "toolCallId": format!("c{n}"), "toolName": "web_fetch", "isError": false, "content": [{"type": "text", "text": fetched(n, &t)}]}),
-                    _ => json!({"role": "toolResult", "toolCallId": format!("c{n}"), "toolName": "read", "isError": false, "content": [{"type": "text", "text": t}]}),
+                    "web_fetch result" => {
+                        json!({"role": "toolResult", "toolCallId": format!("c{n}"), "toolName": "web_fetch", "isError": false, "content": [{"type": "text", "text": fetched(n, &t)}]})
+                    }
+                    _ => {
+                        json!({"role": "toolResult", "toolCallId": format!("c{n}"), "toolName": "read", "isError": false, "content": [{"type": "text", "text": t}]})
+                    }
                 };
                 ev.push(message(n, m));
-                items.push(Some(Item { kind, family: family.clone(), placement }));
+                items.push(Some(Item {
+                    kind,
+                    family: family.clone(),
+                    placement,
+                }));
             }
         }
     }
     let cmds = [
-        ("dangerous_cmd", corpus_commands(&dir.join("commands-dangerous.txt"), "")?),
-        ("benign_cmd", corpus_commands(&dir.join("commands-benign.txt"), "everyday")?),
+        (
+            "dangerous_cmd",
+            corpus_commands(&dir.join("commands-dangerous.txt"), "")?,
+        ),
+        (
+            "benign_cmd",
+            corpus_commands(&dir.join("commands-benign.txt"), "everyday")?,
+        ),
     ];
     for (kind, list) in cmds {
         for (family, c) in list {
             let n = ev.len();
             ev.push(message(n, json!({"role": "assistant", "content": [{"type": "toolCall", "id": format!("c{n}"), "name": "exec", "arguments": {"command": c}}], "stopReason": "toolUse"})));
-            items.push(Some(Item { kind, family, placement: "exec call" }));
+            items.push(Some(Item {
+                kind,
+                family,
+                placement: "exec call",
+            }));
         }
     }
     Ok((ev, items))
@@ -103,15 +132,24 @@ fn events(dir: &Path) -> Result<(Vec<Value>, Vec<Option<Item>>)> {
 
 fn copy_host(fixture: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
-    let st = Command::new("cp").arg("-a").arg(fixture).arg(to.join("root")).status()?;
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(fixture)
+        .arg(to.join("root"))
+        .status()?;
     anyhow::ensure!(st.success(), "cp -a {} failed", fixture.display());
     Ok(())
 }
 
 /// The files host: the session as one JSONL file. Returns its path.
 fn plant_files(work: &Path, ev: &[Value]) -> Result<PathBuf> {
-    copy_host(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hosts/files-2026.7.1"), &work.join("files"))?;
-    let f = work.join(format!("files/root/home/alice/.openclaw/agents/main/sessions/{SESSION}.jsonl"));
+    copy_host(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hosts/files-2026.7.1"),
+        &work.join("files"),
+    )?;
+    let f = work.join(format!(
+        "files/root/home/alice/.openclaw/agents/main/sessions/{SESSION}.jsonl"
+    ));
     let mut text = String::new();
     for e in ev {
         text.push_str(&e.to_string());
@@ -124,7 +162,10 @@ fn plant_files(work: &Path, ev: &[Value]) -> Result<PathBuf> {
 /// The SQLite host: the session as `transcript_events` rows. Returns the
 /// rowid of each event.
 fn plant_sqlite(work: &Path, ev: &[Value]) -> Result<Vec<i64>> {
-    copy_host(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hosts/sqlite-2026.9.6"), &work.join("sqlite"))?;
+    copy_host(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hosts/sqlite-2026.9.6"),
+        &work.join("sqlite"),
+    )?;
     let state = work.join("sqlite/root/home/bob/.openclaw");
     ir::sample::build_sqlite_state(&state, "/home/bob/.openclaw")?;
     let c = rusqlite::Connection::open(state.join("agents/main/agent/openclaw-agent.sqlite"))?;
@@ -155,7 +196,12 @@ fn plant_sqlite(work: &Path, ev: &[Value]) -> Result<Vec<i64>> {
 }
 
 /// The event indexes `ir hunt` flagged (a warn or critical hit citing them).
-fn hunt(ir: &Path, root: &Path, home: &str, key: impl Fn(&str) -> Option<usize>) -> Result<(Vec<bool>, f64, usize)> {
+fn hunt(
+    ir: &Path,
+    root: &Path,
+    home: &str,
+    key: impl Fn(&str) -> Option<usize>,
+) -> Result<(Vec<bool>, f64, usize)> {
     let t0 = std::time::Instant::now();
     let out = Command::new(ir)
         .env_clear()
@@ -168,7 +214,8 @@ fn hunt(ir: &Path, root: &Path, home: &str, key: impl Fn(&str) -> Option<usize>)
         .arg("hunt")
         .output()?;
     let secs = t0.elapsed().as_secs_f64();
-    let v: Value = serde_json::from_slice(&out.stdout).with_context(|| String::from_utf8_lossy(&out.stderr).into_owned())?;
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .with_context(|| String::from_utf8_lossy(&out.stderr).into_owned())?;
     let mut flagged = Vec::new();
     let hits = v["hits"].as_array().cloned().unwrap_or_default();
     for h in &hits {
@@ -187,7 +234,10 @@ fn hunt(ir: &Path, root: &Path, home: &str, key: impl Fn(&str) -> Option<usize>)
 
 /// Lines (0-based event indexes) the playbook's grep matches in `file`.
 fn grep(file: &Path) -> Result<Vec<bool>> {
-    let out = Command::new("grep").args(["-n", "-i", GREP]).arg(file).output()?;
+    let out = Command::new("grep")
+        .args(["-n", "-i", GREP])
+        .arg(file)
+        .output()?;
     let mut flagged = Vec::new();
     for l in String::from_utf8_lossy(&out.stdout).lines() {
         if let Some(n) = l.split(':').next().and_then(|n| n.parse::<usize>().ok()) {
@@ -217,17 +267,36 @@ fn tally(items: &[Option<Item>], flagged: &[bool], by: impl Fn(&Item) -> String)
 }
 
 fn pct((f, n): (usize, usize)) -> String {
-    format!("{:5.1}% ({f}/{n})", if n == 0 { 0.0 } else { 100.0 * f as f64 / n as f64 })
+    format!(
+        "{:5.1}% ({f}/{n})",
+        if n == 0 {
+            0.0
+        } else {
+            100.0 * f as f64 / n as f64
+        }
+    )
 }
 
 fn report(name: &str, items: &[Option<Item>], flagged: &[bool]) {
     let kinds = tally(items, flagged, |i| i.kind.to_string());
     let get = |k: &str| kinds.get(k).copied().unwrap_or_default();
     println!("{name}:");
-    println!("  injection texts flagged (recall)   {}", pct(get("injection")));
-    println!("  dangerous commands flagged (recall) {}", pct(get("dangerous_cmd")));
-    println!("  benign text flagged (FP rate)      {}", pct(get("benign_text")));
-    println!("  benign commands flagged (FP rate)  {}", pct(get("benign_cmd")));
+    println!(
+        "  injection texts flagged (recall)   {}",
+        pct(get("injection"))
+    );
+    println!(
+        "  dangerous commands flagged (recall) {}",
+        pct(get("dangerous_cmd"))
+    );
+    println!(
+        "  benign text flagged (FP rate)      {}",
+        pct(get("benign_text"))
+    );
+    println!(
+        "  benign commands flagged (FP rate)  {}",
+        pct(get("benign_cmd"))
+    );
 }
 
 fn details(items: &[Option<Item>], flagged: &[bool]) {
@@ -236,7 +305,13 @@ fn details(items: &[Option<Item>], flagged: &[bool]) {
         println!("    {k:<40} {}", pct(v));
     }
     println!("  injection texts per placement:");
-    for (k, v) in tally(items, flagged, |i| if i.kind == "injection" { i.placement.to_string() } else { String::new() }) {
+    for (k, v) in tally(items, flagged, |i| {
+        if i.kind == "injection" {
+            i.placement.to_string()
+        } else {
+            String::new()
+        }
+    }) {
         if !k.is_empty() {
             println!("    {k:<40} {}", pct(v));
         }
@@ -245,15 +320,24 @@ fn details(items: &[Option<Item>], flagged: &[bool]) {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    anyhow::ensure!(args.len() == 4, "usage: bench_hunt CORPUS_DIR WORK_DIR IR_BINARY");
-    let (corpus, work, ir) = (Path::new(&args[1]), PathBuf::from(&args[2]), PathBuf::from(&args[3]));
+    anyhow::ensure!(
+        args.len() == 4,
+        "usage: bench_hunt CORPUS_DIR WORK_DIR IR_BINARY"
+    );
+    let (corpus, work, ir) = (
+        Path::new(&args[1]),
+        PathBuf::from(&args[2]),
+        PathBuf::from(&args[3]),
+    );
     let (ev, items) = events(corpus)?;
     let _ = std::fs::remove_dir_all(&work);
     let file = plant_files(&work, &ev)?;
     let rows = plant_sqlite(&work, &ev)?;
     let name = format!("{SESSION}.jsonl:");
     let (f_files, t_files, _) = hunt(&ir, &work.join("files/root"), "/home/alice", |s| {
-        s.rsplit_once(&name).and_then(|(_, n)| n.parse::<usize>().ok()).map(|n| n - 1)
+        s.rsplit_once(&name)
+            .and_then(|(_, n)| n.parse::<usize>().ok())
+            .map(|n| n - 1)
     })?;
     let by_row: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, r)| (*r, i)).collect();
     let (f_sqlite, t_sqlite, _) = hunt(&ir, &work.join("sqlite/root"), "/home/bob", |s| {
@@ -262,10 +346,26 @@ fn main() -> Result<()> {
             .and_then(|r| by_row.get(&r).copied())
     })?;
     let g = grep(&file)?;
-    println!("bench-hunt: {} events planted per layout ({} in SQLite zstd-compressed)", ev.len(), ev.len() / 3);
-    report(&format!("ir hunt, JSONL layout ({t_files:.2} s)"), &items, &f_files);
-    report(&format!("ir hunt, SQLite layout ({t_sqlite:.2} s)"), &items, &f_sqlite);
-    report("grep -i \"rm -rf\\|ignore.*instruction\\|system.*prompt\" on the JSONL", &items, &g);
+    println!(
+        "bench-hunt: {} events planted per layout ({} in SQLite zstd-compressed)",
+        ev.len(),
+        ev.len() / 3
+    );
+    report(
+        &format!("ir hunt, JSONL layout ({t_files:.2} s)"),
+        &items,
+        &f_files,
+    );
+    report(
+        &format!("ir hunt, SQLite layout ({t_sqlite:.2} s)"),
+        &items,
+        &f_sqlite,
+    );
+    report(
+        "grep -i \"rm -rf\\|ignore.*instruction\\|system.*prompt\" on the JSONL",
+        &items,
+        &g,
+    );
     println!("ir hunt, JSONL layout, in detail:");
     details(&items, &f_files);
     println!("grep one-liner, in detail:");

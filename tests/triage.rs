@@ -905,7 +905,10 @@ fn hunt_finds_exactly_the_planted_indicators_in_files() {
     let got = hits(&v);
     let want: BTreeSet<(String, String)> = [
         ("injection.ignore_instructions", format!("{EVIL}:5")),
-        ("injection.role_override", format!("{EVIL}:5")),
+        // The fetched page's HTML comment speaks to the model and puts it
+        // in "maintenance mode".
+        ("injection.hidden_comment", format!("{EVIL}:5")),
+        ("jailbreak.persona", format!("{EVIL}:5")),
         ("injection.conceal", format!("{EVIL}:5")),
         ("ioc.clawhub_campaign", format!("{EVIL}:5")),
         ("exec.download_and_run", format!("{EVIL}:6")),
@@ -1009,14 +1012,14 @@ fn hunt_reads_task_runs_the_memory_index_and_import_archives() {
             "injection.ignore_instructions",
             "openclaw.sqlite:task_runs:1",
         ),
-        ("injection.role_override", "openclaw.sqlite:task_runs:1"),
+        ("injection.hidden_comment", "openclaw.sqlite:task_runs:1"),
         ("ioc.clawhub_campaign", "openclaw.sqlite:task_runs:1"),
         (
             "injection.ignore_instructions",
             "openclaw-agent.sqlite:memory_index_chunks:1",
         ),
         (
-            "injection.role_override",
+            "injection.hidden_comment",
             "openclaw-agent.sqlite:memory_index_chunks:1",
         ),
         (
@@ -1024,7 +1027,7 @@ fn hunt_reads_task_runs_the_memory_index_and_import_archives() {
             "openclaw-agent.sqlite:memory_index_chunks:1",
         ),
         ("injection.ignore_instructions", &format!("{archive}:5")),
-        ("injection.role_override", &format!("{archive}:5")),
+        ("injection.hidden_comment", &format!("{archive}:5")),
         ("ioc.clawhub_campaign", &format!("{archive}:5")),
         ("exec.download_and_run", &format!("{archive}:6")),
         ("ioc.clawhub_campaign", &format!("{archive}:6")),

@@ -225,19 +225,27 @@ pub fn fold(text: &str) -> Option<String> {
     }
     let mut out = String::with_capacity(text.len());
     let mut changed = false;
-    for c in text.chars() {
+    let mut prev = ' ';
+    let mut it = text.chars().peekable();
+    while let Some(c) = it.next() {
         let n = c as u32;
+        let next = it.peek().copied().unwrap_or(' ');
         if (0xE0020..=0xE007E).contains(&n) {
             out.push(char::from_u32(n - 0xE0000).unwrap_or(' '));
             changed = true;
         } else if (0xE0000..=0xE007F).contains(&n) || invisible(c) {
             changed = true;
-        } else if let Some(a) = look_alike(c) {
+        } else if let Some(a) = look_alike(c).filter(|_| {
+            // A Cyrillic or Greek letter is folded only beside a Latin one:
+            // Russian and Greek text stay as they are.
+            n > 0x2000 || prev.is_ascii_alphabetic() || next.is_ascii_alphabetic()
+        }) {
             out.push(a);
             changed = true;
         } else {
             out.push(c);
         }
+        prev = c;
     }
     changed.then_some(out)
 }
