@@ -733,6 +733,8 @@ pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<R
             h.log(&l)?;
         }
     }
+    let chains = chains(&h.report.hits);
+    h.report.hits.extend(chains);
     h.report.hits.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -740,6 +742,83 @@ pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<R
             .then_with(|| a.source.cmp(&b.source))
     });
     Ok(h.report)
+}
+
+/// Families of what the agent read that can start an attack.
+const ENTRY_FAMILIES: &[&str] = &["injection", "jailbreak", "obfuscation", "exfil"];
+/// Families of what the agent did that an attack leads to.
+const ACTION_FAMILIES: &[&str] = &["exec", "secrets", "persistence", "config", "write", "ioc"];
+/// At most this many rows are named in one chain.
+const MAX_CHAIN: usize = 20;
+
+/// The attack told as a chain, one finding per session: the first text
+/// that tried to take the agent over (and where it came from), then every
+/// warn or critical thing the agent did after it in the same session, in
+/// reading order. `hits` are in reading order here (before sorting).
+fn chains(hits: &[Hit]) -> Vec<Hit> {
+    let mut sessions: Vec<(&str, &str)> = Vec::new();
+    for h in hits {
+        if let (Some(s), a) = (h.session.as_deref(), h.agent.as_deref().unwrap_or("")) {
+            if !sessions.contains(&(a, s)) {
+                sessions.push((a, s));
+            }
+        }
+    }
+    let family = |h: &Hit, set: &[&str]| h.family.as_deref().is_some_and(|f| set.contains(&f));
+    let mut out = Vec::new();
+    for (agent, session) in sessions {
+        let rows: Vec<&Hit> = hits
+            .iter()
+            .filter(|h| {
+                h.session.as_deref() == Some(session) && h.agent.as_deref().unwrap_or("") == agent
+            })
+            .filter(|h| h.severity >= Severity::Warn)
+            .collect();
+        let Some(start) = rows.iter().position(|h| family(h, ENTRY_FAMILIES)) else {
+            continue;
+        };
+        let entry = rows[start];
+        let mut chain = vec![entry.source.clone()];
+        let mut steps = Vec::new();
+        for h in &rows[start + 1..] {
+            if family(h, ACTION_FAMILIES)
+                && h.source != entry.source
+                && !chain.contains(&h.source)
+                && chain.len() < MAX_CHAIN
+            {
+                chain.push(h.source.clone());
+                steps.push(format!("{} at {}", h.rule, h.source));
+            }
+        }
+        if steps.is_empty() {
+            continue;
+        }
+        let snippet = format!(
+            "{} ({}) at {}, then: {}",
+            entry.rule,
+            entry.origin.as_deref().unwrap_or("read text"),
+            entry.source,
+            steps.join("; ")
+        );
+        out.push(Hit {
+            rule: "chain.injection_to_action".into(),
+            severity: Severity::Critical,
+            title:
+                "An injection the agent read was followed by dangerous actions in the same session"
+                    .into(),
+            source: entry.source.clone(),
+            snippet,
+            session: entry.session.clone(),
+            agent: entry.agent.clone(),
+            time: entry.time.clone(),
+            family: Some("chain".into()),
+            attack: Some("LLM01".into()),
+            decoded: None,
+            origin: entry.origin.clone(),
+            chain,
+        });
+    }
+    out
 }
 
 impl Hunter<'_> {

@@ -231,6 +231,11 @@ pub fn fold(text: &str) -> Option<String> {
         let n = c as u32;
         let next = it.peek().copied().unwrap_or(' ');
         if (0xE0020..=0xE007E).contains(&n) {
+            // Smuggled text starts a word of its own (a tag character is
+            // four bytes, so the space still keeps the result shorter).
+            if !(0xE0000..=0xE007F).contains(&(prev as u32)) && prev.is_alphanumeric() {
+                out.push(' ');
+            }
             out.push(char::from_u32(n - 0xE0000).unwrap_or(' '));
             changed = true;
         } else if (0xE0000..=0xE007F).contains(&n) || invisible(c) {
@@ -417,7 +422,7 @@ mod tests {
             .chars()
             .map(|c| char::from_u32(c as u32 + 0xE0000).unwrap())
             .collect();
-        assert_eq!(fold(&format!("x{tag}")).unwrap(), "xignore");
+        assert_eq!(fold(&format!("x{tag}")).unwrap(), "x ignore");
         assert_eq!(fold("ig\u{200b}nore").unwrap(), "ignore");
         assert_eq!(fold("іgnоrе").unwrap(), "ignore");
         assert_eq!(fold("ｉｇｎｏｒｅ").unwrap(), "ignore");
