@@ -779,17 +779,25 @@ fn chains(hits: &[Hit]) -> Vec<Hit> {
         };
         let entry = rows[start];
         let mut chain = vec![entry.source.clone()];
-        let mut steps = Vec::new();
-        for h in &rows[start + 1..] {
-            if family(h, ACTION_FAMILIES)
-                && h.source != entry.source
-                && !chain.contains(&h.source)
-                && chain.len() < MAX_CHAIN
-            {
-                chain.push(h.source.clone());
-                steps.push(format!("{} at {}", h.rule, h.source));
+        // Each later row once, with every action rule it hit.
+        let mut steps: Vec<(String, Vec<&str>)> = Vec::new();
+        for h in rows[start + 1..]
+            .iter()
+            .filter(|h| family(h, ACTION_FAMILIES))
+        {
+            match steps.iter_mut().find(|(src, _)| *src == h.source) {
+                Some((_, rules)) => rules.push(&h.rule),
+                None if h.source != entry.source && chain.len() < MAX_CHAIN => {
+                    chain.push(h.source.clone());
+                    steps.push((h.source.clone(), vec![&h.rule]));
+                }
+                None => {}
             }
         }
+        let steps: Vec<String> = steps
+            .iter()
+            .map(|(src, rules)| format!("{} at {src}", rules.join(", ")))
+            .collect();
         if steps.is_empty() {
             continue;
         }

@@ -181,9 +181,9 @@ fn stage_writes(words: &[String], depth: usize, out: &mut Vec<String>) {
     // Skip wrappers and their options, and `VAR=value` assignments.
     while let Some(first) = w.first() {
         let base = first.rsplit('/').next().unwrap_or(first);
-        if PREFIXES.contains(&base) || first.starts_with('-') || is_assignment(first) {
-            w = &w[1..];
-        } else if base == "timeout" || first.chars().all(|c| c.is_ascii_digit()) {
+        // `timeout 5 cmd`, `nice -n 5 cmd`: a bare number is an option's value.
+        let number = first.chars().all(|c| c.is_ascii_digit());
+        if PREFIXES.contains(&base) || first.starts_with('-') || is_assignment(first) || number {
             w = &w[1..];
         } else {
             break;
