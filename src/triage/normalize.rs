@@ -293,10 +293,13 @@ fn candidates(text: &str) -> Vec<(&'static str, &str)> {
                 "hex",
                 re(r"\b(?:[0-9a-fA-F]{2}){8,}\b|(?:\\x[0-9a-fA-F]{2}){4,}"),
             ),
-            ("url-encoding", re(r"(?:%[0-9a-fA-F]{2}[^%\n]{0,40}){3,}")),
+            (
+                "url-encoding",
+                re(r"[^\s%]{0,40}(?:%[0-9a-fA-F]{2}[^%\n]{0,40}){3,}"),
+            ),
             (
                 "html entities",
-                re(r"(?:&#x?[0-9a-fA-F]{1,6};[^&\n]{0,40}){3,}"),
+                re(r"[^\s&]{0,40}(?:&#x?[0-9a-fA-F]{1,6};[^&\n]{0,40}){3,}"),
             ),
             ("rot13", re(r"(?i)\b(?:rot-?13|rot 13|caesar)\b")),
         ]
