@@ -291,7 +291,7 @@ fn candidates(text: &str) -> Vec<(&'static str, &str)> {
             ("base64", re(r"[A-Za-z0-9+/_-]{16,}={0,2}")),
             (
                 "hex",
-                re(r"\b(?:[0-9a-fA-F]{2}){8,}\b|(?:\\x[0-9a-fA-F]{2}){4,}"),
+                re(r"(?-u:\b)(?:[0-9a-fA-F]{2}){8,}(?-u:\b)|(?:\\x[0-9a-fA-F]{2}){4,}"),
             ),
             (
                 "url-encoding",
@@ -301,7 +301,10 @@ fn candidates(text: &str) -> Vec<(&'static str, &str)> {
                 "html entities",
                 re(r"[^\s&]{0,40}(?:&#x?[0-9a-fA-F]{1,6};[^&\n]{0,40}){3,}"),
             ),
-            ("rot13", re(r"(?i)\b(?:rot-?13|rot 13|caesar)\b")),
+            (
+                "rot13",
+                re(r"(?i)(?-u:\b)(?:rot-?13|rot 13|caesar)(?-u:\b)"),
+            ),
         ]
     });
     let mut out = Vec::new();
