@@ -7,6 +7,13 @@
 //! or command it ran is matched against the rules in `hunt-rules.toml`
 //! (compiled in; `--rules FILE` extends or replaces them).
 //!
+//! Text is matched as the model read it ([`normalize`]: JSON inside tool
+//! results unwrapped, OpenClaw's own untrusted-content notice removed,
+//! hidden and encoded text recovered); shell commands are split so what
+//! they write meets the write rules ([`crate::triage::shell`]); and each
+//! session where injected text was followed by dangerous actions is told
+//! as one chain finding.
+//!
 //! Transcripts are hostile input: lines are length-bounded, compressed data
 //! is bounded when inflated, malformed lines and corrupt rows are counted,
 //! never fatal, and the live database is never written (see
@@ -652,7 +659,8 @@ impl Hunter<'_> {
                         .unwrap_or(agent),
                     time: at.and_then(ms_time),
                 };
-                h.check("text", &text.unwrap_or_default(), &w);
+                let origin = format!("{} row", t.table);
+                h.check_from("text", &text.unwrap_or_default(), &w, Some(&origin));
             },
         )
     }
