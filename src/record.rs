@@ -710,6 +710,23 @@ pub struct Hit {
     pub session: Option<String>,
     pub agent: Option<String>,
     pub time: Option<String>,
+    /// The rule's family (`injection`, `jailbreak`, `exec`, `persistence`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// The MITRE ATT&CK technique or OWASP LLM Top 10 id the rule maps to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attack: Option<String>,
+    /// How the matched text was recovered, when it was hidden or encoded
+    /// (`base64`, `invisible characters removed, look-alikes folded`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<String>,
+    /// Where the text came from: a user message, a tool's result (with the
+    /// fetched URL), escaped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// For a chain: the sources of every row it joins, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
 }
 
 /// What `ir hunt` journals.
@@ -1469,6 +1486,11 @@ mod tests {
             session: None,
             agent: None,
             time: None,
+            family: None,
+            attack: None,
+            decoded: None,
+            origin: None,
+            chain: Vec::new(),
         };
         let f = Finding::from(&hit);
         assert_eq!(

@@ -237,7 +237,7 @@ fn demo_end_to_end() {
         "## Evidence",
         "sha256",
         "To open it",
-        "A download piped into a shell",
+        "A download run as a program",
         "undeclared",
         "clawhub-helper",
         "rotated gateway.auth.token",

@@ -80,7 +80,16 @@ fn render(r: &hunt::Report, all_calls: bool) -> String {
                     .unwrap_or_default()
             );
         }
+        if let Some(from) = &h.origin {
+            let _ = writeln!(o, "  from {from}");
+        }
+        if let Some(how) = &h.decoded {
+            let _ = writeln!(o, "  seen after: {how}");
+        }
         let _ = writeln!(o, "  {}", h.snippet);
+        for row in h.chain.iter().skip(1) {
+            let _ = writeln!(o, "  then {row}");
+        }
     }
     if all_calls {
         let _ = writeln!(o, "\nTool calls");

@@ -4,9 +4,11 @@
 
 pub mod attributes;
 pub mod hunt;
+pub mod normalize;
 pub mod packages;
 pub mod payload;
 pub mod persistence;
 pub mod rules;
+pub mod shell;
 pub mod timeline;
 pub mod window;
