@@ -3,11 +3,14 @@
 # (the bombs of issue 15) and on an honest one, beside GNU tar listing the
 # same archive. Prints one line per case; the bound documented in the
 # README is 256 MiB peak RSS whatever the bundle claims.
-#   scripts/bench-bundle.sh [WORKDIR]
+#   [IR_BIN=path/to/ir] scripts/bench-bundle.sh [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-ir="$PWD/target/release/ir"
+# IR_BIN: an already built binary (default: build the release one).
+if [ -z "${IR_BIN:-}" ]; then
+  cargo build --release --quiet
+fi
+ir="${IR_BIN:-$PWD/target/release/ir}"
 work="${1:-$(mktemp -d)}"
 mkdir -p "$work"
 cd "$work"
