@@ -98,7 +98,7 @@ for t in *.tar; do
   rm -rf out
   /usr/bin/time -f '%e %M' -o x.time "$ir" --case "$work/case" -q extract "$b" -i key.txt -o out >/dev/null 2>&1 || true
   /usr/bin/time -f '%e' -o g.time sh -c "age -d -i key.txt '$b' | tar -tzf - >/dev/null 2>&1" || true
-  read -r vs vk < v.time; read -r xs xk < x.time; read -r gs < g.time
+  read -r vs vk < <(tail -1 v.time); read -r xs xk < <(tail -1 x.time); read -r gs < <(tail -1 g.time)
   printf '%-18s %10s %-8s %9s %10s %9s %10s %12s\n' "$c" "$size" "$verdict" "$vs" "$((vk / 1024))" "$xs" "$((xk / 1024))" "$gs"
 done
 rm -rf out
