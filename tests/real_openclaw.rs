@@ -4,7 +4,7 @@
 //! that `ir inventory` finds it. Skipped (with a reason) when the tools are
 //! missing, except in CI where that is a failure.
 
-use crate::util::{in_ci, json_out, skip_or_fail};
+use crate::util::{in_ci, json_out, skip_or_fail, tools_dir};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -25,18 +25,6 @@ pub fn openclaw_bin() -> Option<PathBuf> {
 pub fn openclaw_version_bin(version: &str) -> Option<PathBuf> {
     let p = tools_dir().join(format!("openclaw-{version}.sh"));
     p.exists().then_some(p)
-}
-
-fn tools_dir() -> PathBuf {
-    std::env::var("IR_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-            std::env::var("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| Path::new(&home).join(".cache"))
-                .join("ir-tools")
-        })
 }
 
 fn free_port() -> u16 {

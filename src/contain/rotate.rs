@@ -189,19 +189,10 @@ fn config_credentials(c: &Value, out: &mut Vec<Found>) {
 
 /// Secret-named variables of `$STATE/.env`.
 fn dotenv_credentials(state_dir: &Path, out: &mut Vec<Found>) {
-    let Ok(b) = crate::safefs::read_bounded(&state_dir.join(".env"), 4 << 20) else {
-        return;
-    };
-    for l in String::from_utf8_lossy(&b).lines() {
-        let l = l.trim().trim_start_matches("export ");
-        if let Some((k, v)) = l.split_once('=')
-            && crate::evidence::volatile::is_secret_env(k)
-        {
-            let v = v.trim().trim_matches(['"', '\'']);
-            if !v.is_empty() {
-                let provider = k.split('_').next().unwrap_or(k).to_ascii_lowercase();
-                out.push(credential(&provider, "env", format!(".env {k}"), v));
-            }
+    for (k, v) in crate::openclaw::config::dotenv(state_dir) {
+        if crate::evidence::volatile::is_secret_env(&k) && !v.is_empty() {
+            let provider = k.split('_').next().unwrap_or(&k).to_ascii_lowercase();
+            out.push(credential(&provider, "env", format!(".env {k}"), &v));
         }
     }
 }

@@ -157,25 +157,33 @@ fn load_file(path: &Path) -> Result<Option<Config>> {
     }))
 }
 
+/// The `KEY=value` lines of the state dir's `.env` (which the gateway
+/// loads at start), in file order; `export ` and quotes are stripped.
+/// Values are secrets: never print them.
+pub fn dotenv(state_dir: &Path) -> Vec<(String, String)> {
+    let Ok(b) = crate::safefs::read_bounded(&state_dir.join(".env"), 4 << 20) else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&b)
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.trim().trim_start_matches("export ").split_once('=')?;
+            Some((
+                k.trim().to_string(),
+                v.trim().trim_matches(['"', '\'']).to_string(),
+            ))
+        })
+        .collect()
+}
+
 /// The variables OpenClaw substitutes for `${NAME}`: the state dir's
-/// `.env` (which the gateway loads at start) over the discovery
-/// environment. Values are secrets: kept only as long as the config is.
+/// `.env` over the discovery environment.
 pub fn env_for(
     state_dir: &Path,
     env: &std::collections::BTreeMap<String, String>,
 ) -> std::collections::BTreeMap<String, String> {
     let mut out = env.clone();
-    if let Ok(b) = crate::safefs::read_bounded(&state_dir.join(".env"), 4 << 20) {
-        for l in String::from_utf8_lossy(&b).lines() {
-            let l = l.trim().trim_start_matches("export ");
-            if let Some((k, v)) = l.split_once('=') {
-                out.insert(
-                    k.trim().to_string(),
-                    v.trim().trim_matches(['"', '\'']).to_string(),
-                );
-            }
-        }
-    }
+    out.extend(dotenv(state_dir));
     out
 }
 
