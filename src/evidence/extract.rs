@@ -58,27 +58,7 @@ impl Extractor {
             dirs: Vec::new(),
         }
     }
-}
 
-/// Checks that a bundle-relative path is a plain relative path.
-pub fn safe_rel(rel: &[u8]) -> Result<PathBuf> {
-    let p = Path::new(std::ffi::OsStr::from_bytes(rel));
-    if rel.is_empty() || rel.contains(&0) {
-        bail!("empty or NUL-bearing path");
-    }
-    for c in p.components() {
-        match c {
-            Component::Normal(_) => {}
-            _ => bail!(
-                "unsafe path {} (absolute, or with . or ..)",
-                escape_bytes(rel)
-            ),
-        }
-    }
-    Ok(p.to_path_buf())
-}
-
-impl Extractor {
     /// Creates every missing parent of `rel` as a real directory, refusing
     /// any that exists as something else (a symlink above all).
     fn parents(&self, rel: &Path) -> Result<PathBuf> {
@@ -98,71 +78,7 @@ impl Extractor {
         }
         Ok(self.dir.join(rel))
     }
-}
 
-/// Creates a new file, 600, refusing an existing name or a symlink.
-fn create_private(dst: &Path) -> Result<File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(dst)
-        .with_context(|| format!("creating {}", dst.display()))
-}
-
-impl Sink for Extractor {
-    /// Sets a file's times from its item (nanoseconds); a directory's wait
-    /// for [`Extractor::finish_times`].
-    fn item(&mut self, it: &crate::record::ManifestItem) {
-        let Some((p, m, a)) = item_times(&self.dir, it) else {
-            return;
-        };
-        if it.kind == Some(FileKind::Dir) {
-            self.dirs.push((p, m, a));
-        } else {
-            set_times(&p, m, a);
-        }
-    }
-
-    fn manifest(&mut self, rel: &[u8]) -> Result<Option<Box<dyn Write>>> {
-        let dst = self.dir.join(safe_rel(rel)?);
-        Ok(Some(Box::new(io::BufWriter::new(create_private(&dst)?))))
-    }
-
-    fn entry(
-        &mut self,
-        rel: &[u8],
-        m: &Member,
-        e: &mut dyn Read,
-        hasher: &mut Sha256,
-    ) -> Result<()> {
-        if rel.is_empty() {
-            return Ok(());
-        }
-        let relp = safe_rel(rel)?;
-        let dst = self.parents(&relp)?;
-        match m.kind {
-            Kind::Dir => match std::fs::symlink_metadata(&dst) {
-                Ok(md) if md.file_type().is_dir() => Ok(()),
-                Ok(_) => bail!("{} exists and is not a directory", dst.display()),
-                Err(_) => Ok(std::fs::DirBuilder::new().mode(0o700).create(&dst)?),
-            },
-            // The link is recreated as data; nothing is ever written through it.
-            Kind::Symlink => {
-                let target = m.link.as_deref().unwrap_or_default();
-                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(target), &dst)
-                    .with_context(|| format!("creating the symlink {}", dst.display()))
-            }
-            Kind::Hardlink => self.hard_link(m, &dst),
-            Kind::File => self.file(rel, m, e, hasher, &dst),
-            // Devices, FIFOs and anything else are never created.
-            _ => Ok(()),
-        }
-    }
-}
-
-impl Extractor {
     /// A hard link to a regular file extracted before it, reached without
     /// going through any symlink.
     fn hard_link(&self, m: &Member, dst: &Path) -> Result<()> {
@@ -233,9 +149,7 @@ impl Extractor {
         }
         Ok(())
     }
-}
 
-impl Extractor {
     /// Sets the times of directories, whose items were kept as they passed
     /// ([`Sink::item`] sets files' times at once), deepest first so that
     /// their times survive their children.
@@ -244,6 +158,86 @@ impl Extractor {
         dirs.sort_by_key(|(p, _, _)| std::cmp::Reverse(p.components().count()));
         for (p, m, a) in dirs {
             set_times(&p, m, a);
+        }
+    }
+}
+
+/// Checks that a bundle-relative path is a plain relative path.
+pub fn safe_rel(rel: &[u8]) -> Result<PathBuf> {
+    let p = Path::new(std::ffi::OsStr::from_bytes(rel));
+    if rel.is_empty() || rel.contains(&0) {
+        bail!("empty or NUL-bearing path");
+    }
+    for c in p.components() {
+        match c {
+            Component::Normal(_) => {}
+            _ => bail!(
+                "unsafe path {} (absolute, or with . or ..)",
+                escape_bytes(rel)
+            ),
+        }
+    }
+    Ok(p.to_path_buf())
+}
+
+/// Creates a new file, 600, refusing an existing name or a symlink.
+fn create_private(dst: &Path) -> Result<File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(dst)
+        .with_context(|| format!("creating {}", dst.display()))
+}
+
+impl Sink for Extractor {
+    /// Sets a file's times from its item (nanoseconds); a directory's wait
+    /// for [`Extractor::finish_times`].
+    fn item(&mut self, it: &crate::record::ManifestItem) {
+        let Some((p, m, a)) = item_times(&self.dir, it) else {
+            return;
+        };
+        if it.kind == Some(FileKind::Dir) {
+            self.dirs.push((p, m, a));
+        } else {
+            set_times(&p, m, a);
+        }
+    }
+
+    fn manifest(&mut self, rel: &[u8]) -> Result<Option<Box<dyn Write>>> {
+        let dst = self.dir.join(safe_rel(rel)?);
+        Ok(Some(Box::new(io::BufWriter::new(create_private(&dst)?))))
+    }
+
+    fn entry(
+        &mut self,
+        rel: &[u8],
+        m: &Member,
+        e: &mut dyn Read,
+        hasher: &mut Sha256,
+    ) -> Result<()> {
+        if rel.is_empty() {
+            return Ok(());
+        }
+        let relp = safe_rel(rel)?;
+        let dst = self.parents(&relp)?;
+        match m.kind {
+            Kind::Dir => match std::fs::symlink_metadata(&dst) {
+                Ok(md) if md.file_type().is_dir() => Ok(()),
+                Ok(_) => bail!("{} exists and is not a directory", dst.display()),
+                Err(_) => Ok(std::fs::DirBuilder::new().mode(0o700).create(&dst)?),
+            },
+            // The link is recreated as data; nothing is ever written through it.
+            Kind::Symlink => {
+                let target = m.link.as_deref().unwrap_or_default();
+                std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(target), &dst)
+                    .with_context(|| format!("creating the symlink {}", dst.display()))
+            }
+            Kind::Hardlink => self.hard_link(m, &dst),
+            Kind::File => self.file(rel, m, e, hasher, &dst),
+            // Devices, FIFOs and anything else are never created.
+            _ => Ok(()),
         }
     }
 }
