@@ -18,6 +18,9 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v sha256sum >/dev/null 2>&1 || need_apt+=(coreutils)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+# rpm and rpmbuild, to build the RHEL-like root whose rpm database `ir
+# persistence` verifies files against.
+command -v rpmbuild >/dev/null 2>&1 || need_apt+=(rpm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: apt-get install ${need_apt[*]}" >&2

