@@ -740,6 +740,14 @@ pub struct HuntRecord {
     pub unreadable: usize,
     /// The first hundred hits, most serious first.
     pub top_hits: Vec<Hit>,
+    /// Lines of the shared `/tmp/openclaw` log left out because they name
+    /// another deployment (absent in older journals).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_deployment_lines: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A persistence item that raised a flag, as journaled.

@@ -946,6 +946,49 @@ fn hunt_finds_exactly_the_planted_indicators_in_files() {
     );
 }
 
+/// Regression: every instance on a host writes the shared /tmp/openclaw
+/// log, and hunt reported another deployment's lines as this case's.
+/// Lines naming another gateway's port or state dir are left out (and
+/// counted); lines naming ours, or nobody, are kept.
+#[test]
+fn hunt_leaves_out_the_shared_log_lines_of_another_deployment() {
+    let h = Host::files();
+    let log = h.path("/tmp/openclaw/openclaw-2026-11-21.log");
+    let line = |msg: &str| {
+        serde_json::json!({"time": "2026-11-21T08:00:05.000+00:00", "hostname": "vm", "message": msg})
+            .to_string()
+            + "\n"
+    };
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    for msg in [
+        // Ours (line 2): our port.
+        "unauthorized conn=a1 peer=203.0.113.7:50312->127.0.0.1:18789 remote=203.0.113.7 client=cli",
+        // Bob's gateway on 19001 (line 3), and his config (line 4).
+        "unauthorized conn=b1 peer=198.51.100.4:40000->127.0.0.1:19001 remote=198.51.100.4 client=cli",
+        "config change detected; evaluating reload (gateway.auth.mode) /home/bob/.openclaw/openclaw.json",
+        // Nobody's (line 5): kept.
+        "unauthorized conn=c1 remote=192.0.2.1 client=cli",
+    ] {
+        text.push_str(&line(msg));
+    }
+    std::fs::write(&log, text).unwrap();
+    let (_, v) = json(&h, &["hunt"]);
+    let got: Vec<String> = hits(&v)
+        .into_iter()
+        .filter(|(r, _)| r.starts_with("log."))
+        .map(|(r, s)| format!("{r} {s}"))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "log.config_audit_auth_or_bind config-audit.jsonl:1",
+            "log.unauthorized openclaw-2026-11-21.log:2",
+            "log.unauthorized openclaw-2026-11-21.log:5",
+        ]
+    );
+    assert_eq!(v["other_deployment_lines"], 2);
+}
+
 #[test]
 fn hunt_reads_sqlite_including_zstd_events() {
     let h = Host::sqlite();

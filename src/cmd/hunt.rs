@@ -46,6 +46,7 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
             malformed: r.malformed,
             unreadable: r.unreadable.len(),
             top_hits: r.hits.iter().take(100).cloned().collect(),
+            other_deployment_lines: r.other_deployment_lines,
         })?;
         Ok((r, Outcome { exit, details }))
     })?;
@@ -106,6 +107,13 @@ fn render(r: &hunt::Report, all_calls: bool) -> String {
     }
     for u in &r.unreadable {
         let _ = writeln!(o, "not readable: {}", crate::sanitize::escape(u));
+    }
+    if r.other_deployment_lines > 0 {
+        let _ = writeln!(
+            o,
+            "left out: {} lines of the shared log that name another deployment's port or paths",
+            r.other_deployment_lines
+        );
     }
     o
 }

@@ -163,6 +163,9 @@ pub struct Report {
     /// Lines or rows that could not be parsed.
     pub malformed: u64,
     pub unreadable: Vec<String>,
+    /// Lines of a shared log (`/tmp/openclaw`) that name another
+    /// deployment's port or paths and were left out.
+    pub other_deployment_lines: u64,
 }
 
 struct Where<'a> {
@@ -179,6 +182,8 @@ struct Hunter<'a> {
     seen: std::collections::HashSet<(String, String)>,
     /// The deployment's secrets, kept out of every quote.
     redactor: crate::redact::Redactor,
+    /// What names this deployment in a shared log.
+    identity: super::attribution::Identity,
 }
 
 /// A JSON line as Node wrote it: `JSON.stringify` emits a lone surrogate
@@ -468,7 +473,9 @@ impl Hunter<'_> {
         Ok(())
     }
 
-    fn log(&mut self, path: &Path) -> Result<()> {
+    /// One log file; in a `shared` one (every instance on the host writes
+    /// it), lines that name another deployment are left out.
+    fn log(&mut self, path: &Path, shared: bool) -> Result<()> {
         let shown = crate::sanitize::escape_path(path);
         let f = match crate::safefs::open_regular(path) {
             Ok((f, _)) => f,
@@ -485,6 +492,10 @@ impl Hunter<'_> {
                 break;
             };
             let text = String::from_utf8_lossy(&bytes);
+            if shared && self.identity.owner(&text) == super::attribution::Owner::Other {
+                self.report.other_deployment_lines += 1;
+                continue;
+            }
             // tslog JSON lines carry the message and time as fields.
             let (msg, time) = match serde_json::from_str::<Value>(&text) {
                 Ok(v) if v.is_object() => (
@@ -718,6 +729,7 @@ pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<R
         report: Report::default(),
         seen: Default::default(),
         redactor: crate::redact::Redactor::for_deployment(dep),
+        identity: super::attribution::Identity::of(dep),
     };
     h.transcript_files(dep)?;
     for db in dep
@@ -731,14 +743,14 @@ pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<R
         h.sqlite(&db.path, &agent)?;
     }
     h.task_runs(dep)?;
-    for l in log_files(dep, extra_logs) {
+    for (l, shared) in log_files(dep, extra_logs) {
         crate::signal::check()?;
         if crate::safefs::lstat(&l)
             .ok()
             .flatten()
             .is_some_and(|m| m.file_type().is_file())
         {
-            h.log(&l)?;
+            h.log(&l, shared)?;
         }
     }
     let chains = chains(&h.report.hits);
@@ -963,22 +975,23 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
-/// The deployment's log files and the extra ones asked for, sorted, once each.
-fn log_files(dep: &Deployment, extra_logs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut logs: Vec<PathBuf> = Vec::new();
+/// The deployment's log files and the extra ones asked for, sorted, once
+/// each, with whether the file is shared by every instance on the host.
+fn log_files(dep: &Deployment, extra_logs: &[PathBuf]) -> Vec<(PathBuf, bool)> {
+    let mut logs: Vec<(PathBuf, bool)> = Vec::new();
     for l in dep.logs.iter().filter(|l| l.exists) {
+        let shared = matches!(l.kind, "shared-tmp" | "fallback-tmp");
         for f in &l.files {
             if let Some(raw) = crate::sanitize::unescape_bytes(f) {
-                logs.push(
-                    l.path
-                        .join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&raw)),
-                );
+                let name = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&raw);
+                logs.push((l.path.join(name), shared));
             }
         }
     }
-    logs.extend(extra_logs.iter().cloned());
+    // Logs named on the command line are the operator's choice: all read.
+    logs.extend(extra_logs.iter().map(|p| (p.clone(), false)));
     logs.sort();
-    logs.dedup();
+    logs.dedup_by(|a, b| a.0 == b.0);
     logs
 }
 
@@ -1298,7 +1311,7 @@ mod tests {
         #[test]
         fn entries_never_panic(s in "\\PC{0,300}") {
             let rules = rules(None).unwrap();
-            let mut h = Hunter { rules: &rules, report: Report::default(), seen: Default::default(), redactor: Default::default() };
+            let mut h = Hunter { rules: &rules, report: Report::default(), seen: Default::default(), redactor: Default::default(), identity: Default::default() };
             if let Ok(v) = serde_json::from_str::<Value>(&s) {
                 h.entry(&v, &Where { source: "x:1".into(), session: "s", agent: "a", time: None });
             }

@@ -3,6 +3,7 @@
 //! Everything here only reads.
 
 pub mod attributes;
+pub mod attribution;
 pub mod hunt;
 pub mod normalize;
 pub mod packages;
