@@ -698,6 +698,15 @@ const TASK_RUNS: TextTable = TextTable {
     session: str::to_string,
 };
 
+/// `cron_run_logs` in the global state database (2026.7.2 on): what each
+/// scheduled run reported (`summary`, `error`), one JSON entry a row.
+const CRON_RUN_LOGS: TextTable = TextTable {
+    table: "cron_run_logs",
+    sql: "SELECT rowid, CASE WHEN json_valid(entry_json) THEN CAST(json_extract(entry_json, '$.sessionId') AS TEXT) END, \
+          NULL, ts, job_id || char(10) || entry_json FROM cron_run_logs ORDER BY ts, rowid",
+    session: str::to_string,
+};
+
 /// `memory_index_chunks` in an agent database: session-derived chunks
 /// (`source = 'sessions'`, path `sessions/<agent>/<session>.jsonl`) and
 /// workspace-memory ones (`source = 'memory'`), which can be poisoned too.
@@ -867,8 +876,48 @@ impl Hunter<'_> {
                     continue;
                 }
             };
-            if crate::sqlite::has_table(&conn.conn, "task_runs") {
-                self.text_rows(&conn.conn, &shown, &TASK_RUNS, "")?;
+            for t in [&TASK_RUNS, &CRON_RUN_LOGS] {
+                if crate::sqlite::has_table(&conn.conn, t.table) {
+                    self.text_rows(&conn.conn, &shown, t, "")?;
+                }
+            }
+        }
+        self.cron_run_files(dep)
+    }
+
+    /// The file layout's cron run logs (`cron/runs/<job>.jsonl`, and the
+    /// `.migrated` copies an upgrade leaves): what each scheduled run of
+    /// the agent reported, an attacker's job included.
+    fn cron_run_files(&mut self, dep: &Deployment) -> Result<()> {
+        let dir = dep.paths.state_dir.join("cron/runs");
+        let wanted = |n: &str| n.ends_with(".jsonl") || n.ends_with(".jsonl.migrated");
+        for f in crate::openclaw::layout::session_dir_files(&dir, wanted) {
+            crate::signal::check()?;
+            let shown = crate::sanitize::escape_path(&f);
+            let file = match crate::safefs::open_regular(&f) {
+                Ok((file, _)) => file,
+                Err(e) => {
+                    self.report.unreadable.push(e.to_string());
+                    continue;
+                }
+            };
+            self.report.sources.push(shown.clone());
+            for (i, line) in crate::safefs::bounded_lines(file, MAX_LINE).enumerate() {
+                crate::signal::check()?;
+                let Ok((_, bytes, _)) = line else {
+                    self.report.malformed += 1;
+                    break;
+                };
+                let v = lenient_json(&bytes).unwrap_or(Value::Null);
+                let session = v.get("sessionId").and_then(Value::as_str).unwrap_or("");
+                let w = Where {
+                    source: format!("{shown}:{}", i + 1),
+                    session,
+                    agent: "",
+                    time: v.get("ts").and_then(Value::as_i64).and_then(ms_time),
+                };
+                let text = String::from_utf8_lossy(&bytes);
+                self.check_from("text", &text, &w, Some("cron run log"));
             }
         }
         Ok(())
