@@ -3,6 +3,7 @@
 mod util;
 
 mod ansible;
+mod audit;
 mod collect;
 mod contain;
 mod custody;

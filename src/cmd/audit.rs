@@ -1,4 +1,4 @@
-//! `ir audit [--fix]`: offline hardening audit.
+//! `ir audit [--fix] [--list-checks]`: offline hardening audit.
 
 use crate::case::{Ctx, Outcome};
 use crate::contain::audit::{self, Finding};
@@ -14,10 +14,17 @@ pub struct AuditArgs {
     /// Apply the safe fixes (chmod; open group policies to allowlist).
     #[arg(long)]
     pub fix: bool,
+    /// Print the catalogue of checks (id, severity, title, fix) and the
+    /// OpenClaw checks not decided offline, then exit; reads nothing.
+    #[arg(long, conflicts_with = "fix")]
+    pub list_checks: bool,
 }
 
 /// Audits; with --fix, fixes and audits again. Exit 1 on a critical or warn finding.
 pub fn run(ctx: &Ctx, a: &AuditArgs) -> Result<Exit> {
+    if a.list_checks {
+        return list_checks(ctx.global.json);
+    }
     let ((findings, changes), exit) = ctx.journaled("audit", |run| {
         let target = ctx.target();
         let mut dep = crate::openclaw::discover(&target)?;
@@ -41,11 +48,57 @@ pub fn run(ctx: &Ctx, a: &AuditArgs) -> Result<Exit> {
         Ok(((findings, changes), Outcome { exit, details }))
     })?;
     if ctx.global.json {
-        crate::output::print_json(&json!({"findings": findings, "changes": changes}));
+        crate::output::print_json(&json!({
+            "findings": findings,
+            "changes": changes,
+            "not_checked": audit::NOT_CHECKED,
+        }));
     } else {
         crate::output::print(&render(&findings, &changes));
     }
     Ok(exit)
+}
+
+/// One catalogue entry as `--list-checks` prints it.
+#[derive(serde::Serialize)]
+struct Listed {
+    id: &'static str,
+    /// `critical`, `warn`, `info`, or `warn/critical` for a check whose
+    /// severity depends on exposure.
+    severity: String,
+    openclaw: bool,
+    title: &'static str,
+    fix: &'static str,
+}
+
+/// `ir audit --list-checks`: the catalogue, for coverage figures.
+fn list_checks(json: bool) -> Result<Exit> {
+    let listed: Vec<Listed> = audit::CHECKS
+        .iter()
+        .map(|c| Listed {
+            id: c.id,
+            severity: match c.level {
+                audit::Level::Always(s) => s.to_string(),
+                _ => "warn/critical".into(),
+            },
+            openclaw: !c.id.starts_with("ir."),
+            title: c.title,
+            fix: c.fix,
+        })
+        .collect();
+    if json {
+        crate::output::print_json(&json!({"checks": listed, "not_checked": audit::NOT_CHECKED}));
+    } else {
+        let mut o = String::new();
+        for l in &listed {
+            let _ = writeln!(o, "{:<58} {:<13} {}", l.id, l.severity, l.title);
+        }
+        for n in audit::NOT_CHECKED {
+            let _ = writeln!(o, "{:<58} {:<13} {}", n.id, "not checked", n.reason);
+        }
+        crate::output::print(&o);
+    }
+    Ok(Exit::Ok)
 }
 
 /// Renders findings as text.
@@ -71,6 +124,11 @@ pub fn render(findings: &[Finding], changes: &[Change]) -> String {
         n(Severity::Critical),
         n(Severity::Warn),
         n(Severity::Info)
+    );
+    let _ = writeln!(
+        o,
+        "not checked offline: {} OpenClaw checks that need a live gateway, Docker or plugin code (ir audit --list-checks)",
+        audit::NOT_CHECKED.len()
     );
     for f in findings {
         let _ = writeln!(

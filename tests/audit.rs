@@ -1,0 +1,525 @@
+//! `ir audit` against OpenClaw's own `security audit`, and the host
+//! checklist on fake roots.
+//!
+//! The comparison onboards the real 2026.9.6 once (offline), then for
+//! each weakened configuration of `tests/data/audit-configs.json` copies
+//! the state dir, applies the weakening, runs `openclaw security audit
+//! --json` (which refuses a config its schema rejects, so every
+//! configuration is also one `openclaw config validate` accepts) and `ir
+//! audit --json`, and requires the same set of OpenClaw check ids with the
+//! same severities. Compared: critical and warn findings; OpenClaw's info
+//! findings (`summary.attack_surface` on every run) and `ir.*` ids are not.
+
+use crate::real_openclaw::{Gateway, openclaw_version_bin};
+use crate::util::{Host, copy_tree, json_out, skip_or_fail};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+/// One weakened configuration (see `tests/data/audit-configs.json`).
+#[derive(serde::Deserialize)]
+pub struct Weakening {
+    pub name: String,
+    /// Dotted config paths and the values to set (`@GATEWAY_TOKEN@`
+    /// stands for the onboarded gateway token).
+    #[serde(default)]
+    pub set: serde_json::Map<String, Value>,
+    /// Modes to give paths relative to the state dir (`.` is the dir).
+    #[serde(default)]
+    pub chmod: std::collections::BTreeMap<String, String>,
+    /// A `$include` file to write and pull in.
+    #[serde(default)]
+    pub include: Option<Include>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct Include {
+    pub file: String,
+    pub key: String,
+    pub value: Value,
+    pub mode: String,
+}
+
+/// The configurations the comparison runs.
+pub fn weakenings() -> Vec<Weakening> {
+    serde_json::from_str(include_str!("data/audit-configs.json")).unwrap()
+}
+
+fn set_path(v: &mut Value, dotted: &str, val: Value) {
+    let mut cur = v;
+    let keys: Vec<&str> = dotted.split('.').collect();
+    for k in &keys[..keys.len() - 1] {
+        if !cur.get(*k).is_some_and(Value::is_object) {
+            cur[*k] = serde_json::json!({});
+        }
+        cur = cur.get_mut(*k).unwrap();
+    }
+    cur[keys[keys.len() - 1]] = val;
+}
+
+/// Copies the onboarded state dir to `dir/st` and applies `w`.
+pub fn apply(base: &Path, token: &str, w: &Weakening, dir: &Path) -> std::path::PathBuf {
+    let st = dir.join("st");
+    copy_tree(base, &st);
+    std::fs::create_dir_all(dir.join("home")).unwrap();
+    let cfgp = st.join("openclaw.json");
+    let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfgp).unwrap()).unwrap();
+    for (k, v) in &w.set {
+        let v = if v == "@GATEWAY_TOKEN@" {
+            Value::String(token.into())
+        } else {
+            v.clone()
+        };
+        set_path(&mut cfg, k, v);
+    }
+    if let Some(inc) = &w.include {
+        let p = st.join(&inc.file);
+        std::fs::write(&p, serde_json::json!({ &inc.key: inc.value }).to_string()).unwrap();
+        let mode = u32::from_str_radix(&inc.mode, 8).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        cfg["$include"] = format!("./{}", inc.file).into();
+    }
+    std::fs::write(&cfgp, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    std::fs::set_permissions(&cfgp, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(&st, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for (p, m) in &w.chmod {
+        let path = if p == "." { st.clone() } else { st.join(p) };
+        let mode = u32::from_str_radix(m, 8).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    st
+}
+
+type IdSet = BTreeSet<(String, String)>;
+
+/// OpenClaw's critical and warn findings on the state dir `st`.
+fn theirs(bin: &Path, st: &Path, home: &Path) -> Result<IdSet, String> {
+    let out = Command::new(bin)
+        .env("OPENCLAW_STATE_DIR", st)
+        .env("HOME", home)
+        .env("OPENCLAW_DISABLE_BONJOUR", "1")
+        .env("OPENCLAW_NO_AUTO_UPDATE", "1")
+        .env("OPENCLAW_OFFLINE", "1")
+        .args(["security", "audit", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let Some(f) = v["findings"].as_array() else {
+        return Err(format!("openclaw refused the config: {v}"));
+    };
+    Ok(f.iter()
+        .map(|f| {
+            (
+                f["checkId"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .filter(|(_, s)| s != "info")
+        .collect())
+}
+
+/// `ir audit`'s OpenClaw-id critical and warn findings on `st`.
+fn ours(st: &Path, home: &Path, case: &Path) -> IdSet {
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"))
+        .env("OPENCLAW_STATE_DIR", st)
+        .env("HOME", home)
+        .arg("--case")
+        .arg(case)
+        .args(["--json", "audit"])
+        .output()
+        .unwrap();
+    json_out(&out)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .filter(|(id, s)| !id.starts_with("ir.") && s != "info")
+        .collect()
+}
+
+/// Runs both audits on every configuration, four at a time (OpenClaw's
+/// audit takes 10-20 s of CPU, nearly all of it loading its modules).
+#[test]
+fn ir_audit_reports_the_same_openclaw_ids_as_openclaw_on_every_configuration() {
+    let Some(gw) = Gateway::onboard() else {
+        return skip_or_fail(
+            "openclaw is not installed: run scripts/install-openclaw.sh (or set IR_OPENCLAW)",
+        );
+    };
+    let bin = openclaw_version_bin("2026.9.6").unwrap_or_else(|| gw.bin.clone());
+    let ws = weakenings();
+    assert!(ws.len() >= 20, "{}", ws.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(w) = ws.get(i) else { break };
+                    let dir = gw.dir.path().join(format!("cmp-{i}"));
+                    let st = apply(&gw.state, &gw.token, w, &dir);
+                    let t = theirs(&bin, &st, &dir.join("home"));
+                    let o = ours(&st, &dir.join("home"), &dir.join("case"));
+                    results.lock().unwrap().push((w.name.clone(), t, o));
+                }
+            });
+        }
+    });
+    let mut bad = Vec::new();
+    let mut covered = BTreeSet::new();
+    for (name, t, o) in results.into_inner().unwrap() {
+        match t {
+            Err(e) => bad.push(format!("{name}: OpenClaw did not audit it: {e}")),
+            Ok(t) if t != o => bad.push(format!(
+                "{name}: only OpenClaw: {:?}; only ir: {:?}",
+                t.difference(&o).collect::<Vec<_>>(),
+                o.difference(&t).collect::<Vec<_>>()
+            )),
+            Ok(t) => covered.extend(t.into_iter().map(|(id, _)| id)),
+        }
+    }
+    assert!(bad.is_empty(), "the audits disagree:\n{}", bad.join("\n"));
+    assert!(covered.len() >= 40, "{covered:?}");
+}
+
+/// A default onboarded install: the same verdict from both audits (one
+/// warn, `gateway.trusted_proxies_missing`).
+#[test]
+fn a_default_onboarded_install_gets_the_same_verdict_from_both_audits() {
+    let Some(gw) = Gateway::onboard() else {
+        return skip_or_fail(
+            "openclaw is not installed: run scripts/install-openclaw.sh (or set IR_OPENCLAW)",
+        );
+    };
+    let home = gw.dir.path().join("home");
+    let t = theirs(&gw.bin, &gw.state, &home).unwrap();
+    let o = ours(&gw.state, &home, &gw.dir.path().join("case"));
+    assert_eq!(t, o);
+    assert!(o.contains(&("gateway.trusted_proxies_missing".into(), "warn".into())));
+}
+
+// ---------- the host checklist on fake roots ----------
+
+fn audit(h: &Host, args: &[&str]) -> (i32, Value) {
+    let out = h
+        .ir()
+        .arg("--json")
+        .arg("audit")
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), json_out(&out))
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn write(h: &Host, host_path: &str, text: &str) {
+    let p = h.path(host_path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// A host hardened as the checklist says.
+fn harden(h: &Host) {
+    write(
+        h,
+        "/etc/ssh/sshd_config",
+        "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\nPasswordAuthentication no\nMaxAuthTries 3\nAllowUsers bob\n",
+    );
+    write(
+        h,
+        "/etc/ufw/ufw.conf",
+        "# /etc/ufw/ufw.conf\nENABLED=yes\nLOGLEVEL=low\n",
+    );
+    write(
+        h,
+        "/etc/default/ufw",
+        "IPV6=yes\nDEFAULT_INPUT_POLICY=\"DROP\"\nDEFAULT_OUTPUT_POLICY=\"ACCEPT\"\n",
+    );
+}
+
+const HOST_IDS: &[&str] = &[
+    "ir.host.ssh_root_login",
+    "ir.host.ssh_password_auth",
+    "ir.host.ssh_max_auth_tries",
+    "ir.host.ssh_no_allow_users",
+    "ir.host.firewall_disabled",
+    "ir.host.firewall_default_allow",
+    "ir.host.firewall_none",
+    "ir.host.vpn_missing",
+];
+
+#[test]
+fn a_weak_host_is_reported_item_by_item_and_a_hardened_one_not_at_all() {
+    let h = Host::sqlite();
+    write(
+        &h,
+        "/etc/ssh/sshd_config",
+        "PermitRootLogin yes\nPasswordAuthentication yes\n",
+    );
+    write(&h, "/etc/ufw/ufw.conf", "ENABLED=no\n");
+    let (code, v) = audit(&h, &[]);
+    assert_eq!(code, 1);
+    let got = ids(&v);
+    for want in [
+        "ir.host.ssh_root_login",
+        "ir.host.ssh_password_auth",
+        "ir.host.ssh_max_auth_tries",
+        "ir.host.firewall_disabled",
+    ] {
+        assert!(got.iter().any(|i| i == want), "{want}: {got:?}");
+    }
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "ir.host.ssh_root_login")
+        .unwrap();
+    assert!(
+        f["detail"].as_str().unwrap().contains("sshd_config:1"),
+        "{f}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("PermitRootLogin no"));
+    assert_eq!(f["fixable"], false);
+
+    let h = Host::sqlite();
+    harden(&h);
+    let (_, v) = audit(&h, &[]);
+    let got = ids(&v);
+    for id in HOST_IDS {
+        assert!(
+            !got.iter().any(|i| i == id),
+            "{id} on a hardened host: {got:?}"
+        );
+    }
+}
+
+/// sshd takes the first value of a keyword, drop-ins included where the
+/// `Include` stands; a `Match` block's values are not the global ones,
+/// but re-enabling root login in one is reported.
+#[test]
+fn sshd_drop_ins_win_by_order_and_match_blocks_are_judged_on_their_own() {
+    let h = Host::sqlite();
+    harden(&h);
+    // Debian's layout: the include comes first, so the drop-in's `yes`
+    // beats the main file's `no`.
+    write(
+        &h,
+        "/etc/ssh/sshd_config.d/50-cloud-init.conf",
+        "PasswordAuthentication yes\n",
+    );
+    let (_, v) = audit(&h, &[]);
+    let got = ids(&v);
+    assert!(
+        got.iter().any(|i| i == "ir.host.ssh_password_auth"),
+        "{got:?}"
+    );
+    assert!(
+        !got.iter().any(|i| i == "ir.host.ssh_root_login"),
+        "{got:?}"
+    );
+
+    let h = Host::sqlite();
+    harden(&h);
+    write(
+        &h,
+        "/etc/ssh/sshd_config.d/10-admin.conf",
+        "Match Address 10.0.0.0/8\n    PermitRootLogin yes\n",
+    );
+    let (_, v) = audit(&h, &[]);
+    let f: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "ir.host.ssh_root_login")
+        .collect();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0]["detail"].as_str().unwrap().contains("Match Address"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn without_ufw_the_nftables_input_policy_decides() {
+    let h = Host::sqlite();
+    harden(&h);
+    std::fs::remove_dir_all(h.path("/etc/ufw")).unwrap();
+    write(
+        &h,
+        "/etc/nftables.conf",
+        "table inet filter {\n  chain input {\n    type filter hook input priority filter; policy accept;\n  }\n}\n",
+    );
+    let (_, v) = audit(&h, &[]);
+    assert!(
+        ids(&v)
+            .iter()
+            .any(|i| i == "ir.host.firewall_default_allow")
+    );
+    write(
+        &h,
+        "/etc/nftables.conf",
+        "table inet filter {\n  chain input {\n    type filter hook input priority filter; policy drop;\n    tcp dport 22 accept\n  }\n}\n",
+    );
+    let (_, v) = audit(&h, &[]);
+    assert!(
+        !ids(&v).iter().any(|i| i.starts_with("ir.host.firewall")),
+        "{:?}",
+        ids(&v)
+    );
+    std::fs::remove_file(h.path("/etc/nftables.conf")).unwrap();
+    let (_, v) = audit(&h, &[]);
+    assert!(ids(&v).iter().any(|i| i == "ir.host.firewall_none"));
+}
+
+/// `gateway.tailscale.mode` alone is not a VPN: Tailscale must be
+/// installed and brought up under the root.
+#[test]
+fn tailscale_mode_without_tailscale_installed_is_reported() {
+    let h = Host::sqlite();
+    harden(&h);
+    let cfgp = h.state().join("openclaw.json");
+    let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfgp).unwrap()).unwrap();
+    cfg["gateway"]["tailscale"] = serde_json::json!({"mode": "serve"});
+    std::fs::write(&cfgp, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    let (_, v) = audit(&h, &[]);
+    assert!(
+        ids(&v).iter().any(|i| i == "ir.host.vpn_missing"),
+        "{:?}",
+        ids(&v)
+    );
+    write(&h, "/usr/bin/tailscale", "");
+    write(
+        &h,
+        "/var/lib/tailscale/tailscaled.state",
+        "{\"_machinekey\":\"x\"}",
+    );
+    let (_, v) = audit(&h, &[]);
+    assert!(
+        !ids(&v).iter().any(|i| i == "ir.host.vpn_missing"),
+        "{:?}",
+        ids(&v)
+    );
+}
+
+/// A state dir that is a symlink is judged by its target's mode (as
+/// OpenClaw judges it), not the link's own 0777, and `--fix` fixes the
+/// target.
+#[test]
+fn a_symlinked_state_dir_is_judged_and_fixed_at_its_target() {
+    let h = Host::sqlite();
+    let s = h.state();
+    let real = h.path("/srv/openclaw-state");
+    std::fs::rename(&s, &real).unwrap();
+    // Relative, so that it resolves the same under the fake root.
+    std::os::unix::fs::symlink("../../srv/openclaw-state", &s).unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let (_, v) = audit(&h, &[]);
+    let got = ids(&v);
+    assert!(got.iter().any(|i| i == "fs.state_dir.symlink"), "{got:?}");
+    assert!(
+        !got.iter().any(|i| i.starts_with("fs.state_dir.perms")),
+        "{got:?}"
+    );
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (_, v) = audit(&h, &[]);
+    assert!(ids(&v).iter().any(|i| i == "fs.state_dir.perms_readable"));
+    let (_, v) = audit(&h, &["--fix"]);
+    assert!(
+        !ids(&v).iter().any(|i| i.starts_with("fs.state_dir.perms")),
+        "{:?}",
+        ids(&v)
+    );
+    let mode = std::fs::symlink_metadata(&real)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700);
+}
+
+/// A key the installed version rejects is reported as such (info) and not
+/// judged; the version that accepts it has it judged.
+#[test]
+fn keys_a_version_rejects_are_reported_not_judged() {
+    let h = Host::sqlite(); // 2026.9.6
+    let cfgp = h.state().join("openclaw.json");
+    let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfgp).unwrap()).unwrap();
+    cfg["logging"] = serde_json::json!({"redactSensitive": "off"});
+    std::fs::write(&cfgp, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    let (_, v) = audit(&h, &[]);
+    let f: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "ir.config.key_rejected")
+        .collect();
+    assert_eq!(f.len(), 1, "{:?}", ids(&v));
+    assert_eq!(f[0]["severity"], "info");
+    assert!(
+        f[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("logging.redactSensitive")
+    );
+    assert!(!ids(&v).iter().any(|i| i == "ir.logging.redaction_off"));
+
+    let h = Host::files(); // 2026.7.1 accepts the key
+    let cfgp = h.state().join("openclaw.json");
+    let text = std::fs::read_to_string(&cfgp).unwrap();
+    let text = text.replacen("{\n", "{\n  logging: { redactSensitive: 'off' },\n", 1);
+    std::fs::write(&cfgp, text).unwrap();
+    let (_, v) = audit(&h, &[]);
+    assert!(
+        ids(&v).iter().any(|i| i == "ir.logging.redaction_off"),
+        "{:?}",
+        ids(&v)
+    );
+    assert!(!ids(&v).iter().any(|i| i == "ir.config.key_rejected"));
+}
+
+#[test]
+fn the_output_says_what_was_not_checked_and_the_catalogue_lists_every_id() {
+    let h = Host::sqlite();
+    let (_, v) = audit(&h, &[]);
+    let nc = v["not_checked"].as_array().unwrap();
+    assert!(
+        nc.iter().any(|n| n["id"] == "gateway.probe_failed"),
+        "{nc:?}"
+    );
+    let out = h
+        .ir()
+        .args(["--json", "audit", "--list-checks"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let l = json_out(&out);
+    let checks = l["checks"].as_array().unwrap();
+    assert!(checks.len() > 90, "{}", checks.len());
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["id"] == "gateway.trusted_proxies_missing" && c["openclaw"] == true)
+    );
+}
