@@ -12,5 +12,6 @@ mod persistence;
 mod playbook;
 mod readonly;
 mod real_openclaw;
+mod report;
 mod seal;
 mod triage;
