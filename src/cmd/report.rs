@@ -13,7 +13,9 @@ pub fn run(ctx: &Ctx) -> Result<Exit> {
             "report_json": w.report_json, "journal_verdict": r.journal.verdict, "todo": r.todo});
         Ok((w, Outcome::ok(details)))
     })?;
-    if !ctx.global.quiet {
+    if ctx.global.json {
+        crate::output::print_json(&w);
+    } else if !ctx.global.quiet {
         crate::output::print(&format!(
             "report: {}\n        {}\n        {}\n",
             w.report_md.display(),
