@@ -2,6 +2,7 @@
 # Installs what the test suite needs beyond cargo, idempotently:
 #   - Go `age`, GNU tar and ssh-keygen (Debian packages), for bundle interop tests,
 #     and git, to build workspace histories that `ir restore --from git` reads;
+#   - Debian's chromium, to load report.html headless (tests/report_browser.rs);
 #   - Node 24 and openclaw (2026.9.6, and 2026.7.1 for the file layout) from
 #     the npm registry, for the real-gateway tests
 #     (scripts/install-openclaw.sh, into a cache dir outside the repo);
@@ -21,6 +22,9 @@ command -v git >/dev/null 2>&1 || need_apt+=(git)
 # rpm and rpmbuild, to build the RHEL-like root whose rpm database `ir
 # persistence` verifies files against.
 command -v rpmbuild >/dev/null 2>&1 || need_apt+=(rpm)
+# Headless Chromium, for the test that loads report.html with no console
+# error and no network request (tests/report_browser.rs; about 1.5 min).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: apt-get install ${need_apt[*]}" >&2

@@ -13,5 +13,7 @@ mod persistence;
 mod playbook;
 mod readonly;
 mod real_openclaw;
+mod report;
+mod report_browser;
 mod seal;
 mod triage;

@@ -14,6 +14,10 @@ pub struct DemoArgs {
     /// Where to build the sample host and case (default: a new temp dir, kept).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Open report.html with the desktop's opener (xdg-open, open) when
+    /// there is one; silently nothing otherwise.
+    #[arg(long)]
+    pub open: bool,
 }
 
 /// Builds the compromised host, then runs the `respond` playbook on it.
@@ -49,8 +53,98 @@ pub fn run(ctx: &Ctx, a: &DemoArgs) -> Result<Exit> {
         bundle: bundle.as_deref(),
         key: &key,
     };
-    crate::output::print(&summary(&places, &verdict, &steps));
+    let report = crate::report::build(&case).ok();
+    if ctx.global.json {
+        crate::output::print_json(&DemoOut {
+            dir: &dir,
+            root: &root,
+            case: &case,
+            bundle: bundle.as_deref(),
+            key: &key,
+            report_html: case.join("report.html"),
+            report_md: case.join("report.md"),
+            report_json: case.join("report.json"),
+            summary: report
+                .as_ref()
+                .map(|r| r.summary.as_slice())
+                .unwrap_or_default(),
+            steps: &steps,
+        });
+    } else {
+        crate::output::print(&summary(&places, &verdict, &steps));
+        if let Some(r) = &report {
+            crate::output::print(&story(r, &case));
+        }
+    }
+    if a.open {
+        open_with_desktop(&case.join("report.html"));
+    }
     Ok(exit_for(&steps))
+}
+
+/// What `ir --json demo` prints: where everything is, the executive
+/// summary and how each step ended.
+#[derive(serde::Serialize)]
+struct DemoOut<'a> {
+    dir: &'a Path,
+    root: &'a Path,
+    case: &'a Path,
+    bundle: Option<&'a Path>,
+    key: &'a Path,
+    report_html: PathBuf,
+    report_md: PathBuf,
+    report_json: PathBuf,
+    summary: &'a [crate::report::model::SummaryLine],
+    steps: &'a [StepEnd],
+}
+
+/// The demo's last words: the executive summary, then where the report is.
+fn story(r: &crate::report::Report, case: &Path) -> String {
+    use std::fmt::Write;
+    let mut s = String::from("\nWhat happened\n");
+    for l in &r.summary {
+        let _ = writeln!(
+            s,
+            "  {:<22} {}",
+            format!("{}:", l.topic.label()),
+            crate::sanitize::display_safe(&l.text)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nThe whole story: {}\n  (and report.md, report.json beside it)",
+        case.join("report.html").display()
+    );
+    s
+}
+
+/// Desktop openers, by absolute path: never looked up through `PATH`.
+const OPENERS: &[&str] = &[
+    "/usr/bin/xdg-open",
+    "/usr/local/bin/xdg-open",
+    "/usr/bin/open",
+];
+
+/// Opens `page` with the first opener present, when a desktop is there to
+/// show it (a display on Linux; macOS always has one). Without either,
+/// nothing happens and nothing is said: the path was printed already.
+fn open_with_desktop(page: &Path) {
+    let desktop = cfg!(target_os = "macos")
+        || std::env::var_os("DISPLAY").is_some()
+        || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    let Some(opener) = OPENERS.iter().map(Path::new).find(|p| p.is_file()) else {
+        return;
+    };
+    if !desktop {
+        return;
+    }
+    // Detached: the browser outlives the demo, and its chatter is not ours.
+    let _ = std::process::Command::new(opener)
+        .arg(page)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
 }
 
 /// The demo's directory, absolute: `--dir` (created if need be) or a new
@@ -122,7 +216,7 @@ fn summary(p: &Places, verdict: &crate::journal::Report, steps: &[StepEnd]) -> S
         "key          {}  (throwaway: ir extract BUNDLE -i KEY -o DIR)",
         p.key.display()
     );
-    let _ = writeln!(s, "report       {}", p.case.join("report.md").display());
+    let _ = writeln!(s, "report       {}", p.case.join("report.html").display());
     let _ = writeln!(
         s,
         "journal      {:?}, {} entries (ir --case {} journal show)",

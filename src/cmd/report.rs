@@ -1,4 +1,4 @@
-//! `ir report`: report.md and report.json from the case journal.
+//! `ir report`: report.md, report.html and report.json from the case journal.
 
 use crate::case::{Ctx, Outcome};
 use crate::exit::Exit;
@@ -7,16 +7,20 @@ use serde_json::json;
 
 /// Writes the case report.
 pub fn run(ctx: &Ctx) -> Result<Exit> {
-    let ((md, js), exit) = ctx.journaled("report", |_| {
-        let (md, js, r) = crate::report::write(&ctx.global.case)?;
-        let details = json!({"report_md": md, "report_json": js, "journal_verdict": r.journal.verdict, "todo": r.todo});
-        Ok(((md, js), Outcome::ok(details)))
+    let (w, exit) = ctx.journaled("report", |_| {
+        let (w, r) = crate::report::write(&ctx.global.case)?;
+        let details = json!({"report_md": w.report_md, "report_html": w.report_html,
+            "report_json": w.report_json, "journal_verdict": r.journal.verdict, "todo": r.todo});
+        Ok((w, Outcome::ok(details)))
     })?;
-    if !ctx.global.quiet {
+    if ctx.global.json {
+        crate::output::print_json(&w);
+    } else if !ctx.global.quiet {
         crate::output::print(&format!(
-            "report: {}\n        {}\n",
-            md.display(),
-            js.display()
+            "report: {}\n        {}\n        {}\n",
+            w.report_md.display(),
+            w.report_html.display(),
+            w.report_json.display()
         ));
     }
     Ok(exit)

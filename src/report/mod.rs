@@ -1,10 +1,20 @@
-//! The case report: `report.md` and `report.json` in the case dir, built
-//! from the journal alone, for a reader who was not there: who ran what and
-//! when (and whether the journal verifies), the bundle and how to open it,
-//! the triage findings most serious first, what was rotated and revoked and
-//! which provider keys must still be revoked, the audit before and after,
-//! and what remains to do. Host strings are rendered as escaped code spans
-//! so a crafted file name cannot inject Markdown.
+//! The case report: `report.md`, `report.html` and `report.json` in the
+//! case dir, built from the journal alone, for a reader who was not there.
+//! One typed model ([`Report`], with the story parts in [`model`]) is built
+//! from the journal's typed records, one source function each
+//! ([`sources`]), and rendered twice: Markdown ([`markdown`]) and one
+//! self-contained HTML page ([`html`]). The JSON is the model itself,
+//! described by `fixtures/schema/report.schema.json`.
+//!
+//! Every host string is escaped and bounded when it enters the model, and
+//! every path is a host path, so the three files name the same things the
+//! same way.
+
+pub mod html;
+pub mod markdown;
+pub mod model;
+pub mod sources;
+pub mod summary;
 
 use crate::journal::{self, Entry, Problem, Verdict};
 use crate::record::{
@@ -14,7 +24,6 @@ use crate::record::{
 };
 use anyhow::Result;
 use serde::Serialize;
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// `report.json`: everything the Markdown shows, as data.
@@ -39,6 +48,19 @@ pub struct Report {
     pub sessions_cleared: Option<ClearRecord>,
     pub audit: AuditBeforeAfter,
     pub todo: Vec<String>,
+    /// Host, root, state dir, OpenClaw, custody, time span, versions.
+    pub header: model::Header,
+    /// Five lines: how it started, what ran, what persists, what was
+    /// done, what remains.
+    pub summary: Vec<model::SummaryLine>,
+    /// Indicators of compromise with where each was seen.
+    pub iocs: Vec<model::Ioc>,
+    /// The merged timeline, oldest first.
+    pub timeline: Vec<model::Event>,
+    /// Hunt, persistence and audit findings, most serious first.
+    pub findings: Vec<model::Ranked>,
+    /// What the response did, in order.
+    pub containment: Vec<model::Action>,
 }
 
 /// How the case journal verified.
@@ -111,16 +133,12 @@ fn last<T: serde::de::DeserializeOwned>(entries: &[Entry], command: &str) -> Res
         .transpose()
 }
 
-/// A host string as a Markdown code span.
-fn code(s: &str) -> String {
-    format!("`{}`", crate::sanitize::escape(s).replace('`', "'"))
-}
-
 /// Builds the report document.
 pub fn build(case_dir: &Path) -> Result<Report> {
     let jpath = case_dir.join(journal::JOURNAL_FILE);
     let entries = journal::read_entries(&jpath)?;
     let verification = journal::verify(&jpath)?;
+    let hp = sources::HostPaths::new(sources::case_root(&entries).as_deref());
     let steps = entries
         .iter()
         .filter_map(|e| Some((e.envelope()?, e.end()?)))
@@ -167,11 +185,129 @@ pub fn build(case_dir: &Path) -> Result<Report> {
         sessions_cleared: last(&entries, "clear-sessions")?,
         audit,
         todo: Vec::new(),
+        header: model::Header::default(),
+        summary: Vec::new(),
+        iocs: Vec::new(),
+        timeline: Vec::new(),
+        findings: Vec::new(),
+        containment: Vec::new(),
     };
     let recover: Option<RecoverRecord> = last(&entries, "recover")?;
     r.todo = todo(&r, recover.as_ref());
     r.todo.extend(still_in_place(&entries, recover.as_ref())?);
+    story(&mut r, &entries, &hp);
     Ok(r)
+}
+
+/// Fills in the story parts: timeline, ranked findings, indicators,
+/// containment, header and summary. Hunt hits are kept with host paths.
+fn story(r: &mut Report, entries: &[Entry], hp: &sources::HostPaths) {
+    let hits = r
+        .triage
+        .hunt
+        .as_ref()
+        .map(|h| h.top_hits.clone())
+        .unwrap_or_default();
+    let mut events = sources::journal_events(entries);
+    if let Some(h) = &r.triage.hunt {
+        events.extend(sources::hunt_events(h, hp));
+    }
+    if let Some(t) = &r.triage.timeline {
+        events.extend(sources::file_events(t, r.triage.persistence.as_ref()));
+    }
+    events.sort_by(|a, b| event_key(a).cmp(&event_key(b)));
+    let mut at = std::collections::HashMap::new();
+    for (n, e) in events.iter_mut().enumerate() {
+        e.id = format!("ev-{}", n + 1);
+        at.entry(e.location.clone()).or_insert_with(|| e.id.clone());
+    }
+    let mut findings = Vec::new();
+    if let Some(h) = &r.triage.hunt {
+        findings.extend(sources::hunt_findings(h, hp, &at));
+    }
+    if let Some(p) = &r.triage.persistence {
+        findings.extend(sources::persistence_findings(p, &at));
+    }
+    if let Some(b) = &r.audit.before {
+        findings.extend(sources::audit_findings(b, r.audit.after.as_deref(), hp));
+    }
+    // One scale for every detector; a stable sort keeps each detector's
+    // own order (hunt's chains first) within a severity.
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for (n, f) in findings.iter_mut().enumerate() {
+        f.id = format!("f-{}", n + 1);
+    }
+    let creds = r
+        .rotation
+        .as_ref()
+        .map(|x| x.provider_credentials.clone())
+        .unwrap_or_default();
+    r.iocs = sources::iocs(
+        r.triage.hunt.as_ref(),
+        r.triage.persistence.as_ref(),
+        &sources::quarantined(entries),
+        &creds,
+        hp,
+    );
+    r.containment = sources::containment(entries);
+    r.timeline = events;
+    r.findings = findings;
+    r.header = header(r, entries, hp);
+    r.summary = summary::summarise(r, &hits, hp);
+    if let Some(h) = r.triage.hunt.as_mut() {
+        for hit in &mut h.top_hits {
+            hit.source = hp.map(&hit.source);
+            hit.snippet = hp.map(&hit.snippet);
+        }
+    }
+}
+
+/// Sorts events by time (parsed, so `.000Z` and nanoseconds compare
+/// right), then lane and place.
+fn event_key(
+    e: &model::Event,
+) -> (
+    Option<chrono::DateTime<chrono::Utc>>,
+    model::EventSource,
+    &str,
+) {
+    let t = chrono::DateTime::parse_from_rfc3339(&e.time)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc));
+    (t, e.source, &e.location)
+}
+
+/// The header: target, OpenClaw, custody, time span, versions, journal head.
+fn header(r: &Report, entries: &[Entry], hp: &sources::HostPaths) -> model::Header {
+    let dep = r.bundle.as_ref().and_then(|b| b.deployment.as_ref());
+    let c = r.custody.clone().unwrap_or_default();
+    let first = entries.iter().find_map(|e| e.envelope());
+    let last = entries.iter().rev().find_map(|e| e.envelope());
+    let root = sources::case_root(entries);
+    let home = entries.iter().rev().find_map(|e| match e.body() {
+        Some(crate::record::Record::Start(s)) => s.target.home.clone(),
+        _ => None,
+    });
+    model::Header {
+        host: r.target_host.as_deref().map(model::bound),
+        root: root.as_deref().map(model::bound),
+        state_dir: dep
+            .map(|d| d.state_dir.clone())
+            .or(home)
+            .map(|d| model::bound(&hp.map(&d))),
+        openclaw_version: dep.and_then(|d| d.version.as_deref()).map(model::bound),
+        layout: dep.map(|d| d.layout.clone()),
+        examiner: c.examiner.as_deref().map(model::bound),
+        case_number: c.case_number.as_deref().map(model::bound),
+        first_event: r.timeline.first().map(|e| e.time.clone()),
+        last_event: r.timeline.last().map(|e| e.time.clone()),
+        case_opened: first.map(|e| e.ts.clone()),
+        case_last: last.map(|e| e.ts.clone()),
+        ir_version_journal: first.map(|e| e.ir_version.clone()),
+        ir_version: env!("CARGO_PKG_VERSION").into(),
+        journal_seq: entries.last().map(|e| e.seq),
+        journal_head: r.journal.last_digest.clone(),
+    }
 }
 
 /// The first audit's "before" and the latest "after" (recovery's audit
@@ -341,225 +477,24 @@ fn shell_word(s: &str) -> String {
     }
 }
 
-/// The Markdown report, top-down.
-fn md(r: &Report) -> String {
-    let mut o = String::new();
-    md_custody(&mut o, r);
-    md_evidence(&mut o, r.bundle.as_ref());
-    md_findings(&mut o, &r.triage);
-    md_containment(&mut o, r);
-    md_audit(&mut o, &r.audit);
-    let _ = writeln!(o, "\n## What remains to do\n");
-    for t in &r.todo {
-        let _ = writeln!(o, "- [ ] {}", crate::sanitize::escape(t));
-    }
-    o
+/// Where `ir report` wrote the three files.
+#[derive(Debug, Clone, Serialize)]
+pub struct Written {
+    pub report_md: PathBuf,
+    pub report_html: PathBuf,
+    pub report_json: PathBuf,
 }
 
-fn md_custody(o: &mut String, r: &Report) {
-    let _ = writeln!(
-        o,
-        "# Incident report\n\nCase: {}  \nWritten: {}\n",
-        code(&r.case),
-        r.created
-    );
-    // Only what the journal holds: a report of an older journal reads as
-    // it did.
-    if let Some(h) = &r.target_host {
-        let _ = writeln!(o, "Host: {}  ", code(h));
-    }
-    for (k, v) in r.custody.iter().flat_map(|c| c.fields()) {
-        let _ = writeln!(o, "{}{}: {}  ", k[..1].to_uppercase(), &k[1..], code(v));
-    }
-    if r.target_host.is_some() || r.custody.is_some() {
-        let _ = writeln!(o);
-    }
-    let j = &r.journal;
-    let _ = writeln!(
-        o,
-        "## Chain of custody\n\nThe case journal holds {} entries and **{}** verification (last digest `{}`).\n",
-        j.entries,
-        verdict_word(j.verdict),
-        j.last_digest.as_deref().unwrap_or("-")
-    );
-    if let Some(s) = &j.seal {
-        let _ = writeln!(
-            o,
-            "The journal is sealed from entry {} ({} sealed entries, seed fingerprint `{}`); the seals are checked with the analyst's key: `ir journal verify -i KEY --expect-seal {}`.\n",
-            s.first_seq, s.sealed, s.fingerprint, s.fingerprint
-        );
-    }
-    for p in &j.problems {
-        let _ = writeln!(o, "- problem: {}", code(&p.message));
-    }
-    let _ = writeln!(
-        o,
-        "| when (UTC) | who | command | status | exit |\n|---|---|---|---|---|"
-    );
-    for s in &r.steps {
-        let _ = writeln!(
-            o,
-            "| {} | {}@{} | {} | {} | {} |",
-            s.ts,
-            s.user,
-            s.host,
-            s.command,
-            s.status.as_str(),
-            s.exit_code
-        );
-    }
-}
-
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Intact => "intact",
-        Verdict::Interrupted => "interrupted",
-        Verdict::Tampered => "tampered",
-    }
-}
-
-fn md_evidence(o: &mut String, bundle: Option<&CollectRecord>) {
-    let _ = writeln!(o, "\n## Evidence\n");
-    let Some(b) = bundle else {
-        let _ = writeln!(o, "No evidence bundle was collected.");
-        return;
-    };
-    let path = b.bundle.display().to_string();
-    let verdicts: Vec<String> = b
-        .verdicts
-        .iter()
-        .map(|(k, v)| format!("{k} {}", v.count))
-        .collect();
-    let _ = writeln!(
-        o,
-        "- bundle: {}\n- sha256: `{}`\n- size: {} bytes, {} items\n- manifest: {} (sha256 `{}`)\n- verdicts: {}",
-        code(&path),
-        b.sha256,
-        b.size,
-        b.items,
-        code(&b.manifest.display().to_string()),
-        b.manifest_sha256,
-        verdicts.join(", ")
-    );
-    let _ = writeln!(
-        o,
-        "\nTo open it: `ir verify {path} -i KEY` then `ir extract {path} -i KEY -o DIR`; or `age -d -i KEY {path} | tar -xzf -` and `sha256sum -c MANIFEST.sha256` in the top folder."
-    );
-}
-
-fn md_findings(o: &mut String, t: &Triage) {
-    let _ = writeln!(o, "\n## Findings, most serious first\n");
-    for h in t.hunt.iter().flat_map(|h| &h.top_hits) {
-        let _ = writeln!(
-            o,
-            "- **{}** {} at {}: {}",
-            h.severity,
-            h.title,
-            code(&h.source),
-            code(&h.snippet)
-        );
-    }
-    for p in t.persistence.iter().flat_map(|p| &p.flagged) {
-        let _ = writeln!(
-            o,
-            "- persistence {} {} [{}]{}",
-            p.mechanism,
-            code(&p.path),
-            p.flags.join(", "),
-            p.command
-                .as_deref()
-                .map(|c| format!(": {}", code(c)))
-                .unwrap_or_default()
-        );
-    }
-    if let Some(tl) = &t.timeline {
-        let _ = writeln!(
-            o,
-            "- timeline {} to {}: {} changed paths, {} flagged",
-            tl.since, tl.until, tl.changed, tl.flagged
-        );
-        for e in &tl.flagged_entries {
-            let _ = writeln!(
-                o,
-                "  - {} {}",
-                code(&e.path),
-                serde_json::to_string(&e.flags).unwrap_or_default()
-            );
-        }
-    }
-}
-
-fn md_containment(o: &mut String, r: &Report) {
-    let _ = writeln!(o, "\n## Containment\n");
-    match &r.rotation {
-        Some(rot) => md_rotation(o, rot),
-        None => {
-            let _ = writeln!(o, "Nothing was rotated.");
-        }
-    }
-    if let Some(c) = &r.sessions_cleared {
-        let _ = writeln!(
-            o,
-            "\n- sessions cleared for agents {}: {} files removed, {} databases cleared",
-            serde_json::to_string(&c.agents).unwrap_or_default(),
-            c.files_removed.len(),
-            c.rows_deleted.len()
-        );
-    }
-}
-
-fn md_rotation(o: &mut String, rot: &RotateRecord) {
-    for x in &rot.rotated {
-        let _ = writeln!(
-            o,
-            "- rotated {} (new fingerprint `{}`, written to {})",
-            x.secret, x.new_fingerprint, x.written_to
-        );
-    }
-    for x in &rot.revoked {
-        let _ = writeln!(o, "- revoked {} x{}", x.what, x.count);
-    }
-    if rot.provider_credentials.is_empty() {
-        return;
-    }
-    let _ = writeln!(
-        o,
-        "\nTo revoke at each provider:\n\n| provider | type | last 4 | sha256 prefix | where |\n|---|---|---|---|---|"
-    );
-    for c in &rot.provider_credentials {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | `{}` | {} |",
-            code(&c.provider),
-            c.kind,
-            code(&c.last4),
-            c.sha256_prefix,
-            code(&c.source)
-        );
-    }
-}
-
-fn md_audit(o: &mut String, a: &AuditBeforeAfter) {
-    let _ = writeln!(o, "\n## Hardening audit\n");
-    for (label, f) in [("before", &a.before), ("after", &a.after)] {
-        let f = f.as_deref().unwrap_or_default();
-        let n = |s: Severity| f.iter().filter(|x| x.severity == s).count();
-        let _ = writeln!(
-            o,
-            "- {label}: {} critical, {} warn, {} info",
-            n(Severity::Critical),
-            n(Severity::Warn),
-            n(Severity::Info)
-        );
-    }
-}
-
-/// Writes `report.md` and `report.json` into the case dir.
-pub fn write(case_dir: &Path) -> Result<(PathBuf, PathBuf, Report)> {
+/// Writes `report.md`, `report.html` and `report.json` into the case dir.
+pub fn write(case_dir: &Path) -> Result<(Written, Report)> {
     let r = build(case_dir)?;
-    let j = case_dir.join("report.json");
-    let m = case_dir.join("report.md");
-    crate::safefs::write_atomic(&j, &serde_json::to_vec_pretty(&r)?, 0o600)?;
-    crate::safefs::write_atomic(&m, md(&r).as_bytes(), 0o600)?;
-    Ok((m, j, r))
+    let w = Written {
+        report_md: case_dir.join("report.md"),
+        report_html: case_dir.join("report.html"),
+        report_json: case_dir.join("report.json"),
+    };
+    crate::safefs::write_atomic(&w.report_json, &serde_json::to_vec_pretty(&r)?, 0o600)?;
+    crate::safefs::write_atomic(&w.report_md, markdown::render(&r).as_bytes(), 0o600)?;
+    crate::safefs::write_atomic(&w.report_html, html::render(&r).as_bytes(), 0o600)?;
+    Ok((w, r))
 }

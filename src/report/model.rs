@@ -1,0 +1,251 @@
+//! The story parts of the report model: header, executive summary,
+//! indicators, timeline, ranked findings and containment. Each is a typed
+//! record (serialised into `report.json`, described by
+//! `fixtures/schema/report.schema.json`) that the Markdown and HTML
+//! renderers read; no renderer reads JSON back by key.
+//!
+//! Every string here that came from the host is already escaped
+//! ([`crate::sanitize::escape`]) and cut to [`MAX_FIELD`] characters, and
+//! every path is a host path (as the target sees it), so the renderers
+//! only have to quote for their own syntax.
+
+use crate::record::Severity;
+use serde::Serialize;
+
+/// The longest host string any field of the report carries, in characters:
+/// a report is read by people, and a crafted or binary file must not blow
+/// it up (a 232 KB report of escaped ELF bytes once did).
+pub const MAX_FIELD: usize = 240;
+
+/// Escapes a host string and cuts it to [`MAX_FIELD`] characters (marked
+/// with `…`).
+pub fn bound(s: &str) -> String {
+    let e = crate::sanitize::escape(s);
+    if e.chars().count() <= MAX_FIELD {
+        return e;
+    }
+    let mut cut: String = e.chars().take(MAX_FIELD - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// Where and what the report is about, for the top of the page.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Header {
+    /// The target host's name.
+    pub host: Option<String>,
+    /// The `--root` the host was read under (`/` on a live host).
+    pub root: Option<String>,
+    /// The OpenClaw state dir, as a host path.
+    pub state_dir: Option<String>,
+    pub openclaw_version: Option<String>,
+    /// `files`, `sqlite`, `mixed` or `empty`.
+    pub layout: Option<String>,
+    pub examiner: Option<String>,
+    pub case_number: Option<String>,
+    /// The earliest and latest time of any event in the timeline.
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+    /// When the case's journal began and last changed.
+    pub case_opened: Option<String>,
+    pub case_last: Option<String>,
+    /// The `ir` version that wrote the journal's first entry, and this one.
+    pub ir_version_journal: Option<String>,
+    pub ir_version: String,
+    /// The journal's last sequence number and digest.
+    pub journal_seq: Option<u64>,
+    pub journal_head: Option<String>,
+}
+
+/// One line of the five-line executive summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryLine {
+    /// `started`, `ran`, `persists`, `done` or `remains`.
+    pub topic: SummaryTopic,
+    pub text: String,
+}
+
+/// The five questions the executive summary answers, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SummaryTopic {
+    Started,
+    Ran,
+    Persists,
+    Done,
+    Remains,
+}
+
+impl SummaryTopic {
+    /// The label shown before the line.
+    pub fn label(self) -> &'static str {
+        match self {
+            SummaryTopic::Started => "How it started",
+            SummaryTopic::Ran => "What the attacker ran",
+            SummaryTopic::Persists => "What persists",
+            SummaryTopic::Done => "What was done",
+            SummaryTopic::Remains => "What remains",
+        }
+    }
+}
+
+/// What kind of indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IocKind {
+    Ip,
+    Domain,
+    Url,
+    Hash,
+    Account,
+    Key,
+}
+
+impl IocKind {
+    /// The name shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IocKind::Ip => "ip",
+            IocKind::Domain => "domain",
+            IocKind::Url => "url",
+            IocKind::Hash => "hash",
+            IocKind::Account => "account",
+            IocKind::Key => "key",
+        }
+    }
+}
+
+/// An indicator of compromise and where it was seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ioc {
+    pub kind: IocKind,
+    pub value: String,
+    /// Host locations (`path`, `path:line`, `db:table:rowid`), at most
+    /// [`MAX_SEEN`].
+    pub seen: Vec<String>,
+    /// How many places in all.
+    pub seen_count: usize,
+}
+
+/// How many places an indicator lists before it only counts them.
+pub const MAX_SEEN: usize = 5;
+
+/// Where a timeline event comes from (one lane of the chart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSource {
+    /// Text the agent read or wrote (a transcript row, a task run, memory).
+    Transcript,
+    /// A tool call the agent made.
+    ToolCall,
+    /// A line of OpenClaw's gateway log.
+    GatewayLog,
+    /// A file that changed in the window.
+    File,
+    /// A persistence item that changed.
+    Persistence,
+    /// A step `ir` ran, from the case journal.
+    Ir,
+}
+
+impl EventSource {
+    /// Every lane, top to bottom.
+    pub const ALL: [EventSource; 6] = [
+        EventSource::Transcript,
+        EventSource::ToolCall,
+        EventSource::GatewayLog,
+        EventSource::File,
+        EventSource::Persistence,
+        EventSource::Ir,
+    ];
+
+    /// The name shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::Transcript => "transcript",
+            EventSource::ToolCall => "tool call",
+            EventSource::GatewayLog => "gateway log",
+            EventSource::File => "file",
+            EventSource::Persistence => "persistence",
+            EventSource::Ir => "ir",
+        }
+    }
+}
+
+/// One event of the merged timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    /// The anchor findings link to (`ev-12`).
+    pub id: String,
+    /// RFC 3339 UTC.
+    pub time: String,
+    pub source: EventSource,
+    /// What happened, escaped and bounded.
+    pub what: String,
+    /// Where (host path, `file:line`, `db:table:rowid`, or the `ir` command).
+    #[serde(rename = "where")]
+    pub location: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// Part of an attack chain (injected text followed by actions).
+    pub chain: bool,
+}
+
+/// Which detector raised a ranked finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Detector {
+    Hunt,
+    Persistence,
+    Audit,
+}
+
+impl Detector {
+    /// The name shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Detector::Hunt => "hunt",
+            Detector::Persistence => "persistence",
+            Detector::Audit => "audit",
+        }
+    }
+}
+
+/// A finding of any detector on the one severity scale.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ranked {
+    /// The anchor (`f-3`).
+    pub id: String,
+    pub severity: Severity,
+    pub detector: Detector,
+    /// Hunt rule, persistence flags, audit check id.
+    pub rule: String,
+    pub title: String,
+    /// Host location; empty for a config-wide audit finding.
+    #[serde(rename = "where")]
+    pub location: String,
+    /// What was seen, escaped and bounded.
+    pub evidence: String,
+    /// ATT&CK or OWASP-LLM id, when the rule maps to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attack: Option<String>,
+    /// The timeline event it is, when it has a time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// `open` or `fixed` (audit findings fixed by the response), else
+    /// absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// One thing the response did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    /// The `ir` command (`stop`, `collect`, `rotate`, `clear-sessions`,
+    /// `quarantine`, `restore`, `recover`).
+    pub step: String,
+    /// When it ended (RFC 3339 UTC).
+    pub time: String,
+    /// What it did, in words.
+    pub what: String,
+}
