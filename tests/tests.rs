@@ -3,6 +3,7 @@
 mod util;
 
 mod ansible;
+mod cli;
 mod collect;
 mod contain;
 mod custody;
