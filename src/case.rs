@@ -11,7 +11,7 @@ use crate::evidence::keys::Encryption;
 use crate::exit::{self, Exit};
 use crate::host::Root;
 use crate::journal::{Appended, Journal};
-use crate::openclaw::{Target, locate};
+use crate::openclaw::{Deployment, Target, locate};
 use crate::record::{Custody, End, Event, Record, Start, Status, TargetRecord};
 use anyhow::Result;
 use serde_json::Value;
@@ -26,6 +26,9 @@ pub struct Global {
     pub profile: Option<String>,
     pub root: PathBuf,
     pub case: PathBuf,
+    /// Whether `--case` (or `IR_CASE`) was given, rather than the default
+    /// `./ir-case`.
+    pub case_given: bool,
     pub json: bool,
     pub quiet: bool,
     pub verbose: u8,
@@ -221,22 +224,76 @@ impl Ctx {
         Root::new(self.global.root.clone())
     }
 
-    /// What discovery should resolve.
+    /// What discovery should resolve. `--home` and `--config` are mapped
+    /// with [`under_root`]; when `--home` is a `~/.openclaw*` dir and
+    /// `OPENCLAW_HOME` is not set, `~` is taken as its parent (the home of
+    /// the user OpenClaw ran as), so a configured `~/work` workspace is that
+    /// user's and not the examiner's.
     pub fn target(&self) -> Target {
+        let root = self.root();
+        let mut env = locate::Env::from_process();
+        let home = self.global.home.as_deref().map(|h| under_root(&root, h));
+        if let Some(user_home) = home.as_deref().and_then(|h| owner_home(&root, h)) {
+            if env.get("OPENCLAW_HOME").is_none() && env.get("HOME") != user_home.to_str() {
+                if self.global.verbose > 0 {
+                    eprintln!(
+                        "ir: ~ is {} (the parent of --home)",
+                        crate::sanitize::escape_path(&user_home)
+                    );
+                }
+                env.0
+                    .insert("HOME".into(), user_home.to_string_lossy().into_owned());
+            }
+        }
         Target {
             request: locate::Request {
-                home: self.global.home.clone(),
-                config: self.global.config.clone(),
+                home,
+                config: self.global.config.as_deref().map(|c| under_root(&root, c)),
                 profile: self.global.profile.clone(),
             },
-            env: locate::Env::from_process(),
-            root: self.root(),
+            env,
+            root,
         }
     }
 
-    /// Opens the case journal (creating the case dir).
+    /// Discovers the deployment ([`crate::openclaw::discover`]) and warns
+    /// about every configured path missing under `--root`.
+    pub fn discover(&self) -> Result<Deployment> {
+        let dep = crate::openclaw::discover(&self.target())?;
+        self.warn_missing(&dep);
+        Ok(dep)
+    }
+
+    /// [`Ctx::discover`] for commands that preserve evidence
+    /// ([`crate::openclaw::discover_for_evidence`]).
+    pub fn discover_for_evidence(&self) -> Result<Deployment> {
+        let dep = crate::openclaw::discover_for_evidence(&self.target())?;
+        self.warn_missing(&dep);
+        Ok(dep)
+    }
+
+    /// Warns (stderr, not under `-q`) about each path of [`missing_paths`].
+    pub fn warn_missing(&self, dep: &Deployment) {
+        for m in missing_paths(dep, &self.root()) {
+            crate::output::warn(self.global.quiet, &m);
+        }
+    }
+
+    /// Opens the case journal, creating the case dir, and says where it is
+    /// when it had to be made (a read-only command run in some cwd must not
+    /// leave an `ir-case` behind without a word).
     pub fn journal(&self) -> Result<Journal> {
-        Journal::open(&self.global.case)
+        let case = &self.global.case;
+        let existed = crate::safefs::lstat(case).ok().flatten().is_some();
+        let j = Journal::open(case)?;
+        if !existed && !self.global.quiet {
+            let abs = std::path::absolute(case).unwrap_or_else(|_| case.clone());
+            eprintln!(
+                "ir: created the case dir {}",
+                crate::sanitize::escape_path(&abs)
+            );
+        }
+        Ok(j)
     }
 
     /// Runs `f` between a `start` and an `end` journal entry.
@@ -379,6 +436,97 @@ impl Ctx {
         }
         Ok(added.then_some(case))
     }
+}
+
+/// A `--home` or `--config` path as discovery should read it. Relative:
+/// the examiner's, from the cwd. Absolute and already under `--root` (the
+/// analyst-side path, `/mnt/img/home/a/.openclaw`): taken as it is, which
+/// is that host path under the root. Otherwise it is a host path
+/// (`/home/a/.openclaw`): read under `--root`, unless only the examiner's
+/// machine has it (a state dir copied out of the image).
+pub fn under_root(root: &Root, p: &std::path::Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    if root.is_live() || !p.is_absolute() || abs.starts_with(root.dir()) {
+        return abs;
+    }
+    let mapped = root.join(&abs);
+    let exists = |q: &std::path::Path| crate::safefs::lstat(q).ok().flatten().is_some();
+    if !exists(&mapped) && exists(&abs) {
+        abs
+    } else {
+        mapped
+    }
+}
+
+/// The home of the user whose state dir `state` is, when it is the
+/// canonical `~/.openclaw`, `~/.openclaw-<profile>` or `~/.clawdbot`: its
+/// parent, as a host path.
+fn owner_home(root: &Root, state: &std::path::Path) -> Option<PathBuf> {
+    let name = state.file_name()?.to_str()?;
+    let canonical = name == ".openclaw" || name.starts_with(".openclaw-") || name == ".clawdbot";
+    if !canonical {
+        return None;
+    }
+    let parent = root.host_view(state.parent()?);
+    (parent.is_absolute() && parent != std::path::Path::new("/")).then_some(parent)
+}
+
+/// Every configured path that is missing (under `--root`, when it is not
+/// `/`), one sentence each: an agent's workspace (its prompt files, skills
+/// and git hooks would silently go unexamined), `logging.file`'s dir, the
+/// config itself. Defaults that are simply absent (`/tmp/openclaw` on a
+/// host that never logged there) are not named.
+pub fn missing_paths(dep: &Deployment, root: &Root) -> Vec<String> {
+    let esc = |p: &std::path::Path| crate::sanitize::escape_path(&root.host_view(p));
+    let under = if root.is_live() {
+        String::new()
+    } else {
+        format!(" under --root {}", crate::sanitize::escape_path(root.dir()))
+    };
+    let mut out = Vec::new();
+    if !dep.config_present
+        && crate::safefs::lstat(&dep.paths.config)
+            .ok()
+            .flatten()
+            .is_none()
+    {
+        out.push(format!(
+            "the config {} is missing{under}: OpenClaw's defaults are assumed",
+            esc(&dep.paths.config)
+        ));
+    }
+    let mut seen: Vec<&std::path::Path> = Vec::new();
+    for a in &dep.agents {
+        let Some(w) = a.workspace.as_deref() else {
+            continue;
+        };
+        if a.workspace_exists || seen.contains(&w) {
+            continue;
+        }
+        seen.push(w);
+        let agents: Vec<&str> = dep
+            .agents
+            .iter()
+            .filter(|b| b.workspace.as_deref() == Some(w))
+            .map(|b| b.id.as_str())
+            .collect();
+        out.push(format!(
+            "the workspace {} (agent {}) is missing{under}: its prompt files (SOUL.md, AGENTS.md...), skills and git hooks are not examined; if it lives elsewhere in the image, give --home or --root so it resolves",
+            esc(w),
+            agents.join(", ")
+        ));
+    }
+    for l in dep
+        .logs
+        .iter()
+        .filter(|l| l.kind == "configured" && !l.exists)
+    {
+        out.push(format!(
+            "the log dir {} (logging.file) is missing{under}: its logs are not examined",
+            esc(&l.path)
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -40,8 +40,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every subcommand accepts.
+/// Options every subcommand accepts, listed under their own heading in
+/// every `--help`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The OpenClaw state dir (default: as OpenClaw resolves it).
     #[arg(long, global = true, value_name = "DIR")]
@@ -55,19 +57,24 @@ pub struct GlobalArgs {
     /// Where the host's filesystem is: / for live response, or a mounted image.
     #[arg(long, global = true, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
-    /// The case dir holding the journal and the evidence.
+    /// The case dir holding the journal and the evidence [default: ./ir-case].
+    #[arg(long, global = true, value_name = "DIR", env = "IR_CASE")]
+    pub case: Option<PathBuf>,
+    /// Print exactly one JSON document on stdout instead of text (errors
+    /// too: {"error","fix","exit_code"}); messages stay on stderr.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Colour severities on stdout: auto (only on a terminal, and not when
+    /// NO_COLOR is set), always or never.
     #[arg(
         long,
         global = true,
-        value_name = "DIR",
-        env = "IR_CASE",
-        default_value = "ir-case"
+        value_name = "WHEN",
+        value_enum,
+        default_value = "auto"
     )]
-    pub case: PathBuf,
-    /// Print one JSON document on stdout instead of text.
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// Print less: no warnings, no progress.
+    pub color: crate::output::ColorChoice,
+    /// Print less: no warnings, no progress, no journal head line.
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// Print more (repeat for more still).
@@ -164,30 +171,112 @@ pub enum Command {
     Journal(cmd::journal::JournalCommand),
     /// Print shell completions.
     Completions(cmd::completions::CompletionsArgs),
-    /// Print the man page (roff).
-    Man,
+    /// Print a man page (roff), or write them all with --dir.
+    Man(cmd::completions::ManArgs),
 }
 
-/// Parses argv, runs the command, and returns the process exit code.
-pub fn run(args: Vec<OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                Exit::Error.code()
-            } else {
-                0
-            };
+/// How errors must be reported on stdout: not at all (text mode), as one
+/// JSON document (`--json`), or as one JSON line (`--jsonl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonMode {
+    Text,
+    Document,
+    Lines,
+}
+
+impl JsonMode {
+    /// From the raw arguments, for errors clap reports before anything is
+    /// parsed (a flag name is never a value ir takes, so a plain scan is
+    /// safe enough here).
+    fn from_raw(args: &[OsString]) -> JsonMode {
+        let has = |f: &str| args.iter().skip(1).any(|a| a == f);
+        if has("--jsonl") {
+            JsonMode::Lines
+        } else if has("--json") {
+            JsonMode::Document
+        } else {
+            JsonMode::Text
         }
-    };
-    let g = cli.global;
-    let global = Global {
+    }
+
+    fn of(cli: &Cli) -> JsonMode {
+        let lines = match &cli.command {
+            Command::Timeline(a) => a.jsonl,
+            Command::Hunt(a) => a.jsonl,
+            _ => false,
+        };
+        if lines {
+            JsonMode::Lines
+        } else if cli.global.json {
+            JsonMode::Document
+        } else {
+            JsonMode::Text
+        }
+    }
+}
+
+/// Prints an error: on stderr always, and as the JSON error document on
+/// stdout under `--json`/`--jsonl`.
+fn report_error(mode: JsonMode, message: &str, fix: Option<&str>, code: Exit) {
+    if code == Exit::Interrupted {
+        eprintln!("ir: interrupted");
+    } else {
+        eprintln!("ir: error: {message}");
+        if let Some(fix) = fix {
+            eprintln!("  fix: {fix}");
+        }
+    }
+    if mode != JsonMode::Text {
+        let doc = crate::output::ErrorDoc {
+            error: message,
+            fix,
+            exit_code: code.code(),
+        };
+        crate::output::print_error_doc(&doc, mode == JsonMode::Lines);
+    }
+}
+
+/// Parses argv with clap; `Err(code)` when it printed help, the version or
+/// a usage error.
+fn parse(args: &[OsString]) -> Result<Cli, i32> {
+    let parsed = command()
+        .try_get_matches_from(args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    match parsed {
+        Ok(c) => Ok(c),
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            Err(0)
+        }
+        Err(e) => {
+            let mode = JsonMode::from_raw(args);
+            if mode == JsonMode::Text {
+                let _ = e.print();
+            } else {
+                // clap's first line on stderr, the document on stdout.
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or("bad arguments");
+                let first = first.trim_start_matches("error: ");
+                report_error(mode, first, Some("see ir --help"), Exit::Error);
+            }
+            Err(Exit::Error.code())
+        }
+    }
+}
+
+/// The global options as the library takes them. `--root` and `--case`
+/// are made absolute here, once, so a relative `--root img` and a
+/// `--home img/home/a/.openclaw` compare as paths under one another.
+fn global(g: GlobalArgs) -> Global {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let abs = |p: PathBuf| if p.is_absolute() { p } else { cwd.join(p) };
+    Global {
         home: g.home,
         config: g.config,
         profile: g.profile,
-        root: g.root,
-        case: g.case,
+        root: abs(g.root),
+        case_given: g.case.is_some(),
+        case: g.case.unwrap_or_else(|| PathBuf::from("ir-case")),
         json: g.json,
         quiet: g.quiet,
         verbose: g.verbose,
@@ -199,48 +288,35 @@ pub fn run(args: Vec<OsString>) -> i32 {
             evidence_number: g.evidence_number,
             description: g.description,
         },
+    }
+}
+
+/// Parses argv, runs the command, and returns the process exit code.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let cli = match parse(&args) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
+    let mode = JsonMode::of(&cli);
+    crate::output::set_color(cli.global.color, mode != JsonMode::Text);
     let raw: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let ctx = Ctx::new(global, &raw);
+    let ctx = Ctx::new(global(cli.global), &raw);
     // Once for every command: Ctrl-C and SIGTERM only set a flag, so each
     // command stops at a safe point, journals an `interrupted` end and
     // exits 130 instead of dying between its start and end entries.
     crate::signal::install();
     let ends_with_head = !matches!(
         cli.command,
-        Command::Completions(_) | Command::Man | Command::Playbooks
+        Command::Completions(_) | Command::Man(_) | Command::Playbooks
     );
-    let result = match cli.command {
-        Command::Inventory(a) => cmd::inventory::run(&ctx, &a),
-        Command::Journal(c) => cmd::journal::run(&ctx, &c),
-        Command::Case(c) => cmd::case::run(&ctx, &c),
-        Command::Collect(a) => cmd::collect::run(&ctx, &a),
-        Command::Stop(a) => cmd::stop::run(&ctx, &a),
-        Command::Audit(a) => cmd::audit::run(&ctx, &a),
-        Command::Rotate(a) => cmd::rotate::run(&ctx, &a),
-        Command::Recover(a) => cmd::recover::run(&ctx, &a),
-        Command::Snapshot => cmd::snapshot::run(&ctx),
-        Command::Run(a) => cmd::run::run(&ctx, &a),
-        Command::Playbooks => cmd::run::list(&ctx),
-        Command::Report => cmd::report::run(&ctx),
-        Command::Demo(a) => cmd::demo::run(&ctx, &a),
-        Command::ClearSessions(a) => cmd::clear_sessions::run(&ctx, &a),
-        Command::Restore(a) => cmd::restore::run(&ctx, &a),
-        Command::Quarantine(a) => cmd::quarantine::run(&ctx, &a),
-        Command::Timeline(a) => cmd::timeline::run(&ctx, &a),
-        Command::Persistence(a) => cmd::persistence::run(&ctx, &a),
-        Command::Hunt(a) => cmd::hunt::run(&ctx, &a),
-        Command::Verify(a) => cmd::verify::run(&ctx, &a),
-        Command::Extract(a) => cmd::extract::run(&ctx, &a),
-        Command::Completions(a) => cmd::completions::run(&a),
-        Command::Man => cmd::completions::man(),
-    };
+    let result = dispatch(&ctx, cli.command);
     // The out-of-band head: one line on stderr (so --json stays one
-    // document on stdout) that the operator copies off the host.
-    if let Some(line) = ends_with_head
+    // document on stdout) that the operator copies off the host; -q asks
+    // for silence, and the head is in the journal anyway.
+    if let Some(line) = (ends_with_head && !ctx.global.quiet)
         .then(|| crate::journal::head_line(&ctx.global.case))
         .flatten()
     {
@@ -250,20 +326,45 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Ok(exit) => exit.code(),
         Err(e) => {
             let (_, code) = exit::classify(&e);
-            if code == Exit::Interrupted {
-                eprintln!("ir: interrupted");
-            } else {
-                eprintln!("ir: error: {e:#}");
-                if let Some(fix) = exit::fix_of(&e) {
-                    eprintln!("  fix: {fix}");
-                }
-            }
+            report_error(mode, &format!("{e:#}"), exit::fix_of(&e), code);
             code.code()
         }
     }
 }
 
+/// Runs one subcommand.
+fn dispatch(ctx: &Ctx, command: Command) -> anyhow::Result<Exit> {
+    let json = ctx.global.json;
+    match command {
+        Command::Inventory(a) => cmd::inventory::run(ctx, &a),
+        Command::Journal(c) => cmd::journal::run(ctx, &c),
+        Command::Case(c) => cmd::case::run(ctx, &c),
+        Command::Collect(a) => cmd::collect::run(ctx, &a),
+        Command::Stop(a) => cmd::stop::run(ctx, &a),
+        Command::Audit(a) => cmd::audit::run(ctx, &a),
+        Command::Rotate(a) => cmd::rotate::run(ctx, &a),
+        Command::Recover(a) => cmd::recover::run(ctx, &a),
+        Command::Snapshot => cmd::snapshot::run(ctx),
+        Command::Run(a) => cmd::run::run(ctx, &a),
+        Command::Playbooks => cmd::run::list(ctx),
+        Command::Report => cmd::report::run(ctx),
+        Command::Demo(a) => cmd::demo::run(ctx, &a),
+        Command::ClearSessions(a) => cmd::clear_sessions::run(ctx, &a),
+        Command::Restore(a) => cmd::restore::run(ctx, &a),
+        Command::Quarantine(a) => cmd::quarantine::run(ctx, &a),
+        Command::Timeline(a) => cmd::timeline::run(ctx, &a),
+        Command::Persistence(a) => cmd::persistence::run(ctx, &a),
+        Command::Hunt(a) => cmd::hunt::run(ctx, &a),
+        Command::Verify(a) => cmd::verify::run(ctx, &a),
+        Command::Extract(a) => cmd::extract::run(ctx, &a),
+        Command::Completions(a) => cmd::completions::run(&a, json),
+        Command::Man(a) => cmd::completions::man(&a, json),
+    }
+}
+
 /// The clap command, for completions and the man page.
+/// Each subcommand gets its examples (`--help` shows them; the man pages
+/// render them as EXAMPLES).
 pub fn command() -> clap::Command {
-    Cli::command()
+    crate::help::with_examples(Cli::command())
 }

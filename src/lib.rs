@@ -13,6 +13,7 @@ pub mod contain;
 pub mod evidence;
 pub mod exit;
 pub mod gitread;
+pub mod help;
 pub mod host;
 pub mod journal;
 pub mod openclaw;

@@ -1374,7 +1374,11 @@ fn quarantine_keeps_every_line_of_a_shared_file_but_the_offending_one() {
     std::fs::write(&rc, "echo changed\n").unwrap();
     let (code, v) = quarantine(&h, &["--undo", &id]);
     assert_eq!(code, 2);
-    assert!(v.as_str().unwrap().contains("/home/alice/.bashrc"), "{v}");
+    // Under --json the error is the one document on stdout.
+    assert!(
+        v["error"].as_str().unwrap().contains("/home/alice/.bashrc"),
+        "{v}"
+    );
     std::fs::write(
         &rc,
         "# alice's bashrc\nexport EDITOR=vim\nalias ll='ls -l'\n",

@@ -4,6 +4,7 @@ mod util;
 
 mod ansible;
 mod audit;
+mod cli;
 mod collect;
 mod contain;
 mod custody;

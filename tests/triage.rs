@@ -1319,7 +1319,10 @@ fn ctrl_c_stops_a_hunt() {
     let end = h.assert_interrupted("hunt", &out, &stderr);
     assert_eq!(end["error"], "interrupted", "{end}");
     assert!(end.get("details").is_none(), "{end}");
-    assert!(out.stdout.is_empty());
+    // Under --json the interruption is the one document on stdout.
+    let doc = crate::util::json_out(&out);
+    assert_eq!(doc["exit_code"], 130, "{doc}");
+    assert_eq!(doc["error"], "interrupted", "{doc}");
 }
 
 /// Regression: escape sequences in a skill's `name:`, a cron schedule and

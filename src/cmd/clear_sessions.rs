@@ -21,7 +21,7 @@ pub struct ClearArgs {
 /// Clears.
 pub fn run(ctx: &Ctx, a: &ClearArgs) -> Result<Exit> {
     let (r, exit) = ctx.journaled("clear-sessions", |run| {
-        let dep = crate::openclaw::discover(&ctx.target())?;
+        let dep = ctx.discover()?;
         let r = crate::contain::clear::clear(
             &dep,
             run.journal().path(),

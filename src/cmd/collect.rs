@@ -72,7 +72,7 @@ pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
         if let Err(e) = run.begin_sealing(Some(&enc), false) {
             eprintln!("ir: warning: the journal stays unsealed: {e:#}");
         }
-        let dep = crate::openclaw::discover_for_evidence(&ctx.target())?;
+        let dep = ctx.discover_for_evidence()?;
         let journal = crate::safefs::read_bounded(run.journal().path(), 256 << 20)?;
         let cwd = std::env::current_dir()?;
         let add = a

@@ -26,7 +26,7 @@ pub fn run(ctx: &Ctx, a: &DemoArgs) -> Result<Exit> {
     let root = dir.join("root");
     let host = crate::sample::build_compromised_host(&root)?;
     let (key, recipient) = throwaway_key(&dir)?;
-    let case = dir.join("case");
+    let case = demo_case(ctx, &dir)?;
     let demo = Ctx::new(
         Global {
             home: Some(host.state.clone()),
@@ -161,6 +161,24 @@ fn demo_dir(a: &DemoArgs) -> Result<PathBuf> {
             .keep(),
     };
     Ok(std::fs::canonicalize(&dir)?)
+}
+
+/// The demo's case dir: `--case` (or `IR_CASE`) when given, made
+/// absolute, else `case` in the demo's dir. A case that already holds a
+/// journal is refused: the demo must not write into a real case.
+fn demo_case(ctx: &Ctx, dir: &Path) -> Result<PathBuf> {
+    if !ctx.global.case_given {
+        return Ok(dir.join("case"));
+    }
+    let case = std::path::absolute(&ctx.global.case)
+        .with_context(|| format!("resolving {}", ctx.global.case.display()))?;
+    if case.join(crate::journal::JOURNAL_FILE).exists() {
+        return Err(crate::exit::hint(
+            format!("{} already holds a case journal", case.display()),
+            "give the demo a new --case DIR (or none: it makes one beside the sample host)",
+        ));
+    }
+    Ok(case)
 }
 
 /// A throwaway key, the analyst's side of the demo: written (600) to

@@ -19,6 +19,11 @@ pub struct HuntArgs {
     /// Also scan this log file (repeatable).
     #[arg(long, value_name = "FILE")]
     pub log: Vec<PathBuf>,
+    /// One JSON object per line on stdout instead: each hit
+    /// (`"record":"hit"`), each tool call, each unreadable source, then a
+    /// summary.
+    #[arg(long)]
+    pub jsonl: bool,
 }
 
 /// Runs the hunt.
@@ -26,7 +31,7 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
     let (report, exit) = ctx.journaled("hunt", |_| {
         crate::cmd::timeline::check_root(ctx)?;
         let rules = hunt::rules(a.rules.as_deref())?;
-        let dep = crate::openclaw::discover(&ctx.target())?;
+        let dep = ctx.discover()?;
         let r = hunt::run(&dep, &rules, &a.log)?;
         let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
         for h in &r.hits {
@@ -50,12 +55,33 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
         })?;
         Ok((r, Outcome { exit, details }))
     })?;
-    if ctx.global.json {
+    if a.jsonl {
+        print_lines(&report);
+    } else if ctx.global.json {
         crate::output::print_json(&report);
     } else {
         crate::output::print(&render(&report, ctx.global.verbose > 0));
     }
     Ok(exit)
+}
+
+/// `--jsonl`: hits first (what a pipeline waits for), then tool calls,
+/// unreadable sources and the summary.
+fn print_lines(r: &hunt::Report) {
+    use crate::cmd::timeline::typed;
+    for h in &r.hits {
+        crate::output::print_jsonl(&typed("hit", h));
+    }
+    for c in &r.tool_calls {
+        crate::output::print_jsonl(&typed("tool_call", c));
+    }
+    for u in &r.unreadable {
+        crate::output::print_jsonl(&serde_json::json!({"record": "unreadable", "source": u}));
+    }
+    crate::output::print_jsonl(&serde_json::json!({
+        "record": "summary", "sources": r.sources.len(), "tool_calls": r.tool_calls.len(),
+        "hits": r.hits.len(), "malformed": r.malformed, "unreadable": r.unreadable.len(),
+    }));
 }
 
 fn render(r: &hunt::Report, all_calls: bool) -> String {
@@ -69,7 +95,14 @@ fn render(r: &hunt::Report, all_calls: bool) -> String {
         r.malformed
     );
     for h in &r.hits {
-        let _ = writeln!(o, "\n[{}] {} ({})", h.severity, h.title, h.rule);
+        let sev = h.severity.to_string();
+        let _ = writeln!(
+            o,
+            "\n[{}] {} ({})",
+            crate::output::severity(&sev),
+            h.title,
+            h.rule
+        );
         let _ = writeln!(o, "  at   {}", h.source);
         if let Some(t) = &h.time {
             let _ = writeln!(

@@ -2,8 +2,8 @@
 
 use crate::case::{Ctx, Outcome};
 use crate::exit::Exit;
+use crate::openclaw::Deployment;
 use crate::openclaw::config::SecretInfo;
-use crate::openclaw::{self, Deployment};
 use crate::sanitize::{escape, escape_path};
 use anyhow::Result;
 use serde_json::json;
@@ -16,7 +16,7 @@ pub struct InventoryArgs {}
 /// Runs discovery, journals it, renders it.
 pub fn run(ctx: &Ctx, _a: &InventoryArgs) -> Result<Exit> {
     let (dep, exit) = ctx.journaled("inventory", |_run| {
-        let dep = openclaw::discover(&ctx.target())?;
+        let dep = ctx.discover()?;
         let exit = if dep.problems.is_empty() {
             Exit::Ok
         } else {

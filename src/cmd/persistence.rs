@@ -33,7 +33,7 @@ pub fn run(ctx: &Ctx, a: &PersistenceArgs) -> Result<Exit> {
         crate::cmd::timeline::check_root(ctx)?;
         let w = Window::parse(Some(&a.since), a.until.as_deref(), chrono::Utc::now())?;
         // Without an OpenClaw deployment the host's own mechanisms still count.
-        let dep = match crate::openclaw::discover(&ctx.target()) {
+        let dep = match ctx.discover() {
             Ok(d) => Some(d),
             Err(e) => {
                 crate::output::warn(
@@ -129,7 +129,13 @@ fn line(o: &mut String, i: &Item) {
     );
     if !i.flags.is_empty() {
         let sev = i.severity.map_or("warn", |s| s.as_str());
-        let _ = writeln!(o, "      FLAGS ({sev}): {}", i.flags.join(", "));
+        let _ = writeln!(
+            o,
+            "      {} ({}): {}",
+            crate::output::paint(sev, "FLAGS"),
+            crate::output::severity(sev),
+            i.flags.join(", ")
+        );
         for f in &i.flags {
             let (_, words) = crate::triage::rules::describe(f);
             let from = if i.payload_flags.contains(f) {

@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, a: &QuarantineArgs) -> Result<Exit> {
             // Only --all-flagged reads the deployment; without one the
             // host's own mechanisms still count, as for `ir persistence`.
             let dep = if a.all_flagged {
-                crate::openclaw::discover(&ctx.target()).ok()
+                ctx.discover().ok()
             } else {
                 None
             };

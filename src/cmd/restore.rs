@@ -55,7 +55,7 @@ pub struct RestoreArgs {
 /// Restores each path, or refuses with nothing changed.
 pub fn run(ctx: &Ctx, a: &RestoreArgs) -> Result<Exit> {
     let (r, exit) = ctx.journaled("restore", |run| {
-        let dep = crate::openclaw::discover(&ctx.target())?;
+        let dep = ctx.discover()?;
         let root = ctx.root();
         let plan = plan(a, &root, &dep, run.journal().path())?;
         let gated: Vec<(PathBuf, PathBuf)> = plan

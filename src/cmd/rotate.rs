@@ -24,7 +24,7 @@ pub struct RotateArgs {
 /// Rotates.
 pub fn run(ctx: &Ctx, a: &RotateArgs) -> Result<Exit> {
     let (r, exit) = ctx.journaled("rotate", |run| {
-        let dep = crate::openclaw::discover(&ctx.target())?;
+        let dep = ctx.discover()?;
         let o = Options {
             show_token: a.show_token,
             purge_backups: a.purge_backups,

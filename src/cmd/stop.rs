@@ -24,6 +24,7 @@ pub fn run(ctx: &Ctx, a: &StopArgs) -> Result<Exit> {
     let (r, exit) = ctx.journaled("stop", |run| {
         let target = ctx.target();
         let dep = crate::openclaw::discover(&target)?;
+        ctx.warn_missing(&dep);
         if !ctx.root().is_live() {
             // A /proc under --root is an image's, or a planted one: its pids are
             // not this host's, so nothing is ever signalled from it.

@@ -20,6 +20,10 @@ pub struct TimelineArgs {
     /// table, json or bodyfile (The Sleuth Kit 3.x, for mactime/plaso/Timesketch).
     #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = ["table", "json", "bodyfile"])]
     pub format: String,
+    /// One JSON object per line on stdout instead: each changed path
+    /// (`"record":"entry"`), each unreadable path, then a summary.
+    #[arg(long, conflicts_with = "format")]
+    pub jsonl: bool,
     /// Walking threads (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -39,35 +43,89 @@ pub fn check_root(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// The local paths to walk: the PATHs given (each must exist, else exit 2
+/// naming it), or the default scope; a root inside another on the same
+/// filesystem is left out, since the outer walk already lists it.
+fn scope(ctx: &Ctx, a: &TimelineArgs) -> Result<Vec<PathBuf>> {
+    let root = ctx.root();
+    let roots: Vec<PathBuf> = if a.paths.is_empty() {
+        let dep = ctx.discover()?;
+        crate::evidence::scope::roots(&dep, &root, &[])
+            .into_iter()
+            .map(|s| s.local)
+            .collect()
+    } else {
+        let cwd = std::env::current_dir()?;
+        let mut v = Vec::new();
+        for p in &a.paths {
+            let local = root.join(if p.is_absolute() {
+                p.clone()
+            } else {
+                cwd.join(p)
+            });
+            if crate::safefs::lstat(&local).ok().flatten().is_none() {
+                let shown = crate::sanitize::escape_path(p);
+                let fix = if root.is_live() {
+                    "give an existing path".to_string()
+                } else {
+                    format!(
+                        "PATHs are host paths, read under --root {}",
+                        crate::sanitize::escape_path(root.dir())
+                    )
+                };
+                return Err(crate::exit::hint(
+                    format!(
+                        "timeline: {shown} does not exist (looked for {})",
+                        crate::sanitize::escape_path(&local)
+                    ),
+                    fix,
+                ));
+            }
+            v.push(local);
+        }
+        v
+    };
+    Ok(outermost(roots))
+}
+
+/// Drops duplicate roots and roots nested in another one on the same
+/// filesystem (the walk stays on one filesystem, so a mount below a root
+/// is kept as its own root).
+fn outermost(roots: Vec<PathBuf>) -> Vec<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = |p: &std::path::Path| crate::safefs::lstat(p).ok().flatten().map(|m| m.dev());
+    let mut out: Vec<PathBuf> = Vec::new();
+    for (i, r) in roots.iter().enumerate() {
+        let covered = roots.iter().enumerate().any(|(j, o)| {
+            let nested = r.starts_with(o) && (r != o || j < i);
+            nested && (r == o || (dev(o).is_some() && dev(o) == dev(r)))
+        });
+        if !covered {
+            out.push(r.clone());
+        }
+    }
+    out
+}
+
 /// Runs the timeline.
 pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
+    if ctx.global.json && a.format == "bodyfile" {
+        return Err(crate::exit::hint(
+            "--json and --format bodyfile ask for two different outputs",
+            "drop --json for a bodyfile, or --format for JSON",
+        ));
+    }
     let (report, exit) = ctx.journaled("timeline", |_| {
         check_root(ctx)?;
         let w = Window::parse(Some(&a.since), a.until.as_deref(), chrono::Utc::now())?;
-        let root = ctx.root();
-        let roots: Vec<PathBuf> = if a.paths.is_empty() {
-            let dep = crate::openclaw::discover(&ctx.target())?;
-            crate::evidence::scope::roots(&dep, &root, &[])
-                .into_iter()
-                .map(|s| s.local)
-                .collect()
-        } else {
-            let cwd = std::env::current_dir()?;
-            a.paths
-                .iter()
-                .map(|p| {
-                    root.join(if p.is_absolute() {
-                        p.clone()
-                    } else {
-                        cwd.join(p)
-                    })
-                })
-                .collect()
-        };
+        let roots = scope(ctx, a)?;
         let threads = a
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let r = timeline::run(&roots, &root, &w, threads)?;
+        let mut r = timeline::run(&roots, &ctx.root(), &w, threads)?;
+        // Overlapping roots: each path once. Equal paths
+        // have equal times, so they sit next to each other in the order.
+        r.entries.dedup_by(|a, b| a.raw == b.raw);
         let flagged = r.entries.iter().filter(|e| !e.flags.is_empty()).count();
         let details = serde_json::to_value(TimelineRecord {
             since: r.since.clone(),
@@ -94,9 +152,10 @@ pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
         };
         Ok((r, Outcome { exit, details }))
     })?;
-    match (ctx.global.json, a.format.as_str()) {
-        (true, _) | (_, "json") => crate::output::print_json(&report),
-        (_, "bodyfile") => {
+    match (a.jsonl, ctx.global.json, a.format.as_str()) {
+        (true, _, _) => print_lines(&report),
+        (_, true, _) | (_, _, "json") => crate::output::print_json(&report),
+        (_, _, "bodyfile") => {
             let mut o = String::with_capacity(report.entries.len() * 96);
             for e in &report.entries {
                 timeline::bodyfile_line(&mut o, e);
@@ -109,6 +168,36 @@ pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
         crate::output::warn(ctx.global.quiet, &format!("not readable: {u}"));
     }
     Ok(exit)
+}
+
+/// `v` as a JSON object with `"record": kind` first (`type` is taken: a
+/// timeline entry's file type).
+pub fn typed(kind: &str, v: &impl serde::Serialize) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert("record".into(), kind.into());
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::Object(o)) => m.extend(o),
+        Ok(other) => {
+            m.insert("value".into(), other);
+        }
+        Err(_) => {}
+    }
+    serde_json::Value::Object(m)
+}
+
+/// `--jsonl`: one line per changed path, per unreadable path, then the
+/// summary. The walk sorts newest first, so lines follow it.
+fn print_lines(r: &timeline::Report) {
+    for e in &r.entries {
+        crate::output::print_jsonl(&typed("entry", e));
+    }
+    for u in &r.unreadable {
+        crate::output::print_jsonl(&serde_json::json!({"record": "unreadable", "path": u}));
+    }
+    crate::output::print_jsonl(&serde_json::json!({
+        "record": "summary", "since": r.since, "until": r.until, "roots": r.roots,
+        "scanned": r.scanned, "changed": r.entries.len(), "unreadable": r.unreadable.len(),
+    }));
 }
 
 fn render(r: &timeline::Report) -> String {
