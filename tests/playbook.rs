@@ -244,7 +244,7 @@ fn demo_end_to_end() {
         "revoked device_pairing_paired x1",
         "To revoke at each provider",
         "## Hardening audit",
-        "before: 2 critical",
+        "before: 5 critical",
         "after: 0 critical",
         "## What remains to do",
     ] {
