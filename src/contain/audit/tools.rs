@@ -12,6 +12,7 @@ use serde_json::Value;
 
 /// Runs the tool, sandbox and model checks.
 pub(super) fn check(out: &mut Findings, c: &Value) {
+    roster(out, c);
     elevated(out, c);
     exec(out, c);
     sandbox(out, c);
@@ -41,6 +42,36 @@ fn trimmed(v: Option<&Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The agent roster must name one default agent: a sole entry, exactly
+/// one `default: true`, or `agents.ownership: "explicit"` with none.
+fn roster(out: &mut Findings, c: &Value) {
+    let agents = agent_entries(c);
+    let has_roster =
+        config::get(c, "agents.entries").is_some() || config::get(c, "agents.list").is_some();
+    if agents.is_empty() && !has_roster {
+        return;
+    }
+    let defaults = agents
+        .iter()
+        .filter(|(_, a)| a.get("default") == Some(&Value::Bool(true)))
+        .count();
+    let explicit = config::get_str(c, "agents.ownership") == Some("explicit");
+    let ok = if explicit {
+        defaults == 0
+    } else {
+        agents.len() == 1 || defaults == 1
+    };
+    if !ok {
+        out.raise(
+            "config.agent_roster.invalid_default_count",
+            format!(
+                "{defaults} default markers across {} configured agents.",
+                agents.len()
+            ),
+        );
+    }
 }
 
 fn elevated(out: &mut Findings, c: &Value) {
