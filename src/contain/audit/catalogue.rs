@@ -188,7 +188,7 @@ const LIVE: &str = "needs a live gateway (openclaw security audit --deep)";
 const DOCKER: &str = "needs the Docker daemon";
 const PLUGIN: &str = "runs the channel or plugin's own JavaScript";
 /// Why the channel adapter checks carry `ir.*` ids.
-const ADAPTER: &str = "OpenClaw 2026.9.6 raises it only from a channel plugin's security adapter, which the read-only plugins its CLI audit loads do not carry, so its audit never reports it; ir reports the condition as ir.channels.<id>.*";
+const ADAPTER: &str = "OpenClaw 2026.9.6 raises it only through a channel plugin's security adapter, which the read-only channel plugins its CLI audit loads do not carry (checked for Telegram), so its audit does not report it; ir reports open DM and group policies as ir.channels.<id>.*";
 
 /// OpenClaw's critical and warn checks that need a live gateway, a network
 /// or Docker probe, or code `ir` will not run; `ir audit` lists them as
@@ -207,6 +207,13 @@ pub const NOT_CHECKED: &[NotChecked] = &[
     nc("channels.*.dm.open", ADAPTER),
     nc("channels.*.dm.open_invalid", ADAPTER),
     nc("channels.*.groups.open", ADAPTER),
+    nc("channels.*.allowFrom.mutable_entries_inert", ADAPTER),
+    nc("channels.*.routing.owner_missing.*", ADAPTER),
+    nc("channels.*.dm.wildcard_routing_unverified.*", ADAPTER),
+    nc("channels.dm.session_collision.*", ADAPTER),
+    nc("channels.telegram.allowFrom.invalid_entries", ADAPTER),
+    nc("channels.telegram.groups.allowFrom.missing", ADAPTER),
+    nc("channels.telegram.groups.allowFrom.wildcard", ADAPTER),
     nc("plugins.code_safety.scan_failed", "a failure of OpenClaw's own scanner"),
     nc("skills.code_safety.scan_failed", "a failure of OpenClaw's own scanner"),
 ];
