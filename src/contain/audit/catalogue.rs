@@ -169,7 +169,7 @@ pub const CHECKS: &[Check] = &[
     check("ir.host.firewall_disabled", WARN, "UFW is installed but not enabled", "ufw default deny incoming && ufw allow OpenSSH && ufw enable", false),
     check("ir.host.firewall_default_allow", WARN, "Firewall does not deny incoming by default", "ufw default deny incoming (or policy drop on the nftables input chain)", false),
     check("ir.host.firewall_none", WARN, "No firewall configuration found", "apt install ufw && ufw default deny incoming && ufw allow OpenSSH && ufw enable", false),
-    check("ir.host.vpn_missing", WARN, "gateway.tailscale.mode is set but Tailscale is not installed and configured", "install tailscale and run tailscale up", false),
+    check("ir.host.vpn_missing", WARN, "The gateway relies on a VPN that is not installed and configured", "install tailscale and run tailscale up (or configure WireGuard), and keep gateway.bind on loopback or tailnet", false),
     check("ir.host.secret_store_perms", WARN, "A secret store is readable by others", "chmod 600 (700 for dirs)", false),
 ];
 
