@@ -142,6 +142,7 @@ pub const CHECKS: &[Check] = &[
     check("tools.exec.host_sandbox_no_sandbox_defaults", WARN, "Exec host is sandbox but sandbox mode is off", "enable sandbox mode or set tools.exec.host to gateway", false),
     check("tools.exec.host_sandbox_no_sandbox_agents", WARN, "Agent exec host uses sandbox while sandbox mode is off", "enable sandbox mode for these agents", false),
     check("tools.exec.security_full_configured", VARIES, "Exec security=full is configured", "prefer tools.exec.mode ask or allowlist", false),
+    check("tools.exec.fs_tools_disabled_but_exec_enabled", WARN, "Filesystem tool policy does not make exec read-only", "deny exec and process too, or sandbox all with workspaceAccess ro or none", false),
     check("tools.exec.safe_bin_trusted_dirs_risky", WARN, "safeBinTrustedDirs includes risky mutable directories", "trust only root-owned dirs (/bin, /usr/bin)", false),
     check("tools.profile_minimal_overridden", WARN, "Global tools.profile=minimal is overridden by agent profiles", "set those agents to minimal", false),
     check("sandbox.docker_config_mode_off", WARN, "Sandbox docker settings configured while sandbox mode is off", "enable sandbox mode or remove the docker settings", false),

@@ -140,7 +140,56 @@ fn open_exec_surfaces(c: &Value) -> Vec<String> {
     hits
 }
 
+/// Scopes where write/edit/apply_patch are denied but exec is not and the
+/// sandbox does not hold the filesystem (OpenClaw's
+/// `collectExecFilesystemPolicyDriftHits`): exec is a shell and writes
+/// files anyway.
+fn fs_denied_exec_allowed(c: &Value) -> Vec<String> {
+    let mut ctx: Vec<(String, Option<&Value>)> = vec![("tools".into(), None)];
+    for (id, a) in agent_entries(c) {
+        ctx.push((format!("agents.entries.{id}.tools"), Some(a)));
+    }
+    let mut hits = Vec::new();
+    for (label, agent) in ctx {
+        let tools = agent.and_then(|a| a.get("tools"));
+        let host = tools
+            .and_then(|t| t.pointer("/exec/host"))
+            .and_then(Value::as_str)
+            .or_else(|| config::get_str(c, "tools.exec.host"))
+            .unwrap_or("auto");
+        let access = agent
+            .and_then(|a| a.pointer("/sandbox/workspaceAccess"))
+            .and_then(Value::as_str)
+            .or_else(|| config::get_str(c, "agents.defaults.sandbox.workspaceAccess"))
+            .unwrap_or("none");
+        let constrained = sandbox_mode(c, agent) == "all"
+            && host != "gateway"
+            && host != "node"
+            && access != "rw";
+        if constrained || !tool_allowed(c, tools, "exec") {
+            continue;
+        }
+        if ["write", "edit", "apply_patch"]
+            .iter()
+            .all(|t| !tool_allowed(c, tools, t))
+        {
+            hits.push(label);
+        }
+    }
+    hits
+}
+
 fn exec(out: &mut Findings, c: &Value) {
+    let drift = fs_denied_exec_allowed(c);
+    if !drift.is_empty() {
+        out.raise(
+            "tools.exec.fs_tools_disabled_but_exec_enabled",
+            format!(
+                "write/edit/apply_patch are denied but exec is not in: {}.",
+                drift.join(", ")
+            ),
+        );
+    }
     let host = config::get_str(c, "tools.exec.host");
     if host == Some("sandbox") && sandbox_mode(c, None) == "off" {
         out.raise(
