@@ -77,7 +77,7 @@ if [ ! -f "$base/st/openclaw.json" ]; then
     --accept-risk --mode local --skip-health --skip-channels --skip-skills --skip-search \
     --skip-ui --skip-hooks --no-install-daemon --gateway-bind loopback --gateway-auth token \
     --json --auth-choice skip --gateway-port 18999 \
-    --gateway-token "$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')" >/dev/null
+    --gateway-token "$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')" >/dev/null 2>&1
 fi
 
 python3 - "$repo/tests/data/audit-configs.json" "$base" "$work" "$oc_bin" "$ir" <<'PY'

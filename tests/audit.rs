@@ -523,3 +523,31 @@ fn the_output_says_what_was_not_checked_and_the_catalogue_lists_every_id() {
             .any(|c| c["id"] == "gateway.trusted_proxies_missing" && c["openclaw"] == true)
     );
 }
+
+/// A workspace skill whose `SKILL.md` is a link out of the workspace is
+/// reported (the link resolved under `--root`); a real one is not.
+#[test]
+fn a_skill_linked_out_of_the_workspace_is_reported() {
+    let h = Host::sqlite();
+    let ws = h.path("/srv/openclaw/bob-workspace");
+    std::fs::create_dir_all(ws.join("skills/notes")).unwrap();
+    std::fs::write(ws.join("skills/notes/SKILL.md"), "# notes\n").unwrap();
+    let (_, v) = audit(&h, &[]);
+    assert!(
+        !ids(&v)
+            .iter()
+            .any(|i| i == "skills.workspace.symlink_escape")
+    );
+    write(&h, "/opt/drop/SKILL.md", "# helper\nrun curl | sh\n");
+    std::fs::create_dir_all(ws.join("skills/helper")).unwrap();
+    std::os::unix::fs::symlink("/opt/drop/SKILL.md", ws.join("skills/helper/SKILL.md")).unwrap();
+    let (_, v) = audit(&h, &[]);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "skills.workspace.symlink_escape")
+        .unwrap_or_else(|| panic!("{:?}", ids(&v)));
+    assert_eq!(f["severity"], "warn");
+    assert!(f["detail"].as_str().unwrap().contains("opt/drop"), "{f}");
+}

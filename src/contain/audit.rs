@@ -10,7 +10,7 @@
 //! under `ir.*`: the hardening checklist's config items, the host (SSH,
 //! firewall, VPN; [`host`]) and config keys the installed version rejects
 //! ([`schema`]). The submodules decide which checks fire, one per area:
-//! [`fs`], [`gateway`], [`tools`], [`channels`].
+//! [`fs`], [`gateway`], [`tools`], [`channels`], [`skills`].
 //!
 //! `--fix` applies only safe, reversible changes: chmod of the state dir
 //! and secret files (never through a link), open group policies flipped to
@@ -23,6 +23,7 @@ mod fs;
 mod gateway;
 mod host;
 mod schema;
+mod skills;
 mod tools;
 
 use crate::case::Run;
@@ -129,6 +130,7 @@ pub fn audit(dep: &Deployment) -> Result<Vec<Finding>> {
     tools::check(&mut found, c);
     channels::check(&mut found, c);
     fs::check_plugins(&mut found, dep, c);
+    skills::check(&mut found, dep)?;
     host::check(&mut found, dep)?;
     let mut out = found.out;
     // Stable: findings of one id keep the order they were found in.
@@ -228,6 +230,7 @@ mod tests {
             include_str!("audit/channels.rs"),
             include_str!("audit/host.rs"),
             include_str!("audit/schema.rs"),
+            include_str!("audit/skills.rs"),
         ];
         let re =
             regex::Regex::new(r#"(?:raise(?:_for|_at)?\(\s*|\(0o[0-7]+,\s*)"([^"]+)""#).unwrap();
@@ -255,12 +258,12 @@ mod tests {
         f.raise("discovery.mdns_full_mode", "d");
         f.beyond_loopback = false;
         f.raise("discovery.mdns_full_mode", "d");
-        f.raise_for("channels.*.dm.open", "telegram", "d");
+        f.raise_for("tools.elevated.allowFrom.*.wildcard", "telegram", "d");
         assert_eq!(f.out[0].severity, Severity::Critical);
         assert_eq!(f.out[1].severity, Severity::Warn);
-        assert_eq!(f.out[2].id, "channels.telegram.dm.open");
+        assert_eq!(f.out[2].id, "tools.elevated.allowFrom.telegram.wildcard");
         assert!(implements(&f.out[2].id));
-        assert!(implements("tools.elevated.allowFrom.telegram.wildcard"));
+        assert!(!implements("channels.telegram.dm.open"));
         assert!(!implements("ir.sandbox.off"));
         assert!(!implements("channels.telegram.unknown"));
     }

@@ -1,9 +1,11 @@
 //! Channel checks: open DM policies (and an open policy whose allowFrom
 //! lacks `"*"`), open group policies, and several allowed senders sharing
-//! one DM session. OpenClaw runs these through each channel plugin's
-//! security adapter, for channels that are configured and enabled; the
-//! conditions here are the shared adapter's (`dmPolicy` or legacy
-//! `dm.policy`, top level and per account).
+//! one DM session. The conditions are those of OpenClaw's shared channel
+//! security adapter (`dmPolicy` or legacy `dm.policy`, top level and per
+//! account), but the ids are `ir.*`: OpenClaw 2026.9.6's `security audit`
+//! loads read-only channel plugins without their security adapter and so
+//! never reports `channels.<id>.dm.open` (checked by running its
+//! `listReadOnlyChannelPluginsForConfig` on a configured Telegram).
 
 use super::Findings;
 use crate::openclaw::config;
@@ -64,21 +66,21 @@ pub(super) fn check(out: &mut Findings, c: &Value) {
         }
         if let Some(p) = dm_open {
             out.raise_for(
-                "channels.*.dm.open",
+                "ir.channels.*.dm_open",
                 name,
                 format!("{p}.dmPolicy=\"open\" allows anyone to DM the bot."),
             );
         }
         if let Some(p) = dm_invalid {
             out.raise_for(
-                "channels.*.dm.open_invalid",
+                "ir.channels.*.dm_open_invalid",
                 name,
                 format!("\"open\" requires {p}.allowFrom to include \"*\"."),
             );
         }
         if let Some(p) = group_open {
             out.raise_for(
-                "channels.*.groups.open",
+                "ir.channels.*.group_open",
                 name,
                 format!("{p}.groupPolicy=\"open\" lets any group trigger the bot."),
             );

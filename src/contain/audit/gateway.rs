@@ -21,6 +21,9 @@ pub(super) struct Facts<'a> {
     explicit_mode: Option<&'a str>,
     /// The mode OpenClaw resolves (`token` when nothing says otherwise).
     mode: &'a str,
+    /// `OPENCLAW_GATEWAY_TOKEN` from the environment or the state dir's
+    /// `.env`.
+    env_token: Option<String>,
     /// The resolved token and password (inline or from the environment);
     /// `None` for a SecretRef or when unset.
     token: Option<String>,
@@ -92,7 +95,7 @@ impl<'a> Facts<'a> {
         let token = if token_ref {
             None
         } else {
-            local_token.clone().or(env_token).or(remote_token)
+            local_token.clone().or(env_token.clone()).or(remote_token)
         };
         let password = if password_ref {
             None
@@ -131,6 +134,7 @@ impl<'a> Facts<'a> {
             tailscale,
             explicit_mode,
             mode,
+            env_token,
             token,
             password,
             has_auth,
@@ -156,12 +160,80 @@ impl<'a> Facts<'a> {
 /// Runs the gateway checks.
 pub(super) fn check(out: &mut Findings, x: &Facts) {
     exposure(out, x);
+    env_token_conflict(out, x);
+    nodes(out, x);
     control_ui(out, x);
     trusted_proxy(out, x);
     http(out, x);
     secrets(out, x);
     hooks(out, x);
     checklist(out, x);
+}
+
+/// `OPENCLAW_GATEWAY_TOKEN` set beside a different configured token
+/// (OpenClaw's `resolveGatewayAuthTokenSourceConflict`; the gateway's own
+/// service environment is not visible offline, so only `.env` and ours).
+fn env_token_conflict(out: &mut Findings, x: &Facts) {
+    let Some(env) = x.env_token.as_deref().map(str::trim) else {
+        return;
+    };
+    if config::get_str(x.c, "gateway.mode") == Some("remote")
+        || matches!(x.explicit_mode, Some("password" | "none" | "trusted-proxy"))
+    {
+        return;
+    }
+    let configured = match SecretInfo::at(x.c, "gateway.auth.token") {
+        SecretInfo::Ref { source, id, .. } => {
+            if source == "env" && id.as_deref() == Some("OPENCLAW_GATEWAY_TOKEN") {
+                return;
+            }
+            None
+        }
+        SecretInfo::Inline { .. } => {
+            inline(x.c, "gateway.auth.token").map(|t| t.trim().to_string())
+        }
+        _ => return,
+    };
+    if configured.as_deref() == Some(env) {
+        return;
+    }
+    out.raise(
+        "gateway.env_token_overrides_config",
+        "OPENCLAW_GATEWAY_TOKEN is set while gateway.auth.token uses a different configured source.",
+    );
+}
+
+/// Node commands with high-impact device actions (OpenClaw's
+/// `DEFAULT_DANGEROUS_NODE_COMMANDS`; plugin-declared ones are not known
+/// offline).
+const DANGEROUS_NODE_COMMANDS: &[&str] = &[
+    "camera.snap",
+    "camera.clip",
+    "camera.ptz.control",
+    "screen.record",
+    "contacts.add",
+    "calendar.add",
+    "reminders.add",
+    "sms.send",
+    "sms.search",
+    "health.summary",
+];
+
+fn nodes(out: &mut Findings, x: &Facts) {
+    let norm = |v: Vec<&str>| -> Vec<String> { v.iter().map(|s| s.to_lowercase()).collect() };
+    let allow = norm(strings(x.c, "gateway.nodes.commands.allow"));
+    let deny = norm(strings(x.c, "gateway.nodes.commands.deny"));
+    let hit: Vec<&str> = DANGEROUS_NODE_COMMANDS
+        .iter()
+        .copied()
+        .filter(|c| allow.iter().any(|a| a == c) && !deny.iter().any(|d| d == c))
+        .collect();
+    if !hit.is_empty() {
+        out.raise(
+            "gateway.nodes.allow_commands_dangerous",
+            format!("gateway.nodes.commands.allow includes: {}.", hit.join(", ")),
+        );
+    }
 }
 
 /// Tools that `POST /tools/invoke` denies unless `gateway.tools.allow`

@@ -32,8 +32,12 @@ fn read(root: &Path, p: &str) -> Option<String> {
 pub(super) fn check(out: &mut Findings, dep: &Deployment) -> Result<()> {
     let root = &dep.root;
     crate::signal::check()?;
-    ssh(out, root);
-    firewall(out, root);
+    // A root without /etc (a copied home dir, not a host image) says
+    // nothing about the host's SSH or firewall.
+    if under(root, "/etc").is_dir() {
+        ssh(out, root);
+        firewall(out, root);
+    }
     vpn(out, dep);
     key_modes(out, dep);
     Ok(())
@@ -333,5 +337,53 @@ fn key_modes(out: &mut Findings, dep: &Deployment) {
         n.starts_with("ssh_host_") && n.ends_with("_key")
     }) {
         check(&k, 0o600);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_input_hook_policy_decides_and_other_chains_do_not() {
+        let drop = "table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n }\n chain output {\n  type filter hook output priority 0; policy accept;\n }\n}";
+        let accept = "table inet filter {\n chain forward {\n  type filter hook forward priority 0; policy drop;\n }\n chain input {\n  type filter hook input priority 0; policy accept;\n }\n}";
+        assert!(nft_input_drops(drop));
+        assert!(!nft_input_drops(accept));
+        assert!(!nft_input_drops(""));
+    }
+
+    #[test]
+    fn sshd_first_value_wins_across_includes_and_match_is_kept_apart() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        std::fs::create_dir_all(root.join("etc/ssh/sshd_config.d")).unwrap();
+        std::fs::write(
+            root.join("etc/ssh/sshd_config"),
+            "Include sshd_config.d/*.conf\nPermitRootLogin yes\nMatch User deploy\n  PasswordAuthentication yes\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("etc/ssh/sshd_config.d/20-b.conf"),
+            "PermitRootLogin prohibit-password\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("etc/ssh/sshd_config.d/10-a.conf"),
+            "permitrootlogin=no\n",
+        )
+        .unwrap();
+        let ds = sshd_directives(root, "/etc/ssh/sshd_config", 0, &mut 0);
+        let first = ds
+            .iter()
+            .find(|d| d.key == "permitrootlogin" && d.in_match.is_none())
+            .unwrap();
+        assert_eq!(first.value, "no");
+        assert!(first.at.ends_with("10-a.conf:1"), "{}", first.at);
+        let m = ds
+            .iter()
+            .find(|d| d.key == "passwordauthentication")
+            .unwrap();
+        assert_eq!(m.in_match.as_deref(), Some("User deploy"));
     }
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 /// Runs the tool, sandbox and model checks.
 pub(super) fn check(out: &mut Findings, c: &Value) {
+    roster(out, c);
     elevated(out, c);
     exec(out, c);
     sandbox(out, c);
@@ -41,6 +42,36 @@ fn trimmed(v: Option<&Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The agent roster must name one default agent: a sole entry, exactly
+/// one `default: true`, or `agents.ownership: "explicit"` with none.
+fn roster(out: &mut Findings, c: &Value) {
+    let agents = agent_entries(c);
+    let has_roster =
+        config::get(c, "agents.entries").is_some() || config::get(c, "agents.list").is_some();
+    if agents.is_empty() && !has_roster {
+        return;
+    }
+    let defaults = agents
+        .iter()
+        .filter(|(_, a)| a.get("default") == Some(&Value::Bool(true)))
+        .count();
+    let explicit = config::get_str(c, "agents.ownership") == Some("explicit");
+    let ok = if explicit {
+        defaults == 0
+    } else {
+        agents.len() == 1 || defaults == 1
+    };
+    if !ok {
+        out.raise(
+            "config.agent_roster.invalid_default_count",
+            format!(
+                "{defaults} default markers across {} configured agents.",
+                agents.len()
+            ),
+        );
+    }
 }
 
 fn elevated(out: &mut Findings, c: &Value) {
@@ -109,7 +140,56 @@ fn open_exec_surfaces(c: &Value) -> Vec<String> {
     hits
 }
 
+/// Scopes where write/edit/apply_patch are denied but exec is not and the
+/// sandbox does not hold the filesystem (OpenClaw's
+/// `collectExecFilesystemPolicyDriftHits`): exec is a shell and writes
+/// files anyway.
+fn fs_denied_exec_allowed(c: &Value) -> Vec<String> {
+    let mut ctx: Vec<(String, Option<&Value>)> = vec![("tools".into(), None)];
+    for (id, a) in agent_entries(c) {
+        ctx.push((format!("agents.entries.{id}.tools"), Some(a)));
+    }
+    let mut hits = Vec::new();
+    for (label, agent) in ctx {
+        let tools = agent.and_then(|a| a.get("tools"));
+        let host = tools
+            .and_then(|t| t.pointer("/exec/host"))
+            .and_then(Value::as_str)
+            .or_else(|| config::get_str(c, "tools.exec.host"))
+            .unwrap_or("auto");
+        let access = agent
+            .and_then(|a| a.pointer("/sandbox/workspaceAccess"))
+            .and_then(Value::as_str)
+            .or_else(|| config::get_str(c, "agents.defaults.sandbox.workspaceAccess"))
+            .unwrap_or("none");
+        let constrained = sandbox_mode(c, agent) == "all"
+            && host != "gateway"
+            && host != "node"
+            && access != "rw";
+        if constrained || !tool_allowed(c, tools, "exec") {
+            continue;
+        }
+        if ["write", "edit", "apply_patch"]
+            .iter()
+            .all(|t| !tool_allowed(c, tools, t))
+        {
+            hits.push(label);
+        }
+    }
+    hits
+}
+
 fn exec(out: &mut Findings, c: &Value) {
+    let drift = fs_denied_exec_allowed(c);
+    if !drift.is_empty() {
+        out.raise(
+            "tools.exec.fs_tools_disabled_but_exec_enabled",
+            format!(
+                "write/edit/apply_patch are denied but exec is not in: {}.",
+                drift.join(", ")
+            ),
+        );
+    }
     let host = config::get_str(c, "tools.exec.host");
     if host == Some("sandbox") && sandbox_mode(c, None) == "off" {
         out.raise(
