@@ -17,10 +17,13 @@ use serde::Serialize;
 /// it up (a 232 KB report of escaped ELF bytes once did).
 pub const MAX_FIELD: usize = 240;
 
-/// Escapes a host string and cuts it to [`MAX_FIELD`] characters (marked
-/// with `…`).
+/// Makes a host string safe to show and cuts it to [`MAX_FIELD`]
+/// characters (marked with `…`). Most strings reach the report escaped
+/// already (hunt snippets, persistence paths and commands), so only a
+/// string that still holds a control, bidi or zero-width character is
+/// escaped ([`crate::sanitize::display_safe`]), never twice.
 pub fn bound(s: &str) -> String {
-    let e = crate::sanitize::escape(s);
+    let e = crate::sanitize::display_safe(s);
     if e.chars().count() <= MAX_FIELD {
         return e;
     }

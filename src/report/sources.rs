@@ -137,6 +137,10 @@ fn chain_rows(hits: &[Hit]) -> std::collections::HashSet<String> {
 /// time; rows without a time are only findings.
 pub fn hunt_events(hunt: &HuntRecord, hp: &HostPaths) -> Vec<Event> {
     let chain = chain_rows(&hunt.top_hits);
+    // Per row: the hit that says what happened (an action over injected
+    // text over an indicator, then the most serious), the worst severity,
+    // and the lane (a row with an action in it is a tool call).
+    let says = |h: &Hit| (is_action(h), is_injection(h), h.severity);
     let mut rows: BTreeMap<&str, (&Hit, Severity, EventSource)> = BTreeMap::new();
     for h in hunt
         .top_hits
@@ -145,10 +149,10 @@ pub fn hunt_events(hunt: &HuntRecord, hp: &HostPaths) -> Vec<Event> {
     {
         let lane = hit_lane(h);
         let e = rows.entry(&h.source).or_insert((h, h.severity, lane));
-        if h.severity > e.1 {
-            *e = (h, h.severity, e.2);
+        if says(h) > says(e.0) {
+            e.0 = h;
         }
-        // A row with an action in it is a tool call, whatever else it says.
+        e.1 = e.1.max(h.severity);
         if lane == EventSource::ToolCall {
             e.2 = lane;
         }
