@@ -449,3 +449,38 @@ fn custody(o: &mut String, r: &Report) {
     }
     let _ = writeln!(o, "</tbody></table></section>");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_strings_are_inert_in_html() {
+        assert_eq!(
+            esc("<img src=x onerror='a()'>&\"\u{202e}"),
+            "&lt;img src=x onerror=&#39;a()&#39;&gt;&amp;&quot;\\u{202e}"
+        );
+    }
+
+    #[test]
+    fn long_pauses_break_the_axis() {
+        let ev = |t: &str| Event {
+            id: String::new(),
+            time: t.into(),
+            source: EventSource::Ir,
+            what: String::new(),
+            location: String::new(),
+            severity: None,
+            chain: false,
+        };
+        let events = [
+            ev("2026-11-21T08:00:00Z"),
+            ev("2026-11-21T08:00:01Z"),
+            ev("2026-11-26T02:00:00Z"),
+        ];
+        let (units, breaks) = axis(&events);
+        assert_eq!(units, vec![0.0, 1.0, 5.0]);
+        assert_eq!(breaks, vec![2]);
+        assert_eq!(pause(4.0 * 86400.0 + 18.0 * 3600.0), "4d 18h");
+    }
+}

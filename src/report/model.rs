@@ -252,3 +252,19 @@ pub struct Action {
     /// What it did, in words.
     pub what: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_bounded_and_escaped_once() {
+        let long = "x".repeat(10_000);
+        let b = bound(&long);
+        assert_eq!(b.chars().count(), MAX_FIELD);
+        assert!(b.ends_with('…'));
+        // Escaped already: left alone; raw control characters: escaped.
+        assert_eq!(bound("a\\nb"), "a\\nb");
+        assert_eq!(bound("a\nb\u{1b}[2J"), "a\\nb\\u{001b}[2J");
+    }
+}

@@ -87,9 +87,16 @@ fn ran(r: &Report, hits: &[Hit], hp: &super::sources::HostPaths) -> String {
     cmds.sort();
     cmds.dedup();
     let more = cmds.len().saturating_sub(1);
+    // The command first and cut, so the rule and place still fit the line.
+    let cmd: String = command(first).replace('`', "'");
+    let cmd = if cmd.chars().count() > 160 {
+        cmd.chars().take(159).chain(std::iter::once('…')).collect()
+    } else {
+        cmd
+    };
     format!(
         "`{}` ({}, at {}, {}){}",
-        command(first).replace('`', "'"),
+        cmd,
         first.title,
         first.time.as_deref().unwrap_or("time unknown"),
         hp.map(&first.source),
