@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 /// Runs `ir demo --dir DIR` and returns the case dir; the demo ends with
 /// the executive summary and where report.html is.
 pub fn demo(dir: &Path) -> PathBuf {
+    // `--open` without a display opens nothing and says nothing.
     let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_ir"))
-        .arg("demo")
-        .arg("--dir")
+        .args(["demo", "--open", "--dir"])
         .arg(dir)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .output()
         .unwrap();
     assert!(

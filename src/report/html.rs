@@ -203,21 +203,57 @@ fn secs(t: &str) -> Option<f64> {
     Some(t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos()) / 1e9)
 }
 
-/// The SVG chart: one lane per source, one dot per event (linked to its
-/// row), the attack chain in red joined by a line.
+/// A pause between events long enough to break the chart's time axis.
+const BREAK_SECS: f64 = 3600.0;
+
+/// Where each event sits on the chart's axis, in units: events take one
+/// each in time order and a pause over [`BREAK_SECS`] three, so an attack
+/// days before the response does not crush both into two dots. Returns
+/// the units and the indexes where a break begins.
+fn axis(events: &[Event]) -> (Vec<f64>, Vec<usize>) {
+    let mut units = Vec::with_capacity(events.len());
+    let mut breaks = Vec::new();
+    let mut u = 0.0;
+    let mut prev: Option<f64> = None;
+    for (i, e) in events.iter().enumerate() {
+        let t = secs(&e.time);
+        if let (Some(a), Some(b)) = (prev, t) {
+            if b - a > BREAK_SECS {
+                u += 3.0;
+                breaks.push(i);
+            }
+        }
+        prev = t.or(prev);
+        units.push(u);
+        u += 1.0;
+    }
+    (units, breaks)
+}
+
+/// A pause in words (`4d 18h`, `3h 5m`).
+fn pause(secs: f64) -> String {
+    let m = (secs / 60.0) as u64;
+    let (d, h, m) = (m / 1440, (m / 60) % 24, m % 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else {
+        format!("{h}h {m}m")
+    }
+}
+
+/// The SVG chart: one lane per source, one dot per event in time order
+/// (linked to its row), long pauses drawn as breaks with their length,
+/// the attack chain in red joined by a line.
 fn chart(o: &mut String, events: &[Event]) {
     const W: f64 = 1000.0;
     const LEFT: f64 = 110.0;
     const LANE: f64 = 26.0;
-    let times: Vec<f64> = events.iter().filter_map(|e| secs(&e.time)).collect();
-    let (lo, hi) = times
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), t| (a.min(*t), b.max(*t)));
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    let x = |t: f64| LEFT + 10.0 + (t - lo) / span * (W - LEFT - 30.0);
+    let (units, breaks) = axis(events);
+    let total = units.last().copied().unwrap_or(0.0).max(1.0);
+    let x = |i: usize| LEFT + 10.0 + units[i] / total * (W - LEFT - 30.0);
     let lane = |s: EventSource| EventSource::ALL.iter().position(|l| *l == s).unwrap_or(0) as f64;
-    let y = |s: EventSource| 20.0 + lane(s) * LANE;
-    let h = 20.0 + EventSource::ALL.len() as f64 * LANE + 24.0;
+    let y = |s: EventSource| 26.0 + lane(s) * LANE;
+    let h = 26.0 + EventSource::ALL.len() as f64 * LANE + 24.0;
     let _ = writeln!(
         o,
         "<svg id=\"timeline-chart\" role=\"img\" aria-label=\"events by source over time\" width=\"100%\" viewBox=\"0 0 {W} {h}\" xmlns=\"http://www.w3.org/2000/svg\">"
@@ -233,10 +269,38 @@ fn chart(o: &mut String, events: &[Event]) {
             y(s)
         );
     }
-    let chain: Vec<String> = events
-        .iter()
-        .filter(|e| e.chain)
-        .filter_map(|e| Some(format!("{:.1},{:.1}", x(secs(&e.time)?), y(e.source))))
+    let label = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    // Time labels at the start of each stretch, a dashed break between.
+    for (k, start) in std::iter::once(0).chain(breaks.iter().copied()).enumerate() {
+        if events.is_empty() {
+            break;
+        }
+        if k > 0 {
+            let bx = x(start) - 1.5 * (W - LEFT - 30.0) / total;
+            let gap = secs(&events[start].time).unwrap_or(0.0)
+                - secs(&events[start - 1].time).unwrap_or(0.0);
+            let _ = writeln!(
+                o,
+                "<line x1=\"{bx:.1}\" x2=\"{bx:.1}\" y1=\"14\" y2=\"{:.0}\" stroke=\"#999\" stroke-dasharray=\"3,3\"/><text x=\"{bx:.1}\" y=\"11\" text-anchor=\"middle\" fill=\"#777\">+{}</text>",
+                h - 20.0,
+                pause(gap)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "<text x=\"{:.1}\" y=\"{:.0}\">{}</text>",
+            x(start),
+            h - 6.0,
+            label(&events[start].time)
+        );
+    }
+    let chain: Vec<String> = (0..events.len())
+        .filter(|i| events[*i].chain)
+        .map(|i| format!("{:.1},{:.1}", x(i), y(events[i].source)))
         .collect();
     if chain.len() > 1 {
         let _ = writeln!(
@@ -245,8 +309,7 @@ fn chart(o: &mut String, events: &[Event]) {
             chain.join(" ")
         );
     }
-    for e in events {
-        let Some(t) = secs(&e.time) else { continue };
+    for (i, e) in events.iter().enumerate() {
         let (fill, r) = match (e.chain, e.severity) {
             (true, _) => ("#d00", 6),
             (_, Some(Severity::Critical)) => ("#b00020", 5),
@@ -257,28 +320,11 @@ fn chart(o: &mut String, events: &[Event]) {
             o,
             "<a href=\"#{}\"><circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{r}\" fill=\"{fill}\"><title>{} {}: {}</title></circle></a>",
             e.id,
-            x(t),
+            x(i),
             y(e.source),
             esc(&e.time),
             e.source.as_str(),
             esc(&e.what)
-        );
-    }
-    if !times.is_empty() {
-        let fmt = |t: f64| {
-            chrono::DateTime::from_timestamp(t as i64, 0)
-                .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
-                .unwrap_or_default()
-        };
-        let _ = writeln!(
-            o,
-            "<text x=\"{}\" y=\"{:.0}\">{}</text><text x=\"{}\" y=\"{:.0}\" text-anchor=\"end\">{}</text>",
-            LEFT + 10.0,
-            h - 6.0,
-            fmt(lo),
-            W - 20.0,
-            h - 6.0,
-            fmt(hi)
         );
     }
     let _ = writeln!(o, "</svg>");
@@ -402,4 +448,39 @@ fn custody(o: &mut String, r: &Report) {
         );
     }
     let _ = writeln!(o, "</tbody></table></section>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_strings_are_inert_in_html() {
+        assert_eq!(
+            esc("<img src=x onerror='a()'>&\"\u{202e}"),
+            "&lt;img src=x onerror=&#39;a()&#39;&gt;&amp;&quot;\\u{202e}"
+        );
+    }
+
+    #[test]
+    fn long_pauses_break_the_axis() {
+        let ev = |t: &str| Event {
+            id: String::new(),
+            time: t.into(),
+            source: EventSource::Ir,
+            what: String::new(),
+            location: String::new(),
+            severity: None,
+            chain: false,
+        };
+        let events = [
+            ev("2026-11-21T08:00:00Z"),
+            ev("2026-11-21T08:00:01Z"),
+            ev("2026-11-26T02:00:00Z"),
+        ];
+        let (units, breaks) = axis(&events);
+        assert_eq!(units, vec![0.0, 1.0, 5.0]);
+        assert_eq!(breaks, vec![2]);
+        assert_eq!(pause(4.0 * 86400.0 + 18.0 * 3600.0), "4d 18h");
+    }
 }

@@ -49,7 +49,13 @@ pub fn render(r: &Report) -> String {
     containment(&mut o, r);
     let _ = writeln!(o, "\n## What remains to do\n");
     for t in &r.todo {
-        let _ = writeln!(o, "- [ ] {}", crate::sanitize::escape(t));
+        // Not a table cell: only `<` could start markup (an HTML comment
+        // would hide the rest of the report).
+        let _ = writeln!(
+            o,
+            "- [ ] {}",
+            crate::sanitize::display_safe(t).replace('<', "&lt;")
+        );
     }
     audit(&mut o, &r.audit);
     custody(&mut o, r);

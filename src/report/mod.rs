@@ -260,6 +260,13 @@ fn story(r: &mut Report, entries: &[Entry], hp: &sources::HostPaths) {
             hit.snippet = hp.map(&hit.snippet);
         }
     }
+    // The raw records stay in report.json, bounded like the rest: a
+    // binary a unit runs must not fill it with escaped bytes.
+    if let Some(p) = r.triage.persistence.as_mut() {
+        for i in &mut p.flagged {
+            i.command = i.command.as_deref().map(model::bound);
+        }
+    }
 }
 
 /// Sorts events by time (parsed, so `.000Z` and nanoseconds compare

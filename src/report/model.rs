@@ -17,10 +17,13 @@ use serde::Serialize;
 /// it up (a 232 KB report of escaped ELF bytes once did).
 pub const MAX_FIELD: usize = 240;
 
-/// Escapes a host string and cuts it to [`MAX_FIELD`] characters (marked
-/// with `…`).
+/// Makes a host string safe to show and cuts it to [`MAX_FIELD`]
+/// characters (marked with `…`). Most strings reach the report escaped
+/// already (hunt snippets, persistence paths and commands), so only a
+/// string that still holds a control, bidi or zero-width character is
+/// escaped ([`crate::sanitize::display_safe`]), never twice.
 pub fn bound(s: &str) -> String {
-    let e = crate::sanitize::escape(s);
+    let e = crate::sanitize::display_safe(s);
     if e.chars().count() <= MAX_FIELD {
         return e;
     }
@@ -248,4 +251,20 @@ pub struct Action {
     pub time: String,
     /// What it did, in words.
     pub what: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_bounded_and_escaped_once() {
+        let long = "x".repeat(10_000);
+        let b = bound(&long);
+        assert_eq!(b.chars().count(), MAX_FIELD);
+        assert!(b.ends_with('…'));
+        // Escaped already: left alone; raw control characters: escaped.
+        assert_eq!(bound("a\\nb"), "a\\nb");
+        assert_eq!(bound("a\nb\u{1b}[2J"), "a\\nb\\u{001b}[2J");
+    }
 }

@@ -74,12 +74,29 @@ fn ran(r: &Report, hits: &[Hit], hp: &super::sources::HostPaths) -> String {
     let Some(first) = acts.first() else {
         return "no dangerous tool call was found".into();
     };
-    let mut cmds: Vec<&str> = acts.iter().map(|h| h.snippet.as_str()).collect();
+    // The row's `tool.exec` hit quotes the whole command; a rule's own
+    // snippet may quote only what it matched (`SOUL.md`).
+    let command = |h: &Hit| -> String {
+        hits.iter()
+            .find(|x| x.source == h.source && x.rule == "tool.exec")
+            .map_or(h.snippet.clone(), |x| x.snippet.clone())
+    };
+    // OpenClaw keeps copies of a row (import archives, memory): count
+    // commands, not rows.
+    let mut cmds: Vec<String> = acts.iter().map(|h| command(h)).collect();
+    cmds.sort();
     cmds.dedup();
     let more = cmds.len().saturating_sub(1);
+    // The command first and cut, so the rule and place still fit the line.
+    let cmd: String = command(first).replace('`', "'");
+    let cmd = if cmd.chars().count() > 160 {
+        cmd.chars().take(159).chain(std::iter::once('…')).collect()
+    } else {
+        cmd
+    };
     format!(
         "`{}` ({}, at {}, {}){}",
-        first.snippet.replace('`', "'"),
+        cmd,
         first.title,
         first.time.as_deref().unwrap_or("time unknown"),
         hp.map(&first.source),
