@@ -95,6 +95,21 @@ pub fn print_jsonl(v: &impl serde::Serialize) {
     }
 }
 
+/// `v` as a JSON object with `"record": kind` first (`type` is taken: a
+/// timeline entry's file type).
+pub fn tagged(kind: &str, v: &impl serde::Serialize) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert("record".into(), kind.into());
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::Object(o)) => m.extend(o),
+        Ok(other) => {
+            m.insert("value".into(), other);
+        }
+        Err(_) => {}
+    }
+    serde_json::Value::Object(m)
+}
+
 /// Whether a JSON document or line was already written to stdout.
 pub fn json_printed() -> bool {
     DOC_PRINTED.load(Ordering::Relaxed)

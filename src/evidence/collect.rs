@@ -9,6 +9,11 @@
 //! or Ctrl-C removes the temp file, so a file under a final bundle name is
 //! always complete.
 //!
+//! Streamed (`ir collect -o -`, [`Options::stream`]), the ciphertext goes
+//! to stdout instead and nothing of the bundle touches the host's disk: its
+//! hash is computed on the way out and recorded (sidecar, journal) under
+//! the name the receiver should give it; there is nothing to read back.
+//!
 //! [`collect`] reads as those steps on a `BundleWriter`: `create` opens the
 //! temp file behind the writer stack; `add_volatile`, `add_journal`,
 //! `add_snapshots` and `add_scope` append entries in RFC 3227 order, most
@@ -66,6 +71,8 @@ pub struct Options {
     /// The case's `seal.age` (the journal's seed, encrypted), stored next
     /// to the journal so the bundle alone can check its seals.
     pub seal_age: Option<Vec<u8>>,
+    /// Write the ciphertext to stdout instead of a file in the case dir.
+    pub stream: bool,
 }
 
 impl Default for Options {
@@ -82,6 +89,7 @@ impl Default for Options {
             hostname: None,
             custody: None,
             seal_age: None,
+            stream: false,
         }
     }
 }
@@ -113,7 +121,28 @@ impl<W: Write> Write for HashWriter<W> {
     }
 }
 
-type Sink = HashWriter<BufWriter<File>>;
+/// Where the ciphertext goes: the `.partial-` file, or stdout.
+enum Dest {
+    File(File),
+    Stdout(io::Stdout),
+}
+
+impl Write for Dest {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        match self {
+            Dest::File(f) => f.write(b),
+            Dest::Stdout(o) => o.write(b),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Dest::File(f) => f.flush(),
+            Dest::Stdout(o) => o.flush(),
+        }
+    }
+}
+
+type Sink = HashWriter<BufWriter<Dest>>;
 type Out = ParGz<age::stream::StreamWriter<Sink>>;
 
 /// RFC 3339 UTC with nanoseconds from seconds and nanoseconds.
@@ -340,8 +369,9 @@ impl Read for Sparse<'_> {
 /// error, Ctrl-C), it deletes the temp file and the spools with it.
 struct BundleWriter<'a> {
     tar: tar::Builder<Out>,
-    /// The `.partial-` file the writer stack ends in.
-    tmp: tempfile::NamedTempFile,
+    /// The `.partial-` file the writer stack ends in; `None` when the
+    /// bundle streams to stdout.
+    tmp: Option<tempfile::NamedTempFile>,
     case_dir: PathBuf,
     final_path: PathBuf,
     /// The bundle's top folder, which is also its file stem.
@@ -410,12 +440,18 @@ impl<'a> BundleWriter<'a> {
         if final_path.exists() {
             bail!("{} already exists", final_path.display());
         }
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{stem}.tar.gz.age.partial-"))
-            .tempfile_in(case_dir)
-            .with_context(|| format!("creating a temp file in {}", case_dir.display()))?;
+        let (tmp, dest) = if opts.stream {
+            (None, Dest::Stdout(io::stdout()))
+        } else {
+            let tmp = tempfile::Builder::new()
+                .prefix(&format!(".{stem}.tar.gz.age.partial-"))
+                .tempfile_in(case_dir)
+                .with_context(|| format!("creating a temp file in {}", case_dir.display()))?;
+            let f = tmp.reopen()?;
+            (Some(tmp), Dest::File(f))
+        };
         let sink = HashWriter {
-            inner: BufWriter::with_capacity(1 << 20, tmp.reopen()?),
+            inner: BufWriter::with_capacity(1 << 20, dest),
             hasher: Sha256::new(),
             len: 0,
         };
@@ -813,14 +849,15 @@ impl BundleWriter<'_> {
     fn append_contents(
         &mut self,
         file: &File,
-        it: &Item,
+        _it: &Item,
         f1: &Metadata,
         archive: &[u8],
         want: u64,
     ) -> Result<Contents> {
         let regions = sparse_regions(file, f1, want);
         if let Some(p) = &self.progress {
-            p.set_message(crate::sanitize::escape_path(it.host));
+            // The count, not the path: a long path would wrap the bar.
+            p.set_message(format!("{} files", self.n_items));
         }
         let st = stamp(f1);
         let contents = match regions {
@@ -1030,10 +1067,13 @@ impl BundleWriter<'_> {
         let (manifest, manifest_sha256) =
             append_manifests(&mut tar, &case_dir, &top, header, items, sums)?;
         let (sha256, size) = close_stream(tar)?;
-        if let Some(p) = &progress {
-            p.finish_and_clear();
+        // Streamed, the bytes are the receiver's: the hash made on the way
+        // out is what `ir verify` checks there.
+        if let Some(tmp) = &tmp {
+            super::progress::phase(progress.is_some(), "re-hashing", size);
+            check_read_back(tmp.path(), &sha256)?;
         }
-        check_read_back(tmp.path(), &sha256)?;
+        super::progress::finish();
         let (sidecar, manifest) = publish(tmp, &final_path, manifest, &case_dir, &top, &sha256)?;
         Ok(Sealed {
             bundle: final_path,
@@ -1071,16 +1111,9 @@ fn unspool(w: BufWriter<tempfile::NamedTempFile>) -> Result<tempfile::NamedTempF
 
 /// A progress bar on stderr, only when asked for and stderr is a terminal.
 fn progress_bar(opts: &Options, total: u64) -> Option<indicatif::ProgressBar> {
-    (opts.progress && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-        let p = indicatif::ProgressBar::new(total);
-        p.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bytes}/{total_bytes} {binary_bytes_per_sec} {wide_msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        p
-    })
+    let on = super::progress::enabled(opts.progress);
+    super::progress::phase(on, "collecting", total);
+    super::progress::active()
 }
 
 /// Writes the manifest (the header with the spooled items spliced in) to
@@ -1170,15 +1203,20 @@ fn close_stream(tar: tar::Builder<Out>) -> Result<(String, u64)> {
     let sink = aged.finish().context("finishing the age stream")?;
     let digest = hex::encode(sink.hasher.finalize());
     let size = sink.len;
-    let file = sink.inner.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
+    match sink.inner.into_inner().map_err(|e| e.into_error())? {
+        Dest::File(file) => file.sync_all()?,
+        Dest::Stdout(mut out) => out.flush().context("writing the bundle to stdout")?,
+    }
     Ok((digest, size))
 }
 
 /// Fails unless the file read back from disk hashes to `digest`, what was
 /// written to it: a bundle is only named once the disk is known to hold it.
 fn check_read_back(path: &Path, digest: &str) -> Result<()> {
-    let on_disk = crate::journal::sha256_reader(File::open(path)?)?;
+    let on_disk = crate::journal::sha256_reader(io::BufReader::with_capacity(
+        1 << 20,
+        super::progress::Counted(File::open(path)?),
+    ))?;
     if on_disk != digest {
         bail!(
             "the bundle read back from disk hashes to {on_disk}, not {digest}: the disk or something on it altered it"
@@ -1188,19 +1226,23 @@ fn check_read_back(path: &Path, digest: &str) -> Result<()> {
 }
 
 /// Renames the checked temp file to `final_path` (never over an existing
-/// file), then writes the `.sha256` sidecar and renames the manifest copy
-/// into the case dir, readable by its owner only. Returns their paths.
+/// file; streamed, there is none and `final_path` is only the name the
+/// receiver should give it), then writes the `.sha256` sidecar and renames
+/// the manifest copy into the case dir, readable by its owner only.
+/// Returns their paths.
 fn publish(
-    tmp: tempfile::NamedTempFile,
+    tmp: Option<tempfile::NamedTempFile>,
     final_path: &Path,
     manifest: tempfile::NamedTempFile,
     case_dir: &Path,
     top: &str,
     digest: &str,
 ) -> Result<(PathBuf, PathBuf)> {
-    tmp.persist_noclobber(final_path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("renaming into {}", final_path.display()))?;
+    if let Some(tmp) = tmp {
+        tmp.persist_noclobber(final_path)
+            .map_err(|e| e.error)
+            .with_context(|| format!("renaming into {}", final_path.display()))?;
+    }
     let name = final_path
         .file_name()
         .map(|n| n.as_bytes().to_vec())
@@ -1441,7 +1483,8 @@ pub fn collect(
     let roots = scope::roots(dep, root, &opts.add);
     check_output_location(case_dir, &roots, root, &excludes)?;
     let (input_bytes, n_files) = measure(&roots, root, &excludes, opts);
-    if opts.check_space {
+    // Streamed, only the manifest copy and its spools land in the case dir.
+    if opts.check_space && !opts.stream {
         check_free_space(case_dir, input_bytes, n_files)?;
     }
     // The evidence's host, not the examiner's: a dead box is named by its
@@ -1473,6 +1516,7 @@ pub fn collect(
         encryption: enc.describe(),
         notes,
         deployment: Some(dep.summary()),
+        streamed: opts.stream,
     })
 }
 

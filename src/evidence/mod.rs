@@ -6,6 +6,7 @@ pub mod extract;
 pub mod keys;
 pub mod pass;
 pub mod pgzip;
+pub mod progress;
 pub mod read;
 pub mod scope;
 pub mod tarr;

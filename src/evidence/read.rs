@@ -38,8 +38,11 @@ pub struct Outer {
 /// the case journal, and its age header.
 pub fn outer(bundle: &Path, case_journal: Option<&Path>) -> Result<(Outer, Vec<String>)> {
     let (f, meta) = crate::safefs::open_regular(bundle)?;
-    let sha = crate::journal::sha256_reader(BufReader::with_capacity(1 << 20, f))
-        .with_context(|| format!("reading {}", bundle.display()))?;
+    let sha = crate::journal::sha256_reader(BufReader::with_capacity(
+        1 << 20,
+        super::progress::Counted(f),
+    ))
+    .with_context(|| format!("reading {}", bundle.display()))?;
     let mut problems = Vec::new();
     let sidecar_matches = check_sidecar(bundle, &sha, &mut problems);
     let journal = journal_for(bundle, case_journal);
@@ -245,7 +248,7 @@ impl Sink for KeepJournal {
 fn open_stream<'a>(bundle: &Path, ids: &'a [Box<dyn age::Identity>]) -> Result<Box<dyn Read + 'a>> {
     let (f, _) = crate::safefs::open_regular(bundle)?;
     let dec = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(
-        BufReader::with_capacity(1 << 20, f),
+        BufReader::with_capacity(1 << 20, super::progress::Counted(f)),
     ))
     .map_err(|e| {
         crate::exit::hint(
@@ -286,5 +289,32 @@ pub fn read_all_with(
     limits: Limits,
     sink: &mut dyn Sink,
 ) -> Result<(Inner, Vec<String>)> {
-    super::pass::check_archive(open_stream(bundle, ids)?, limits, sink)
+    let mut counted = Counting { inner: sink, n: 0 };
+    super::pass::check_archive(open_stream(bundle, ids)?, limits, &mut counted)
+}
+
+/// A sink that tells the progress bar how many files went by.
+struct Counting<'a> {
+    inner: &'a mut dyn Sink,
+    n: u64,
+}
+
+impl Sink for Counting<'_> {
+    fn entry(
+        &mut self,
+        rel: &[u8],
+        m: &Member,
+        data: &mut dyn Read,
+        hasher: &mut Sha256,
+    ) -> Result<()> {
+        self.n += 1;
+        super::progress::files(self.n);
+        self.inner.entry(rel, m, data, hasher)
+    }
+    fn manifest(&mut self, rel: &[u8]) -> Result<Option<Box<dyn Write>>> {
+        self.inner.manifest(rel)
+    }
+    fn item(&mut self, it: &crate::record::ManifestItem) {
+        self.inner.item(it)
+    }
 }
