@@ -13,4 +13,5 @@ mod playbook;
 mod readonly;
 mod real_openclaw;
 mod seal;
+mod static_binary;
 mod triage;
