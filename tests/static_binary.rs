@@ -168,7 +168,7 @@ fn built(arch: &str) -> Option<PathBuf> {
 }
 
 /// A chroot with nothing but the binary (and qemu for a foreign one) and
-/// the fixture host at `/host`.
+/// fixture hosts, each at `/NAME`.
 struct Jail {
     dir: tempfile::TempDir,
     /// The command prefix inside the jail: `/ir`, or `/qemu-aarch64 /ir`.
@@ -176,7 +176,7 @@ struct Jail {
 }
 
 impl Jail {
-    fn new(bin: &Path, qemu: Option<&Path>, host: &Path) -> Jail {
+    fn new(bin: &Path, qemu: Option<&Path>) -> Jail {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(bin, dir.path().join("ir")).unwrap();
         let mut argv0 = vec![];
@@ -185,13 +185,14 @@ impl Jail {
             argv0.push("/qemu-aarch64".to_string());
         }
         argv0.push("/ir".to_string());
-        copy_tree(host, &dir.path().join("host"));
         Jail { dir, argv0 }
     }
 
-    /// The fixture host as the test sees it.
-    fn host(&self) -> PathBuf {
-        self.dir.path().join("host")
+    /// Copies a fixture host's root to `/NAME`; returns it as the test sees it.
+    fn add_host(&self, name: &str, root: &Path) -> PathBuf {
+        let to = self.dir.path().join(name);
+        copy_tree(root, &to);
+        to
     }
 
     /// Runs `ir ARGS` inside the jail with a bare environment.
@@ -269,7 +270,8 @@ fn static_binary_runs_in_an_empty_chroot(arch: &str, machine: u16) {
         bin.display()
     );
     let files = Host::files();
-    let jail = Jail::new(&bin, qemu.as_deref(), &files.root);
+    let jail = Jail::new(&bin, qemu.as_deref());
+    let files_root = jail.add_host("files", &files.root);
 
     // --version, and the same line as the test build's (same sources).
     let v = jail.ir("/", &["--version"]);
@@ -289,7 +291,7 @@ fn static_binary_runs_in_an_empty_chroot(arch: &str, machine: u16) {
         "-q",
         "--json",
         "--root",
-        "/host",
+        "/files",
         "--case",
         "/case",
         "persistence",
@@ -305,13 +307,38 @@ fn static_binary_runs_in_an_empty_chroot(arch: &str, machine: u16) {
         .env_clear()
         .env("HOME", &files.home)
         .arg("--root")
-        .arg(jail.host())
+        .arg(&files_root)
         .arg("--case")
         .arg(files.dir.path().join("local-case"))
         .args(["-q", "--json", "persistence"])
         .output()
         .unwrap();
     assert_eq!(persistence_items(&json_out(&local)), got);
+
+    // The bundled SQLite, compiled for the target by zig: the 2026.9.6
+    // databases are opened and their schema versions read.
+    let sqlite = Host::sqlite();
+    jail.add_host("sqlite", &sqlite.root);
+    let args = [
+        "-q",
+        "--json",
+        "--root",
+        "/sqlite",
+        "--case",
+        "/case",
+        "inventory",
+    ];
+    let out = jail.ir(&sqlite.home, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
+    let layout = &json_out(&out)["deployment"]["layout"];
+    assert_eq!(layout["kind"], "sqlite", "{layout}");
+    let versions: Vec<&Value> = layout["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| &d["schema_version"])
+        .collect();
+    assert_eq!(versions, [18, 23], "{layout}");
 }
 
 #[test]
