@@ -6,7 +6,10 @@
 #   - Node 24 and openclaw (2026.9.6, and 2026.7.1 for the file layout) from
 #     the npm registry, for the real-gateway tests
 #     (scripts/install-openclaw.sh, into a cache dir outside the repo);
-#   - ansible-core from PyPI, for the fleet playbook's test.
+#   - ansible-core from PyPI, for the fleet playbook's test;
+#   - for the static binaries (scripts/build-static.sh) and their test: the
+#     musl targets (rustup), zig from PyPI (the C compiler for both targets)
+#     and qemu-user-static (runs the aarch64 binary in the chroot test).
 # On a machine where this cannot install something, the tests that need it
 # print SKIPPED with the reason; under CI=true they fail instead.
 set -uo pipefail
@@ -25,6 +28,8 @@ command -v rpmbuild >/dev/null 2>&1 || need_apt+=(rpm)
 # Headless Chromium, for the test that loads report.html with no console
 # error and no network request (tests/report_browser.rs; about 1.5 min).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# qemu-user, to run the aarch64 static binary in its chroot test.
+[ -x /usr/bin/qemu-aarch64-static ] || need_apt+=(qemu-user-static)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: apt-get install ${need_apt[*]}" >&2
@@ -45,6 +50,21 @@ if [ ! -x "$tools/ansible/bin/ansible-playbook" ] && command -v python3 >/dev/nu
     python3 -m venv "$tools/ansible" >&2
   fi
   "$tools/ansible/bin/python" -m pip install --quiet ansible-core >&2 || echo "setup: ansible-core install failed; the Ansible test will skip" >&2
+fi
+
+# Static builds: Rust's musl targets (their libc ships with rustup), and zig
+# (PyPI's ziglang, pinned) as the C compiler for bundled SQLite and zstd.
+if command -v rustup >/dev/null 2>&1; then
+  rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl >&2 \
+    || echo "setup: rustup could not add the musl targets; the static-binary test will skip" >&2
+fi
+zig_version=0.17.1
+if ! "$tools/zig/bin/python" -m ziglang version 2>/dev/null | grep -qx "$zig_version" && command -v python3 >/dev/null 2>&1; then
+  echo "setup: ziglang $zig_version into $tools/zig" >&2
+  mkdir -p "$tools"
+  python3 -m venv "$tools/zig" >&2 \
+    && "$tools/zig/bin/python" -m pip install --quiet "ziglang==$zig_version" >&2 \
+    || echo "setup: ziglang install failed; the static-binary test will skip" >&2
 fi
 
 if command -v npm >/dev/null 2>&1; then

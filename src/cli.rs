@@ -32,7 +32,7 @@ Exit codes: 0 success; 1 findings (tampering, persistence, hits...);
 
 /// The `ir` command line.
 #[derive(Debug, Parser)]
-#[command(name = "ir", version, about = "Incident response for hosts that run OpenClaw", long_about = LONG_ABOUT)]
+#[command(name = "ir", version = env!("IR_VERSION_LONG"), about = "Incident response for hosts that run OpenClaw", long_about = LONG_ABOUT)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -50,6 +50,16 @@ fn fleet_collection_over_ansible() {
     )
     .unwrap();
     let out_dir = dir.path().join("out");
+    // The playbook ships dist/ir-<arch>-linux, picked by each host's
+    // architecture: a dist dir holding the test build under that name
+    // proves the pick without a static build.
+    let dist = dir.path().join("dist");
+    std::fs::create_dir(&dist).unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_ir"),
+        dist.join(format!("ir-{}-linux", std::env::consts::ARCH)),
+    )
+    .unwrap();
     let playbook =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/ansible/collect.yml");
     let out = Command::new(&ansible)
@@ -59,7 +69,7 @@ fn fleet_collection_over_ansible() {
         .arg("-e")
         .arg(format!("ir_recipient={r}"))
         .arg("-e")
-        .arg(format!("ir_binary={}", env!("CARGO_BIN_EXE_ir")))
+        .arg(format!("ir_dist={}", dist.display()))
         .arg("-e")
         .arg(format!("ir_output={}", out_dir.display()))
         .env("ANSIBLE_LOCAL_TEMP", dir.path().join("atmp"))

@@ -17,4 +17,5 @@ mod real_openclaw;
 mod report;
 mod report_browser;
 mod seal;
+mod static_binary;
 mod triage;
