@@ -4,5 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The static binaries (musl, x86_64 and aarch64) the chroot tests run: built
+# here, outside the test harness, so no test waits on a release build.
+bash scripts/build-static.sh >&2 || echo "test.sh: static build failed; tests/static_binary.rs says why" >&2
 cargo test --all-targets "$@"
 bash scripts/fuzz.sh "${IR_FUZZ_SECONDS:-20}"

@@ -1321,8 +1321,9 @@ fn contain_then_recover_never_replays_a_turn_stopped_mid_attack() {
         "{}",
         line(0)
     );
+    // The attacker's command (cut to fit) and the rule it broke.
     assert!(
-        line(1).contains("m.sh") && line(1).contains("SOUL.md"),
+        line(1).contains("echo ran >>") && line(1).contains("prompt"),
         "{}",
         line(1)
     );

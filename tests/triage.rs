@@ -949,7 +949,8 @@ fn hunt_finds_exactly_the_planted_indicators_in_files() {
 /// Regression: every instance on a host writes the shared /tmp/openclaw
 /// log, and hunt reported another deployment's lines as this case's.
 /// Lines naming another gateway's port or state dir are left out (and
-/// counted); lines naming ours, or nobody, are kept.
+/// counted); lines naming ours are kept; lines naming nobody are listed
+/// apart when another deployment writes the log, else kept as ours.
 #[test]
 fn hunt_leaves_out_the_shared_log_lines_of_another_deployment() {
     let h = Host::files();
@@ -966,7 +967,7 @@ fn hunt_leaves_out_the_shared_log_lines_of_another_deployment() {
         // Bob's gateway on 19001 (line 3), and his config (line 4).
         "unauthorized conn=b1 peer=198.51.100.4:40000->127.0.0.1:19001 remote=198.51.100.4 client=cli",
         "config change detected; evaluating reload (gateway.auth.mode) /home/bob/.openclaw/openclaw.json",
-        // Nobody's (line 5): kept.
+        // Nobody's (line 5): listed apart.
         "unauthorized conn=c1 remote=192.0.2.1 client=cli",
     ] {
         text.push_str(&line(msg));
@@ -983,10 +984,36 @@ fn hunt_leaves_out_the_shared_log_lines_of_another_deployment() {
         [
             "log.config_audit_auth_or_bind config-audit.jsonl:1",
             "log.unauthorized openclaw-2026-11-21.log:2",
-            "log.unauthorized openclaw-2026-11-21.log:5",
         ]
     );
     assert_eq!(v["other_deployment_lines"], 2);
+    // The line naming nobody, in a log another gateway writes too, is
+    // listed apart and is not a finding.
+    let apart: Vec<&str> = v["unattributed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["source"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(apart, ["openclaw-2026-11-21.log:5"]);
+    // Without the neighbour's lines, the log is ours alone: line 5 (now 3)
+    // is a finding.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mine: String = text
+        .lines()
+        .filter(|l| !l.contains("19001") && !l.contains("/home/bob/"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&log, mine).unwrap();
+    let (_, v) = json(&h, &["hunt"]);
+    assert!(
+        hits(&v).contains(&(
+            "log.unauthorized".into(),
+            "openclaw-2026-11-21.log:3".into()
+        )),
+        "{v}"
+    );
+    assert_eq!(v["unattributed"], serde_json::json!([]));
 }
 
 #[test]

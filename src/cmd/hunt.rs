@@ -78,9 +78,13 @@ fn print_lines(r: &hunt::Report) {
     for u in &r.unreadable {
         crate::output::print_jsonl(&serde_json::json!({"record": "unreadable", "source": u}));
     }
+    for h in &r.unattributed {
+        crate::output::print_jsonl(&tagged("unattributed_hit", h));
+    }
     crate::output::print_jsonl(&serde_json::json!({
         "record": "summary", "sources": r.sources.len(), "tool_calls": r.tool_calls.len(),
         "hits": r.hits.len(), "malformed": r.malformed, "unreadable": r.unreadable.len(),
+        "other_deployment_lines": r.other_deployment_lines, "unattributed": r.unattributed.len(),
     }));
 }
 
@@ -147,6 +151,19 @@ fn render(r: &hunt::Report, all_calls: bool) -> String {
             "left out: {} lines of the shared log that name another deployment's port or paths",
             r.other_deployment_lines
         );
+    }
+    if !r.unattributed.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nNot attributed (shared-log lines that name no deployment, in a log another one writes too; not counted as findings):"
+        );
+        for h in &r.unattributed {
+            let _ = writeln!(
+                o,
+                "  [{}] {} ({})  at {}",
+                h.severity, h.title, h.rule, h.source
+            );
+        }
     }
     o
 }

@@ -22,6 +22,7 @@
 //! Ctrl-C is checked before every file, line and row; an interrupted hunt
 //! returns `Err(Interrupted)` and no partial report.
 
+use super::attribution::Owner;
 use crate::openclaw::Deployment;
 use crate::record::Severity;
 use crate::triage::normalize;
@@ -166,6 +167,9 @@ pub struct Report {
     /// Lines of a shared log (`/tmp/openclaw`) that name another
     /// deployment's port or paths and were left out.
     pub other_deployment_lines: u64,
+    /// Hits on shared-log lines that name no deployment, in a log another
+    /// deployment writes too: listed apart, never counted as findings.
+    pub unattributed: Vec<Hit>,
 }
 
 struct Where<'a> {
@@ -485,6 +489,9 @@ impl Hunter<'_> {
             }
         };
         self.report.sources.push(shown.clone());
+        // A line naming nobody is ours only when no other deployment writes
+        // this log: that takes a first look through it.
+        let neighbours = shared && self.names_another(path)?;
         for (i, line) in crate::safefs::bounded_lines(f, MAX_LINE).enumerate() {
             crate::signal::check()?;
             let Ok((_, bytes, _)) = line else {
@@ -492,10 +499,16 @@ impl Hunter<'_> {
                 break;
             };
             let text = String::from_utf8_lossy(&bytes);
-            if shared && self.identity.owner(&text) == super::attribution::Owner::Other {
+            let owner = if shared {
+                self.identity.owner(&text)
+            } else {
+                Owner::Ours
+            };
+            if owner == Owner::Other {
                 self.report.other_deployment_lines += 1;
                 continue;
             }
+            let before = self.report.hits.len();
             // tslog JSON lines carry the message and time as fields.
             let (msg, time) = match serde_json::from_str::<Value>(&text) {
                 Ok(v) if v.is_object() => (
@@ -522,8 +535,27 @@ impl Hunter<'_> {
                 time,
             };
             self.check("log", &hay, &w);
+            if neighbours && owner == Owner::Unknown {
+                let apart = self.report.hits.split_off(before);
+                self.report.unattributed.extend(apart);
+            }
         }
         Ok(())
+    }
+
+    /// Whether any line of a shared log names another deployment.
+    fn names_another(&self, path: &Path) -> Result<bool> {
+        let Ok((f, _)) = crate::safefs::open_regular(path) else {
+            return Ok(false);
+        };
+        for line in crate::safefs::bounded_lines(f, MAX_LINE) {
+            crate::signal::check()?;
+            let Ok((_, bytes, _)) = line else { break };
+            if self.identity.owner(&String::from_utf8_lossy(&bytes)) == Owner::Other {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn sqlite(&mut self, db: &Path, agent: &str) -> Result<()> {
