@@ -10,6 +10,7 @@
 //! same severities. Compared: critical and warn findings; OpenClaw's info
 //! findings (`summary.attack_surface` on every run) and `ir.*` ids are not.
 
+use crate::contain::{audit, ids};
 use crate::real_openclaw::{Gateway, openclaw_version_bin};
 use crate::util::{Host, copy_tree, json_out, skip_or_fail};
 use serde_json::Value;
@@ -213,26 +214,6 @@ fn a_default_onboarded_install_gets_the_same_verdict_from_both_audits() {
 }
 
 // ---------- the host checklist on fake roots ----------
-
-fn audit(h: &Host, args: &[&str]) -> (i32, Value) {
-    let out = h
-        .ir()
-        .arg("--json")
-        .arg("audit")
-        .args(args)
-        .output()
-        .unwrap();
-    (out.status.code().unwrap(), json_out(&out))
-}
-
-fn ids(v: &Value) -> Vec<String> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
 
 fn write(h: &Host, host_path: &str, text: &str) {
     let p = h.path(host_path);

@@ -4,7 +4,8 @@ use crate::util::{Host, json_out};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 
-fn audit(h: &Host, args: &[&str]) -> (i32, Value) {
+/// `ir --json audit ARGS` on a host: (exit, document).
+pub fn audit(h: &Host, args: &[&str]) -> (i32, Value) {
     let out = h
         .ir()
         .arg("--json")
@@ -15,7 +16,8 @@ fn audit(h: &Host, args: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap(), json_out(&out))
 }
 
-fn ids(v: &Value) -> Vec<String> {
+/// The finding ids of an audit document.
+pub fn ids(v: &Value) -> Vec<String> {
     v["findings"]
         .as_array()
         .unwrap()
