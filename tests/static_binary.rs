@@ -10,6 +10,7 @@
 
 use crate::util::{Host, copy_tree, json_out, skip_or_fail};
 use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -167,8 +168,9 @@ fn built(arch: &str) -> Option<PathBuf> {
     Some(bin)
 }
 
-/// A chroot with nothing but the binary (and qemu for a foreign one) and
-/// fixture hosts, each at `/NAME`.
+/// A chroot with nothing but the binary (and qemu for a foreign one), an
+/// empty `/tmp` (where a WAL database is copied to be read without touching
+/// it, as on any analyst machine) and fixture hosts, each at `/NAME`.
 struct Jail {
     dir: tempfile::TempDir,
     /// The command prefix inside the jail: `/ir`, or `/qemu-aarch64 /ir`.
@@ -179,6 +181,9 @@ impl Jail {
     fn new(bin: &Path, qemu: Option<&Path>) -> Jail {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(bin, dir.path().join("ir")).unwrap();
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777)).unwrap();
         let mut argv0 = vec![];
         if let Some(q) = qemu {
             std::fs::copy(q, dir.path().join("qemu-aarch64")).unwrap();
