@@ -140,9 +140,13 @@ fn built(arch: &str) -> Option<PathBuf> {
         return None;
     }
     let t0 = std::time::Instant::now();
+    // `cargo test` runs tests with build.rs's `rustc-env` values set, so
+    // this process carries IR_GIT_COMMIT; inherited, it changed what
+    // build.rs watches and rebuilt both binaries inside CI (10 minutes).
     let out = Command::new("/bin/bash")
         .arg(&script)
         .arg(arch)
+        .env_remove("IR_GIT_COMMIT")
         .output()
         .unwrap();
     assert!(
