@@ -126,15 +126,15 @@ pub struct ErrorDoc<'a> {
     pub exit_code: i32,
 }
 
-/// Prints the error document on stdout, unless a document already went
-/// out (then stdout keeps exactly the one; the error is on stderr anyway).
+/// Prints the error document on stdout. Under `--json`, only when no
+/// document went out yet (stdout keeps exactly one; the error is on stderr
+/// anyway). Under `--jsonl` always, as a last `"record":"error"` line: the
+/// lines streamed before it are a partial result, and a reader must see
+/// that the stream ended in failure.
 pub fn print_error_doc(doc: &ErrorDoc, lines: bool) {
-    if json_printed() {
-        return;
-    }
     if lines {
-        print_jsonl(doc);
-    } else {
+        print_jsonl(&tagged("error", doc));
+    } else if !json_printed() {
         print_json(doc);
     }
 }

@@ -175,6 +175,37 @@ fn timeline_and_hunt_stream_json_lines() {
     }
 }
 
+/// `timeline --jsonl` writes each path as the walk finds it, before the
+/// walk's end: a pipeline downstream starts at once (issue 14).
+#[test]
+fn timeline_jsonl_streams_before_the_walk_ends() {
+    use std::io::BufRead;
+    let h = Host::files();
+    let mut child = h
+        .command()
+        .args(["timeline", "--jsonl", "--since", "36500d"])
+        .env("IR_TEST_PAUSE_AT", "timeline:walked")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = crate::util::wait_for_stderr(&mut child, "test pause at timeline:walked");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&first).expect("a JSON line");
+    assert_eq!(v["record"], "entry", "{first}");
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{}", err.join().unwrap());
+    // The stream ends with the failure, so a reader knows it is partial.
+    let rest: Vec<String> = out.lines().map(|l| l.unwrap()).collect();
+    let last: serde_json::Value = serde_json::from_str(rest.last().unwrap()).unwrap();
+    assert_eq!(last["record"], "error", "{rest:?}");
+    assert_eq!(last["exit_code"], 130);
+}
+
 /// `--home` as a host path found under `--root`, and as the analyst-side
 /// path under the root, with the examiner's own HOME: both find the
 /// workspace (`~/.openclaw/workspace` is alice's, not the examiner's).
@@ -385,7 +416,7 @@ fn progress_bars_and_colour_only_on_a_terminal() {
     };
     assert!(tty.contains("collecting "), "{tty}");
     assert!(tty.contains("% "), "{tty}");
-    assert!(tty.contains(" files "), "{tty}");
+    assert!(tty.contains(" files  "), "{tty}");
     assert!(tty.contains("KiB"), "human sizes: {tty}");
     let bundle = std::fs::read_dir(&h.case)
         .unwrap()
@@ -427,6 +458,14 @@ fn progress_bars_and_colour_only_on_a_terminal() {
     assert!(stdout(&forced).contains("\u{1b}[1;31m"));
     let p = on_a_terminal(&h, "--color never persistence").unwrap();
     assert!(!p.contains("\u{1b}[1;31m"), "{p}");
+    // Audit severities too, in the findings and in the counts (issue 14).
+    let a = on_a_terminal(&h, "audit").unwrap();
+    assert!(
+        a.contains("[\u{1b}[1;31mcritical\u{1b}[0m]") || a.contains("[\u{1b}[33mwarn\u{1b}[0m]"),
+        "{a}"
+    );
+    let piped = h.ir().arg("audit").output().unwrap();
+    assert!(!stdout(&piped).contains('\u{1b}'));
 }
 
 #[test]

@@ -118,12 +118,17 @@ pub fn render(findings: &[Finding], changes: &[Change]) -> String {
         );
     }
     let n = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    // Only a count that is not zero is coloured: "0 critical" is good news.
+    let count = |s: Severity| match n(s) {
+        0 => format!("0 {s}"),
+        k => crate::output::paint(s.as_str(), &format!("{k} {s}")),
+    };
     let _ = writeln!(
         o,
-        "{} critical, {} warn, {} info",
-        n(Severity::Critical),
-        n(Severity::Warn),
-        n(Severity::Info)
+        "{}, {}, {}",
+        count(Severity::Critical),
+        count(Severity::Warn),
+        count(Severity::Info)
     );
     let _ = writeln!(
         o,
@@ -134,7 +139,7 @@ pub fn render(findings: &[Finding], changes: &[Change]) -> String {
         let _ = writeln!(
             o,
             "\n[{}] {}  ({})\n  {}",
-            f.severity,
+            crate::output::severity(f.severity.as_str()),
             f.title,
             f.id,
             crate::sanitize::escape(&f.detail)

@@ -21,7 +21,8 @@ pub struct TimelineArgs {
     #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = ["table", "json", "bodyfile"])]
     pub format: String,
     /// One JSON object per line on stdout instead: each changed path
-    /// (`"record":"entry"`), each unreadable path, then a summary.
+    /// (`"record":"entry"`) as the walk finds it (unsorted), each
+    /// unreadable path, then a summary.
     #[arg(long, conflicts_with = "format")]
     pub jsonl: bool,
     /// Walking threads (default: the number of cores).
@@ -122,7 +123,14 @@ pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
         let threads = a
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-        let mut r = timeline::run(&roots, &ctx.root(), &w, threads)?;
+        let streamed = std::sync::Mutex::new(std::collections::HashSet::new());
+        let stream = |e: &timeline::Entry| {
+            // Overlapping roots may meet a path twice: one line each.
+            if a.jsonl && streamed.lock().expect("streamed").insert(e.raw.clone()) {
+                crate::output::print_jsonl(&crate::output::tagged("entry", e));
+            }
+        };
+        let mut r = timeline::run(&roots, &ctx.root(), &w, threads, &stream)?;
         // Overlapping roots: each path once. Equal paths
         // have equal times, so they sit next to each other in the order.
         r.entries.dedup_by(|a, b| a.raw == b.raw);
@@ -170,12 +178,10 @@ pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
     Ok(exit)
 }
 
-/// `--jsonl`: one line per changed path, per unreadable path, then the
-/// summary. The walk sorts newest first, so lines follow it.
+/// `--jsonl`, after the walk streamed one line per changed path as it
+/// found it (walk order, not sorted: sort on `newest`): a line per
+/// unreadable path, then the summary.
 fn print_lines(r: &timeline::Report) {
-    for e in &r.entries {
-        crate::output::print_jsonl(&crate::output::tagged("entry", e));
-    }
     for u in &r.unreadable {
         crate::output::print_jsonl(&serde_json::json!({"record": "unreadable", "path": u}));
     }

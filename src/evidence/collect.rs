@@ -855,9 +855,8 @@ impl BundleWriter<'_> {
         want: u64,
     ) -> Result<Contents> {
         let regions = sparse_regions(file, f1, want);
-        if let Some(p) = &self.progress {
-            // The count, not the path: a long path would wrap the bar.
-            p.set_message(format!("{} files", self.n_items));
+        if self.progress.is_some() {
+            super::progress::file(self.n_items, archive);
         }
         let st = stamp(f1);
         let contents = match regions {

@@ -1,5 +1,6 @@
 //! The progress bar of collect, verify and extract: bytes, percent, rate,
-//! ETA and files, on stderr, drawn only when stderr is a terminal and
+//! ETA and files, with the file being read on a line of its own below, on
+//! stderr, drawn only when stderr is a terminal and
 //! never under `--json` or `-q` (the caller decides [`enabled`]).
 //!
 //! One bar per process at most, held here so the readers deep in a bundle
@@ -19,7 +20,9 @@ pub fn enabled(wanted: bool) -> bool {
 
 fn style() -> ProgressStyle {
     ProgressStyle::with_template(
-        "{prefix:>10} {msg:>10} [{bar:20}] {bytes}/{total_bytes} {percent:>3}% {binary_bytes_per_sec} ETA {eta}",
+        // The path on its own line, cut to the terminal's width by
+        // `wide_msg`: a long path never wraps the bar itself.
+        "{prefix:>10} [{bar:20}] {bytes}/{total_bytes} {percent:>3}% {binary_bytes_per_sec} ETA {eta}\n{wide_msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .progress_chars("=> ")
@@ -51,11 +54,34 @@ pub fn inc(n: u64) {
     }
 }
 
-/// Says how many files were done so far.
-pub fn files(n: u64) {
+/// Says how many files were done so far and which one is being read
+/// (an archive path: escaped, and only its tail when long).
+pub fn file(n: u64, path: &[u8]) {
     if let Some(b) = active() {
-        b.set_message(format!("{n} files"));
+        b.set_message(file_line(n, path));
     }
+}
+
+/// The bar's second line: `1234 files  …/tail/of/the/path`.
+fn file_line(n: u64, path: &[u8]) -> String {
+    /// Enough to name the file and its directory on any terminal.
+    const KEEP: usize = 72;
+    // An archive path `<top>/files/<host path>` is shown as the host path.
+    let host = path
+        .iter()
+        .position(|&b| b == b'/')
+        .map(|i| &path[i..])
+        .and_then(|rest| rest.strip_prefix(b"/files"))
+        .unwrap_or(path);
+    let shown = crate::sanitize::escape_bytes(host);
+    let chars = shown.chars().count();
+    let tail: String = if chars > KEEP {
+        let t: String = shown.chars().skip(chars - (KEEP - 1)).collect();
+        format!("…{t}")
+    } else {
+        shown
+    };
+    format!("{n:>8} files  {tail}")
 }
 
 /// Clears the bar from the terminal.
@@ -73,5 +99,24 @@ impl<R: Read> Read for Counted<R> {
         let n = self.0.read(buf)?;
         inc(n as u64);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_or_hostile_path_is_escaped_and_cut_to_its_tail() {
+        let line = file_line(3, b"state/agents/main/sessions/x.jsonl");
+        assert_eq!(line, "       3 files  state/agents/main/sessions/x.jsonl");
+        let mut long = b"a/".repeat(100);
+        long.extend_from_slice(b"end\x1b[2J\n");
+        let line = file_line(1, &long);
+        assert!(!line.contains('\x1b') && !line.contains('\n'), "{line}");
+        assert!(line.contains("…") && line.contains("end"), "{line}");
+        assert!(line.chars().count() <= 16 + 72, "{line}");
+        let line = file_line(9, b"incident-x-20261126T0558Z/files/etc/cron.d/sync");
+        assert!(line.ends_with("files  /etc/cron.d/sync"), "{line}");
     }
 }

@@ -308,7 +308,7 @@ impl Sink for Counting<'_> {
         hasher: &mut Sha256,
     ) -> Result<()> {
         self.n += 1;
-        super::progress::files(self.n);
+        super::progress::file(self.n, rel);
         self.inner.entry(rel, m, data, hasher)
     }
     fn manifest(&mut self, rel: &[u8]) -> Result<Option<Box<dyn Write>>> {

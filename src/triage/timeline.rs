@@ -182,8 +182,16 @@ fn examine(v: &crate::walk::Visit, w: &Window, now_ns: i128, root: &Root) -> Opt
 }
 
 /// Walks `roots` (local paths) and returns what changed in `w`;
-/// `Err(Interrupted)` when Ctrl-C stopped the walk.
-pub fn run(roots: &[PathBuf], root: &Root, w: &Window, threads: usize) -> Result<Report> {
+/// `Err(Interrupted)` when Ctrl-C stopped the walk. `on_entry` sees each
+/// changed path as the walk finds it (in walk order, from any thread), so
+/// `--jsonl` streams while the report waits for the sort.
+pub fn run(
+    roots: &[PathBuf],
+    root: &Root,
+    w: &Window,
+    threads: usize,
+    on_entry: &(dyn Fn(&Entry) + Sync),
+) -> Result<Report> {
     let now = chrono::Utc::now();
     let now_ns =
         i128::from(now.timestamp()) * 1_000_000_000 + i128::from(now.timestamp_subsec_nanos());
@@ -202,11 +210,13 @@ pub fn run(roots: &[PathBuf], root: &Root, w: &Window, threads: usize) -> Result
         &|v| {
             scanned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if let Some(e) = examine(v, w, now_ns, root) {
+                on_entry(&e);
                 entries.lock().expect("entries").push(e);
             }
         },
         &|e| unreadable.lock().expect("unreadable").push(e),
     );
+    crate::signal::test_pause("timeline:walked");
     // An interrupted walk saw only part of the tree: no report from it.
     crate::signal::check()?;
     let mut entries = entries.into_inner().expect("entries");
