@@ -264,6 +264,29 @@ fn stdout_of(out: &std::process::Output) -> String {
 }
 
 /// The whole proof for one architecture.
+/// The system's own `ldd` agrees: no library to load. A static-PIE build
+/// (x86_64: relocations but no interpreter) reads "statically linked"; a
+/// binary for another machine reads "not a dynamic executable".
+fn assert_ldd_says_static(bin: &Path) {
+    let ldd = Path::new("/usr/bin/ldd");
+    if !ldd.exists() {
+        skip_or_fail("no /usr/bin/ldd (Debian: libc-bin)");
+        return;
+    }
+    let o = std::process::Command::new(ldd).arg(bin).output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        said.contains("not a dynamic executable") || said.contains("statically linked"),
+        "ldd {}: {said}",
+        bin.display()
+    );
+    assert!(!said.contains("=>"), "ldd lists libraries: {said}");
+}
+
 fn static_binary_runs_in_an_empty_chroot(arch: &str, machine: u16) {
     let Some(qemu) = jail_tools(arch) else { return };
     let Some(bin) = built(arch) else { return };
@@ -278,6 +301,7 @@ fn static_binary_runs_in_an_empty_chroot(arch: &str, machine: u16) {
         "{} is not static",
         bin.display()
     );
+    assert_ldd_says_static(&bin);
     let files = Host::files();
     let jail = Jail::new(&bin, qemu.as_deref());
     let files_root = jail.add_host("files", &files.root);
