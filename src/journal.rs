@@ -495,6 +495,7 @@ impl Journal {
             ts: now_rfc3339(),
             format: (seq == 0).then(|| FORMAT.to_string()),
             ir_sha256: if seq == 0 { self_sha256() } else { None },
+            ir_build: (seq == 0).then(|| env!("IR_GIT_COMMIT").to_string()),
             host: id.host.clone(),
             uid: id.uid,
             user: id.user.clone(),

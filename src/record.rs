@@ -275,6 +275,11 @@ pub struct Envelope {
     /// The writing binary's hash, on the first entry only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ir_sha256: Option<String>,
+    /// The commit the writing binary was built from (`abc1234 2026-11-26`,
+    /// `+dirty`, or `unknown`), on the first entry only: with the hash, it
+    /// ties the case to the exact source that wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ir_build: Option<String>,
     pub host: String,
     pub uid: u32,
     pub user: String,

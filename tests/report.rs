@@ -53,6 +53,8 @@ pub fn normalise(md: &str, dir: &str) -> String {
         (r"\d+ bytes", "<n> bytes"),
         (r"\| [^|@ ]+@[^| ]+ \|", "| <who> |"),
         (r"seq \d+", "seq <n>"),
+        // The build the journal was begun by (`0.1.0 (abc1234 2026-11-26)`).
+        (r"begun by ([^ ()]+) \([^()]*\)", "begun by $1 (<build>)"),
         (r"holds \d+ entries", "holds <n> entries"),
         (r"\(\d+ sealed entries", "(<n> sealed entries"),
         (r"\| \d+ \| \*\*", "| # | **"),

@@ -310,7 +310,10 @@ fn header(r: &Report, entries: &[Entry], hp: &sources::HostPaths) -> model::Head
         last_event: r.timeline.last().map(|e| e.time.clone()),
         case_opened: first.map(|e| e.ts.clone()),
         case_last: last.map(|e| e.ts.clone()),
-        ir_version_journal: first.map(|e| e.ir_version.clone()),
+        ir_version_journal: first.map(|e| match &e.ir_build {
+            Some(b) => format!("{} ({b})", e.ir_version),
+            None => e.ir_version.clone(),
+        }),
         ir_version: env!("CARGO_PKG_VERSION").into(),
         journal_seq: entries.last().map(|e| e.seq),
         journal_head: r.journal.last_digest.clone(),
