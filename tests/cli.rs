@@ -519,3 +519,62 @@ fn man_pages_exist_for_every_subcommand() {
         "{page}"
     );
 }
+
+/// Every subcommand's `--help` headings under `Commands:`, nested ones as
+/// `journal verify`.
+fn subcommands(h: &Host, parent: &[String]) -> Vec<Vec<String>> {
+    let o = h.ir_no_case().args(parent).arg("--help").output().unwrap();
+    let help = stdout(&o);
+    let Some(list) = help.split("\nCommands:\n").nth(1) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for line in list.lines().take_while(|l| !l.trim().is_empty()) {
+        let name = line.split_whitespace().next().unwrap_or("help");
+        if name == "help" || !line.starts_with("  ") || line.starts_with("   ") {
+            continue;
+        }
+        let mut path = parent.to_vec();
+        path.push(name.to_string());
+        out.extend(subcommands(h, &path));
+        out.push(path);
+    }
+    out
+}
+
+/// The README documents every option of every subcommand by its long
+/// name (issue 14): a new flag without a line in the README fails here.
+#[test]
+fn readme_documents_every_option() {
+    let h = Host::files();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let flag = regex::Regex::new(r"^\s+(?:-[A-Za-z], )?(--[a-z][a-z0-9-]*)").unwrap();
+    let mut missing = Vec::new();
+    let mut checked = std::collections::BTreeSet::new();
+    let mut subs = subcommands(&h, &[]);
+    subs.push(Vec::new());
+    assert!(subs.len() > 20, "{subs:?}");
+    for sub in &subs {
+        let o = h.ir_no_case().args(sub).arg("--help").output().unwrap();
+        for line in stdout(&o).lines() {
+            let Some(c) = flag.captures(line) else {
+                continue;
+            };
+            let name = &c[1];
+            if ["--help", "--version"].contains(&name) {
+                continue;
+            }
+            checked.insert(name.to_string());
+            let documented = regex::Regex::new(&format!(r"{}\b", regex::escape(name))).unwrap();
+            if !documented.is_match(&readme) {
+                missing.push(format!("ir {} {name}", sub.join(" ")));
+            }
+        }
+    }
+    assert!(checked.len() > 60, "{checked:?}");
+    assert!(
+        missing.is_empty(),
+        "options the README never names: {missing:#?}"
+    );
+}

@@ -108,7 +108,10 @@ fn journal_records_start_and_end_with_deployment() {
     let version = h.ir().arg("--version").output().unwrap();
     let version = String::from_utf8_lossy(&version.stdout).into_owned();
     let build = e[0]["ir_build"].as_str().unwrap();
-    assert!(version.contains(&format!("({build})")), "{version} vs {build}");
+    assert!(
+        version.contains(&format!("({build})")),
+        "{version} vs {build}"
+    );
     assert!(e[1].get("ir_build").is_none(), "first entry only");
     assert!(e[0]["ts"].as_str().unwrap().ends_with('Z'));
     assert_eq!(e[1]["kind"], "end");
