@@ -516,3 +516,58 @@ fn a_symlinked_or_broken_config_never_stops_collection() {
         .count();
     assert_eq!(bundles, 2);
 }
+
+/// An image whose state dir, or whose `/home`, is an absolute symlink: it
+/// is followed inside `--root`, as a chroot would, never into the
+/// examiner's own `/srv` or `/var` (regression: the kernel followed it
+/// there, and the deployment was "missing").
+#[test]
+fn absolute_links_in_an_image_are_followed_inside_the_root() {
+    let soul_found = |h: &Host| {
+        let o = h.ir().args(["--json", "persistence"]).output().unwrap();
+        json_out(&o)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["path"].as_str().unwrap().ends_with("workspace/SOUL.md"))
+    };
+    // The state dir itself.
+    let h = Host::files();
+    assert!(!std::path::Path::new("/srv/oc-ir-test").exists());
+    std::fs::create_dir_all(h.path("/srv")).unwrap();
+    std::fs::rename(h.state(), h.path("/srv/oc-ir-test")).unwrap();
+    std::os::unix::fs::symlink("/srv/oc-ir-test", h.state()).unwrap();
+    let (v, out) = inventory(&h, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state = v["deployment"]["paths"]["state_dir"].as_str().unwrap();
+    assert_eq!(state, h.path("/srv/oc-ir-test").to_str().unwrap());
+    assert_eq!(v["deployment"]["state_dir_symlink"], "/srv/oc-ir-test");
+    assert!(soul_found(&h));
+    let o = h.ir().args(["--json", "audit"]).output().unwrap();
+    let ids: Vec<String> = json_out(&o)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(ids.iter().any(|i| i == "fs.state_dir.symlink"), "{ids:?}");
+
+    // `/home` (an OSTree host's `/home -> /var/home`, written absolute).
+    let h = Host::files();
+    std::fs::create_dir_all(h.path("/var")).unwrap();
+    std::fs::rename(h.path("/home"), h.path("/var/home")).unwrap();
+    std::os::unix::fs::symlink("/var/home", h.path("/home")).unwrap();
+    let (v, out) = inventory(&h, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state = v["deployment"]["paths"]["state_dir"].as_str().unwrap();
+    assert_eq!(state, h.path("/var/home/alice/.openclaw").to_str().unwrap());
+    assert!(soul_found(&h));
+}

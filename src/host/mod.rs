@@ -32,10 +32,31 @@ impl Root {
     }
 
     /// Maps a host path to a local one. `..` components are dropped so a
-    /// crafted config value cannot climb out of the root.
+    /// crafted config value cannot climb out of the root. Under a root
+    /// other than `/`, the directories on the way are followed as a chroot
+    /// would ([`Root::resolve`]): the kernel would take an image's
+    /// absolute link (`/home -> /var/home`) into the examiner's own
+    /// filesystem. The last component is left as it is, so a caller still
+    /// sees a planted link as a link.
     pub fn join(&self, host_path: impl AsRef<Path>) -> PathBuf {
+        let lexical = self.lexical(host_path.as_ref());
+        if self.is_live() {
+            return lexical;
+        }
+        let host = self.host_view(&lexical);
+        let (Some(parent), Some(name)) = (host.parent(), host.file_name()) else {
+            return lexical;
+        };
+        match self.resolve(parent) {
+            Some(dir) => self.lexical(&dir).join(name),
+            None => lexical,
+        }
+    }
+
+    /// [`Root::join`] without following anything: the names as given.
+    fn lexical(&self, host_path: &Path) -> PathBuf {
         let mut out = self.0.clone();
-        for c in host_path.as_ref().components() {
+        for c in host_path.components() {
             if let Component::Normal(n) = c {
                 out.push(n);
             }
@@ -82,7 +103,7 @@ impl Root {
                 continue;
             }
             out.push(&c);
-            let local = self.join(&out);
+            let local = self.lexical(&out);
             let is_link = crate::safefs::lstat(&local)
                 .ok()
                 .flatten()
@@ -148,6 +169,12 @@ mod tests {
         assert_eq!(res("/bin/out"), Some(PathBuf::from("/etc/shadow")));
         assert_eq!(res("/bin/up/x"), Some(PathBuf::from("/etc/x")));
         assert_eq!(res("/loop"), None);
+        // join follows the dirs on the way inside the root, not the last
+        // name: a planted link stays visible as a link.
+        assert_eq!(r.join("/bin/ls"), d.path().join("usr/bin/ls"));
+        assert_eq!(r.join("/bin/out"), d.path().join("usr/bin/out"));
+        assert_eq!(r.join("/bin/up/x"), d.path().join("etc/x"));
+        assert_eq!(Root::new("/").join("/bin/ls"), PathBuf::from("/bin/ls"));
         assert_eq!(res("/no/such"), Some(PathBuf::from("/no/such")));
     }
 

@@ -70,8 +70,15 @@ pub struct Request {
 pub struct Paths {
     /// The user's home directory (host view).
     pub user_home: PathBuf,
-    /// The state dir, as a local path (under `--root`).
+    /// The state dir, as a local path (under `--root`). Under a `--root`
+    /// other than `/`, every symlink on its way has been followed inside
+    /// the root (an image's `/home -> /var/home`, or a state dir linked to
+    /// `/srv/oc`), never into the examiner's own filesystem.
     pub state_dir: PathBuf,
+    /// Where the state dir's own symlink points, as written in the link
+    /// (escaped), when the state dir is one. (`Deployment` reports it.)
+    #[serde(skip)]
+    pub state_dir_symlink: Option<String>,
     /// Which rule chose it: `--home`, `OPENCLAW_STATE_DIR`, `profile`,
     /// `default`, `legacy`.
     pub state_dir_source: &'static str,
@@ -126,6 +133,32 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
+/// The target of `p` when `p` itself is a symlink, as written (escaped).
+fn own_link(p: &Path) -> Option<String> {
+    let m = crate::safefs::lstat(p).ok().flatten()?;
+    if !m.file_type().is_symlink() {
+        return None;
+    }
+    std::fs::read_link(p)
+        .ok()
+        .map(|t| crate::sanitize::escape_path(&t))
+}
+
+/// `local` with every symlink on its way followed inside `root`, as a
+/// chroot would: the kernel would take an absolute link in an image
+/// (`/home -> /var/home`, `.openclaw -> /srv/oc`) into the examiner's own
+/// filesystem. The live host, a path outside the root (a state dir copied
+/// out of the image) and a link loop are left as they are.
+fn within_root(root: &Root, local: PathBuf) -> PathBuf {
+    if root.is_live() || !local.starts_with(root.dir()) {
+        return local;
+    }
+    match root.resolve(&root.host_view(&local)) {
+        Some(host) => root.join(host),
+        None => local,
+    }
+}
+
 /// Resolves the deployment's paths. Does not check that they exist.
 pub fn resolve(req: &Request, env: &Env, root: &Root) -> Result<Paths> {
     let user_home = PathBuf::from(
@@ -155,6 +188,8 @@ pub fn resolve(req: &Request, env: &Env, root: &Root) -> Result<Paths> {
             (current, "default")
         }
     };
+    let state_dir_symlink = own_link(&state_dir);
+    let state_dir = within_root(root, state_dir);
     let (config, config_source) = if let Some(c) = &req.config {
         (absolute(c), "--config")
     } else if let Some(c) = env.get("OPENCLAW_CONFIG_PATH") {
@@ -178,6 +213,7 @@ pub fn resolve(req: &Request, env: &Env, root: &Root) -> Result<Paths> {
     Ok(Paths {
         user_home,
         state_dir,
+        state_dir_symlink,
         state_dir_source,
         config,
         config_source,

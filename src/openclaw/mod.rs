@@ -285,13 +285,7 @@ pub fn discover_for_evidence(target: &Target) -> Result<Deployment> {
 fn discover_with(target: &Target, lenient: bool) -> Result<Deployment> {
     let root = &target.root;
     let paths = locate::resolve(&target.request, &target.env, root)?;
-    let meta = crate::safefs::lstat(&paths.state_dir)?;
-    let state_dir_symlink = match &meta {
-        Some(m) if m.file_type().is_symlink() => std::fs::read_link(&paths.state_dir)
-            .ok()
-            .map(|t| crate::sanitize::escape_path(&t)),
-        _ => None,
-    };
+    let state_dir_symlink = paths.state_dir_symlink.clone();
     if !paths.state_dir.is_dir() {
         let found = locate::candidates(root);
         let fix = if found.is_empty() {

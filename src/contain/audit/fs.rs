@@ -82,11 +82,16 @@ fn state_dir(out: &mut Findings, dep: &Deployment) {
     let Some(p) = inspect(&dep.root, s) else {
         return;
     };
-    if p.symlink {
+    // Under `--root` the path is already the link's target inside the
+    // root; discovery kept what the link said.
+    if p.symlink || dep.state_dir_symlink.is_some() {
         let to = dep.state_dir_symlink.as_deref().unwrap_or("?");
         out.raise(
             "fs.state_dir.symlink",
-            format!("{} is a symlink to {to}", crate::sanitize::escape_path(s)),
+            format!(
+                "the state dir is a symlink to {to} (read at {})",
+                crate::sanitize::escape_path(&crate::host::Root::new(&dep.root).host_view(s))
+            ),
         );
     }
     let d = shown(s, &p);
