@@ -33,6 +33,10 @@ pub struct Weakening {
     /// A `$include` file to write and pull in.
     #[serde(default)]
     pub include: Option<Include>,
+    /// Exec approvals to store, as OpenClaw 2026.9.6 keeps them: the
+    /// `current` row of `exec_approvals_config` in `state/openclaw.sqlite`.
+    #[serde(default)]
+    pub approvals: Option<Value>,
 }
 
 #[derive(serde::Deserialize)]
@@ -85,12 +89,28 @@ pub fn apply(base: &Path, token: &str, w: &Weakening, dir: &Path) -> std::path::
     std::fs::write(&cfgp, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
     std::fs::set_permissions(&cfgp, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::set_permissions(&st, std::fs::Permissions::from_mode(0o700)).unwrap();
+    if let Some(a) = &w.approvals {
+        store_approvals(&st.join("state/openclaw.sqlite"), a);
+    }
     for (p, m) in &w.chmod {
         let path = if p == "." { st.clone() } else { st.join(p) };
         let mode = u32::from_str_radix(m, 8).unwrap();
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
     }
     st
+}
+
+/// Writes `approvals` where OpenClaw reads them (the columns beside
+/// `raw_json` are summaries its own writer keeps; the audit reads only
+/// `raw_json`).
+fn store_approvals(db: &Path, approvals: &Value) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.execute(
+        "INSERT INTO exec_approvals_config (config_key, raw_json, has_socket_token, \
+         agent_count, allowlist_count, updated_at_ms) VALUES ('current', ?1, 0, 0, 0, 0)",
+        [approvals.to_string()],
+    )
+    .unwrap();
 }
 
 type IdSet = BTreeSet<(String, String)>;

@@ -10,8 +10,8 @@
 //! under `ir.*`: the hardening checklist's config items, the host (SSH,
 //! firewall, VPN; [`host`]) and config keys the installed version rejects
 //! ([`schema`]). The submodules decide which checks fire, one per area:
-//! [`fs`], [`gateway`], [`nodes`], [`tools`], [`exec`], [`channels`],
-//! [`skills`].
+//! [`fs`], [`gateway`], [`nodes`], [`tools`], [`exec`], [`reach`] (with
+//! [`policy`]), [`channels`], [`skills`].
 //!
 //! `--fix` applies only safe, reversible changes: chmod of the state dir
 //! and secret files (never through a link), open group policies flipped to
@@ -25,6 +25,8 @@ mod fs;
 mod gateway;
 mod host;
 mod nodes;
+mod policy;
+mod reach;
 mod schema;
 mod skills;
 mod tools;
@@ -133,6 +135,7 @@ pub fn audit(dep: &Deployment) -> Result<Vec<Finding>> {
     nodes::check(&mut found, c);
     tools::check(&mut found, c);
     exec::check(&mut found, dep, c);
+    reach::check(&mut found, c);
     channels::check(&mut found, c);
     fs::check_plugins(&mut found, dep, c);
     skills::check(&mut found, dep)?;

@@ -136,6 +136,7 @@ pub const CHECKS: &[Check] = &[
     check("security.exposure.open_channels_with_exec", VARIES, "Open channels can reach exec-enabled agents", "tighten dmPolicy/groupPolicy or disable exec", false),
     check("security.trust_model.multi_user_heuristic", WARN, "Potential multi-user setup detected", "split trust boundaries, or sandbox all and deny runtime/fs tools", false),
     check("security.trust_model.group_scope_main", WARN, "Group rooms share the main session", "set session.groupScope to per-group", false),
+    check("security.trust_model.cross_agent_session_access_default", VARIES, "Agents share Gateway-wide session access (default)", "set tools.sessions.visibility to agent, tree or self, restrict tools.agentToAgent.allow, or disable tools.agentToAgent", false),
     check("ir.session.dm_scope_shared", WARN, "Several users share one DM session scope", "set session.dmScope to per-channel-peer", false),
     // Tools, sandbox, models.
     check("tools.elevated.allowFrom.*.wildcard", CRITICAL, "Elevated exec allowlist contains wildcard", "list explicit senders in tools.elevated.allowFrom", false),
@@ -159,6 +160,7 @@ pub const CHECKS: &[Check] = &[
     check("sandbox.dangerous_apparmor_profile", CRITICAL, "AppArmor unconfined in sandbox config", "remove apparmorProfile or use a named profile", false),
     check("models.legacy", WARN, "Some configured models look legacy", "prefer modern, instruction-hardened models", false),
     check("models.weak_tier", WARN, "Some configured models are below recommended tiers", "prefer GPT-5+ and Claude 4.5+", false),
+    check("models.small_params", VARIES, "Small models require sandboxing and web tools disabled", "deny group:web and browser for small models (tools.byProvider[\"provider/model\"].deny) and sandbox all", false),
     check("skills.workspace.symlink_escape", WARN, "Workspace skill files resolve outside the workspace root", "replace symlinked skills with real files inside the workspace", false),
     check("plugins.extensions_no_allowlist", VARIES, "Extensions exist but plugins.allow is not set", "set plugins.allow to the plugin ids you trust", false),
     check("ir.sandbox.off", WARN, "No sandbox", "set agents.defaults.sandbox.mode to non-main or all", false),
