@@ -37,6 +37,12 @@ pub struct Weakening {
     /// `current` row of `exec_approvals_config` in `state/openclaw.sqlite`.
     #[serde(default)]
     pub approvals: Option<Value>,
+    /// `config_machine_state` rows to store (plugin index, hook installs).
+    #[serde(default)]
+    pub machine_state: serde_json::Map<String, Value>,
+    /// Files to write, relative to the state dir, and their text.
+    #[serde(default)]
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -91,6 +97,22 @@ pub fn apply(base: &Path, token: &str, w: &Weakening, dir: &Path) -> std::path::
     std::fs::set_permissions(&st, std::fs::Permissions::from_mode(0o700)).unwrap();
     if let Some(a) = &w.approvals {
         store_approvals(&st.join("state/openclaw.sqlite"), a);
+    }
+    if !w.machine_state.is_empty() {
+        let c = rusqlite::Connection::open(st.join("state/openclaw.sqlite")).unwrap();
+        for (k, v) in &w.machine_state {
+            c.execute(
+                "INSERT OR REPLACE INTO config_machine_state (state_key, value_json, \
+                 updated_at_ms) VALUES (?1, ?2, 0)",
+                [k, &v.to_string()],
+            )
+            .unwrap();
+        }
+    }
+    for (rel, text) in &w.files {
+        let p = st.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
     }
     for (p, m) in &w.chmod {
         let path = if p == "." { st.clone() } else { st.join(p) };

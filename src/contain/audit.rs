@@ -11,7 +11,7 @@
 //! firewall, VPN; [`host`]) and config keys the installed version rejects
 //! ([`schema`]). The submodules decide which checks fire, one per area:
 //! [`fs`], [`gateway`], [`nodes`], [`tools`], [`exec`], [`reach`] (with
-//! [`policy`]), [`channels`], [`skills`].
+//! [`policy`]), [`channels`], [`skills`], [`installs`].
 //!
 //! `--fix` applies only safe, reversible changes: chmod of the state dir
 //! and secret files (never through a link), open group policies flipped to
@@ -24,6 +24,7 @@ mod exec;
 mod fs;
 mod gateway;
 mod host;
+mod installs;
 mod nodes;
 mod policy;
 mod reach;
@@ -138,6 +139,7 @@ pub fn audit(dep: &Deployment) -> Result<Vec<Finding>> {
     reach::check(&mut found, c);
     channels::check(&mut found, c);
     fs::check_plugins(&mut found, dep, c);
+    installs::check(&mut found, dep);
     skills::check(&mut found, dep)?;
     host::check(&mut found, dep)?;
     let mut out = found.out;
