@@ -136,7 +136,7 @@ pub fn audit(dep: &Deployment) -> Result<Vec<Finding>> {
     nodes::check(&mut found, c);
     tools::check(&mut found, c);
     exec::check(&mut found, dep, c);
-    reach::check(&mut found, c);
+    reach::check(&mut found, dep, c);
     channels::check(&mut found, c);
     fs::check_plugins(&mut found, dep, c);
     installs::check(&mut found, dep);

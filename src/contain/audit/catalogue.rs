@@ -163,6 +163,7 @@ pub const CHECKS: &[Check] = &[
     check("models.small_params", VARIES, "Small models require sandboxing and web tools disabled", "deny group:web and browser for small models (tools.byProvider[\"provider/model\"].deny) and sandbox all", false),
     check("skills.workspace.symlink_escape", WARN, "Workspace skill files resolve outside the workspace root", "replace symlinked skills with real files inside the workspace", false),
     check("plugins.extensions_no_allowlist", VARIES, "Extensions exist but plugins.allow is not set", "set plugins.allow to the plugin ids you trust", false),
+    check("plugins.tools_reachable_permissive_policy", WARN, "Extension plugin tools may be reachable under permissive tool policy", "use a restrictive tools.profile (minimal/coding) or an explicit tools.allow without plugin tools for agents handling untrusted input", false),
     check("plugins.installs_unpinned_npm_specs", WARN, "Plugin index includes unpinned npm specs", "pin install specs to exact versions (@scope/pkg@1.2.3)", false),
     check("plugins.installs_missing_integrity", WARN, "Plugin index is missing integrity metadata", "reinstall or update the plugins to record integrity hashes", false),
     check("plugins.installs_version_drift", WARN, "Plugin index records drift from installed package versions", "openclaw plugins update --all, or reinstall the plugins named", false),

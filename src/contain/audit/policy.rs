@@ -257,7 +257,59 @@ fn by_provider(map: Option<&Value>, model: &str) -> Option<Policy> {
     None
 }
 
+/// Whether `name` is a known tool profile (`resolveToolProfilePolicy`
+/// answers a policy).
+pub(super) fn is_profile(name: Option<&str>) -> bool {
+    PROFILES.iter().any(|(p, _)| Some(*p) == name)
+}
+
 impl Scope<'_> {
+    /// The scope's policies as the plugin check resolves them: the
+    /// profile without `alsoAllow`, no provider policies.
+    pub(super) fn policies_plain(&self, c: &Value) -> Option<Vec<Policy>> {
+        let global = config::get(c, "tools");
+        let profile = self
+            .agent_tools
+            .and_then(|t| t.get("profile"))
+            .or_else(|| global.and_then(|g| g.get("profile")))
+            .and_then(Value::as_str);
+        let mut out: Vec<Policy> = [
+            Policy::profile(profile, None),
+            Policy::pick(global),
+            Policy::pick(self.agent_tools),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        out.extend(self.sandbox_policy(c)?);
+        Some(out)
+    }
+
+    /// Under `sandbox.mode: "all"`, the sandbox's default tool policy;
+    /// `None` when a sandbox tool policy is configured (not ported).
+    fn sandbox_policy(&self, c: &Value) -> Option<Option<Policy>> {
+        if self.sandbox_mode != "all" {
+            return Some(None);
+        }
+        let configured = config::get(c, "tools.sandbox.tools").is_some()
+            || self
+                .agent_tools
+                .and_then(|t| t.pointer("/sandbox/tools"))
+                .is_some();
+        if configured {
+            return None;
+        }
+        Some(Some(Policy {
+            allow: Some(
+                SANDBOX_DEFAULT_ALLOW
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            ),
+            deny: vec!["browser".into()],
+        }))
+    }
+
     /// The scope's policies, `None` when one cannot be resolved offline
     /// the way OpenClaw does (a configured sandbox tool policy).
     pub(super) fn policies(&self, c: &Value) -> Option<Vec<Policy>> {
@@ -284,25 +336,7 @@ impl Scope<'_> {
                 m,
             ));
         }
-        if self.sandbox_mode == "all" {
-            let configured = config::get(c, "tools.sandbox.tools").is_some()
-                || self
-                    .agent_tools
-                    .and_then(|t| t.pointer("/sandbox/tools"))
-                    .is_some();
-            if configured {
-                return None;
-            }
-            out.push(Policy {
-                allow: Some(
-                    SANDBOX_DEFAULT_ALLOW
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect(),
-                ),
-                deny: vec!["browser".into()],
-            });
-        }
+        out.extend(self.sandbox_policy(c)?);
         Some(out)
     }
 }

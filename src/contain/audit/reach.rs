@@ -1,7 +1,8 @@
 //! What a scope can reach: small models with web or browser tools
-//! (OpenClaw's `models.small_params`) and agents that can read other
-//! agents' sessions (`security.trust_model.cross_agent_session_access_default`),
-//! both decided through [`policy`](super::policy) as OpenClaw 2026.9.6's
+//! (OpenClaw's `models.small_params`), agents that can read other
+//! agents' sessions (`security.trust_model.cross_agent_session_access_default`)
+//! and extension plugins' tools (`plugins.tools_reachable_permissive_policy`),
+//! all decided through [`policy`](super::policy) as OpenClaw 2026.9.6's
 //! `audit-extra.summary` does.
 //!
 //! Left out, and so never raised from: a web-search credential that only
@@ -12,7 +13,7 @@
 use super::Findings;
 use super::fs::agent_entries;
 use super::policy::{Scope, allowed};
-use crate::openclaw::config;
+use crate::openclaw::{Deployment, config};
 use crate::record::Severity;
 use serde_json::Value;
 
@@ -29,10 +30,106 @@ const SESSION_TOOLS: &[&str] = &[
     "session_status",
 ];
 
-/// Runs both checks.
-pub(super) fn check(out: &mut Findings, c: &Value) {
+/// Runs the three checks.
+pub(super) fn check(out: &mut Findings, dep: &Deployment, c: &Value) {
     small_models(out, c);
     cross_agent_sessions(out, c);
+    plugin_tools(out, dep, c);
+}
+
+/// Lowercased, trimmed, non-empty strings of a list.
+fn ids(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Installed extension plugins that are enabled (`resolveEnabledExtensionPluginIds`).
+fn enabled_extensions(dep: &Deployment, c: &Value) -> Vec<String> {
+    if config::get(c, "plugins.enabled") == Some(&Value::Bool(false)) {
+        return Vec::new();
+    }
+    let allow = ids(config::get(c, "plugins.allow"));
+    let deny = ids(config::get(c, "plugins.deny"));
+    let entries = config::get(c, "plugins.entries").and_then(Value::as_object);
+    let disabled = |id: &str| {
+        entries.is_some_and(|m| {
+            m.iter().any(|(k, e)| {
+                k.trim().to_lowercase() == id && e.get("enabled") == Some(&Value::Bool(false))
+            })
+        })
+    };
+    super::fs::plugin_dirs(dep)
+        .into_iter()
+        .filter(|id| !deny.contains(id))
+        .filter(|id| allow.is_empty() || allow.contains(id))
+        .filter(|id| !disabled(id))
+        .collect()
+}
+
+/// Enabled extension plugins whose tools some scope's policy lets through:
+/// no allow list that excludes unknown tools, or an allow entry naming a
+/// plugin (`plugins.tools_reachable_permissive_policy`).
+fn plugin_tools(out: &mut Findings, dep: &Deployment, c: &Value) {
+    let enabled = enabled_extensions(dep, c);
+    if enabled.is_empty() {
+        return;
+    }
+    let names = |t: Option<&Value>| -> bool {
+        let mut e = ids(t.and_then(|t| t.get("allow")));
+        e.extend(ids(t.and_then(|t| t.get("alsoAllow"))));
+        e.iter()
+            .any(|x| x == "group:plugins" || enabled.contains(x))
+    };
+    let by_provider = |t: Option<&Value>| -> bool {
+        t.and_then(|t| t.get("byProvider"))
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.values().any(|p| names(Some(p))))
+    };
+    let global = config::get(c, "tools");
+    let agents = agent_entries(c);
+    let mut contexts: Vec<(String, Option<&Value>)> = vec![("default".into(), None)];
+    contexts.extend(
+        agents
+            .iter()
+            .map(|(id, e)| (format!("agents.entries.{id}"), Some(*e))),
+    );
+    let mut permissive = Vec::new();
+    for (label, agent) in contexts {
+        let tools = agent.and_then(|a| a.get("tools"));
+        let profile = tools
+            .and_then(|t| t.get("profile"))
+            .or_else(|| global.and_then(|g| g.get("profile")))
+            .and_then(Value::as_str);
+        let scope = Scope {
+            agent_tools: tools,
+            sandbox_mode: sandbox_mode(c, agent),
+            model: None,
+        };
+        let Some(p) = scope.policies_plain(c) else {
+            continue;
+        };
+        let broad = allowed(&p, "__openclaw_plugin_probe__");
+        let explicit = !super::policy::is_profile(profile)
+            && (names(global) || by_provider(global) || names(tools) || by_provider(tools));
+        if broad || explicit {
+            permissive.push(label);
+        }
+    }
+    if !permissive.is_empty() {
+        out.raise(
+            "plugins.tools_reachable_permissive_policy",
+            format!(
+                "enabled extension plugins: {}; permissive tool policy in: {}",
+                enabled.join(", "),
+                permissive.join(", ")
+            ),
+        );
+    }
 }
 
 /// The largest `<n>b` parameter count in a model id (`inferParamBFromIdOrName`).
