@@ -162,6 +162,7 @@ pub const CHECKS: &[Check] = &[
     check("models.weak_tier", WARN, "Some configured models are below recommended tiers", "prefer GPT-5+ and Claude 4.5+", false),
     check("models.small_params", VARIES, "Small models require sandboxing and web tools disabled", "deny group:web and browser for small models (tools.byProvider[\"provider/model\"].deny) and sandbox all", false),
     check("skills.workspace.symlink_escape", WARN, "Workspace skill files resolve outside the workspace root", "replace symlinked skills with real files inside the workspace", false),
+    check("skills.workspace.scan_truncated", WARN, "Workspace skill scan reached the directory visit limit", "flatten the skills/ tree or move large skill collections to a managed skill location", false),
     check("plugins.extensions_no_allowlist", VARIES, "Extensions exist but plugins.allow is not set", "set plugins.allow to the plugin ids you trust", false),
     check("plugins.tools_reachable_permissive_policy", WARN, "Extension plugin tools may be reachable under permissive tool policy", "use a restrictive tools.profile (minimal/coding) or an explicit tools.allow without plugin tools for agents handling untrusted input", false),
     check("plugins.installs_unpinned_npm_specs", WARN, "Plugin index includes unpinned npm specs", "pin install specs to exact versions (@scope/pkg@1.2.3)", false),
@@ -204,6 +205,9 @@ const fn nc(id: &'static str, reason: &'static str) -> NotChecked {
 const LIVE: &str = "needs a live gateway (openclaw security audit --deep)";
 const DOCKER: &str = "needs the Docker daemon";
 const PLUGIN: &str = "runs the channel or plugin's own JavaScript";
+/// Checks only `openclaw security audit --deep` runs (its default audit
+/// never raises them), whose logic `ir` has not ported.
+const DEEP: &str = "raised only by openclaw security audit --deep (OpenClaw's plugin/skill code scanner or the browser plugin's security collector); not ported to ir yet";
 /// Why the channel adapter checks carry `ir.*` ids.
 const ADAPTER: &str = "OpenClaw 2026.9.6 raises it only through a channel plugin's security adapter, which the read-only channel plugins its CLI audit loads do not carry (checked for Telegram), so its audit does not report it; ir reports open DM and group policies as ir.channels.<id>.*";
 
@@ -233,4 +237,14 @@ pub const NOT_CHECKED: &[NotChecked] = &[
     nc("channels.telegram.groups.allowFrom.wildcard", ADAPTER),
     nc("plugins.code_safety.scan_failed", "a failure of OpenClaw's own scanner"),
     nc("skills.code_safety.scan_failed", "a failure of OpenClaw's own scanner"),
+    nc("plugins.code_safety", DEEP),
+    nc("plugins.code_safety.manifest_parse_error", DEEP),
+    nc("plugins.code_safety.entry_path", DEEP),
+    nc("plugins.code_safety.entry_escape", DEEP),
+    nc("skills.code_safety", DEEP),
+    nc("browser.control_invalid_config", DEEP),
+    nc("browser.control_no_auth", DEEP),
+    nc("browser.extension_relay_legacy_auth", DEEP),
+    nc("browser.remote_cdp_http", DEEP),
+    nc("browser.remote_cdp_private_host", DEEP),
 ];

@@ -461,6 +461,24 @@ mod tests {
     }
 
     #[test]
+    fn the_legacy_default_agent_folds_into_main() {
+        let a = serde_json::json!({"agents": {
+            "main": {"allowlist": [{"pattern": "/usr/bin/ls"}]},
+            "default": {"autoAllowSkills": true, "allowlist": ["node", " "]},
+        }});
+        let agents = approval_agents(&a);
+        assert_eq!(agents.len(), 1);
+        let (id, main) = &agents[0];
+        assert_eq!(id, "main");
+        assert_eq!(main["autoAllowSkills"], true);
+        let pats: Vec<String> = allowlist(main)
+            .iter()
+            .map(|e| e["pattern"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(pats, ["/usr/bin/ls", "node"]);
+    }
+
+    #[test]
     fn safe_bin_names_and_interpreters() {
         assert_eq!(safe_bin_name("/usr/bin/Python3.EXE"), "python3");
         assert!(interpreter_like("python3.12"));
