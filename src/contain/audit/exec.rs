@@ -288,7 +288,7 @@ fn approval_agents(a: &Value) -> Vec<(String, Value)> {
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    if let Some(legacy) = agents.remove("default").filter(|l| truthy(l)) {
+    if let Some(legacy) = agents.remove("default").filter(truthy) {
         let merged = match agents.remove("main") {
             Some(Value::Object(mut m)) => {
                 let mut list: Vec<Value> = allowlist(&Value::Object(m.clone()));
