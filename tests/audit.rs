@@ -547,6 +547,29 @@ fn the_output_says_what_was_not_checked_and_the_catalogue_lists_every_id() {
     );
 }
 
+/// A skills tree past OpenClaw's walk cap (2000 `SKILL.md` files with
+/// dirs still queued) is reported as not fully scanned; one at the cap
+/// with nothing left is not.
+#[test]
+fn a_skills_tree_past_the_walk_cap_is_reported_as_truncated() {
+    let h = Host::sqlite();
+    let ws = h.path("/srv/openclaw/bob-workspace");
+    for i in 0..2000 {
+        let d = ws.join(format!("skills/s{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("SKILL.md"), "# s\n").unwrap();
+    }
+    let truncated = |h: &Host| {
+        let (_, v) = audit(h, &[]);
+        ids(&v)
+            .iter()
+            .any(|i| i == "skills.workspace.scan_truncated")
+    };
+    assert!(!truncated(&h));
+    std::fs::create_dir_all(ws.join("skills/zz/more")).unwrap();
+    assert!(truncated(&h));
+}
+
 /// A workspace skill whose `SKILL.md` is a link out of the workspace is
 /// reported (the link resolved under `--root`); a real one is not.
 #[test]
