@@ -33,6 +33,16 @@ pub struct Weakening {
     /// A `$include` file to write and pull in.
     #[serde(default)]
     pub include: Option<Include>,
+    /// Exec approvals to store, as OpenClaw 2026.9.6 keeps them: the
+    /// `current` row of `exec_approvals_config` in `state/openclaw.sqlite`.
+    #[serde(default)]
+    pub approvals: Option<Value>,
+    /// `config_machine_state` rows to store (plugin index, hook installs).
+    #[serde(default)]
+    pub machine_state: serde_json::Map<String, Value>,
+    /// Files to write, relative to the state dir, and their text.
+    #[serde(default)]
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -85,12 +95,44 @@ pub fn apply(base: &Path, token: &str, w: &Weakening, dir: &Path) -> std::path::
     std::fs::write(&cfgp, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
     std::fs::set_permissions(&cfgp, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::set_permissions(&st, std::fs::Permissions::from_mode(0o700)).unwrap();
+    if let Some(a) = &w.approvals {
+        store_approvals(&st.join("state/openclaw.sqlite"), a);
+    }
+    if !w.machine_state.is_empty() {
+        let c = rusqlite::Connection::open(st.join("state/openclaw.sqlite")).unwrap();
+        for (k, v) in &w.machine_state {
+            c.execute(
+                "INSERT OR REPLACE INTO config_machine_state (state_key, value_json, \
+                 updated_at_ms) VALUES (?1, ?2, 0)",
+                [k, &v.to_string()],
+            )
+            .unwrap();
+        }
+    }
+    for (rel, text) in &w.files {
+        let p = st.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
     for (p, m) in &w.chmod {
         let path = if p == "." { st.clone() } else { st.join(p) };
         let mode = u32::from_str_radix(m, 8).unwrap();
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
     }
     st
+}
+
+/// Writes `approvals` where OpenClaw reads them (the columns beside
+/// `raw_json` are summaries its own writer keeps; the audit reads only
+/// `raw_json`).
+fn store_approvals(db: &Path, approvals: &Value) {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.execute(
+        "INSERT INTO exec_approvals_config (config_key, raw_json, has_socket_token, \
+         agent_count, allowlist_count, updated_at_ms) VALUES ('current', ?1, 0, 0, 0, 0)",
+        [approvals.to_string()],
+    )
+    .unwrap();
 }
 
 type IdSet = BTreeSet<(String, String)>;
@@ -503,6 +545,29 @@ fn the_output_says_what_was_not_checked_and_the_catalogue_lists_every_id() {
             .iter()
             .any(|c| c["id"] == "gateway.trusted_proxies_missing" && c["openclaw"] == true)
     );
+}
+
+/// A skills tree past OpenClaw's walk cap (2000 `SKILL.md` files with
+/// dirs still queued) is reported as not fully scanned; one at the cap
+/// with nothing left is not.
+#[test]
+fn a_skills_tree_past_the_walk_cap_is_reported_as_truncated() {
+    let h = Host::sqlite();
+    let ws = h.path("/srv/openclaw/bob-workspace");
+    for i in 0..2000 {
+        let d = ws.join(format!("skills/s{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("SKILL.md"), "# s\n").unwrap();
+    }
+    let truncated = |h: &Host| {
+        let (_, v) = audit(h, &[]);
+        ids(&v)
+            .iter()
+            .any(|i| i == "skills.workspace.scan_truncated")
+    };
+    assert!(!truncated(&h));
+    std::fs::create_dir_all(ws.join("skills/zz/more")).unwrap();
+    assert!(truncated(&h));
 }
 
 /// A workspace skill whose `SKILL.md` is a link out of the workspace is

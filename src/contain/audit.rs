@@ -10,7 +10,8 @@
 //! under `ir.*`: the hardening checklist's config items, the host (SSH,
 //! firewall, VPN; [`host`]) and config keys the installed version rejects
 //! ([`schema`]). The submodules decide which checks fire, one per area:
-//! [`fs`], [`gateway`], [`tools`], [`channels`], [`skills`].
+//! [`fs`], [`gateway`], [`nodes`], [`tools`], [`exec`], [`reach`] (with
+//! [`policy`]), [`channels`], [`skills`], [`installs`].
 //!
 //! `--fix` applies only safe, reversible changes: chmod of the state dir
 //! and secret files (never through a link), open group policies flipped to
@@ -19,9 +20,14 @@
 
 mod catalogue;
 mod channels;
+mod exec;
 mod fs;
 mod gateway;
 mod host;
+mod installs;
+mod nodes;
+mod policy;
+mod reach;
 mod schema;
 mod skills;
 mod tools;
@@ -127,9 +133,13 @@ pub fn audit(dep: &Deployment) -> Result<Vec<Finding>> {
     schema::check(&mut found, dep, c);
     let x = gateway::Facts::of(dep, c);
     gateway::check(&mut found, &x);
+    nodes::check(&mut found, c);
     tools::check(&mut found, c);
+    exec::check(&mut found, dep, c);
+    reach::check(&mut found, dep, c);
     channels::check(&mut found, c);
     fs::check_plugins(&mut found, dep, c);
+    installs::check(&mut found, dep);
     skills::check(&mut found, dep)?;
     host::check(&mut found, dep)?;
     let mut out = found.out;

@@ -96,6 +96,7 @@ pub const CHECKS: &[Check] = &[
     check("config.insecure_or_dangerous_flags", WARN, "Insecure or dangerous config flag enabled", "disable the flag", false),
     check("gateway.env_token_overrides_config", WARN, "OPENCLAW_GATEWAY_TOKEN conflicts with gateway.auth.token", "remove OPENCLAW_GATEWAY_TOKEN from the environment and .env, or point gateway.auth.token at ${OPENCLAW_GATEWAY_TOKEN}", false),
     check("gateway.nodes.allow_commands_dangerous", BY_REMOTE, "Dangerous node commands explicitly enabled", "remove them from gateway.nodes.commands.allow", false),
+    check("gateway.nodes.deny_commands_ineffective", WARN, "Some gateway.nodes.commands.deny entries are ineffective", "use exact node command names (e.g. system.run); deny matching is exact, not patterns or shell text", false),
     check("config.agent_roster.invalid_default_count", WARN, "Agent roster has an invalid default selection", "openclaw doctor --fix", false),
     check("gateway.auth_no_rate_limit", WARN, "No auth rate limiting configured", "set gateway.auth.rateLimit", false),
     check("gateway.trusted_proxy_auth", CRITICAL, "Trusted-proxy auth mode enabled", "make sure the proxy authenticates users and the gateway port is firewalled", false),
@@ -135,6 +136,7 @@ pub const CHECKS: &[Check] = &[
     check("security.exposure.open_channels_with_exec", VARIES, "Open channels can reach exec-enabled agents", "tighten dmPolicy/groupPolicy or disable exec", false),
     check("security.trust_model.multi_user_heuristic", WARN, "Potential multi-user setup detected", "split trust boundaries, or sandbox all and deny runtime/fs tools", false),
     check("security.trust_model.group_scope_main", WARN, "Group rooms share the main session", "set session.groupScope to per-group", false),
+    check("security.trust_model.cross_agent_session_access_default", VARIES, "Agents share Gateway-wide session access (default)", "set tools.sessions.visibility to agent, tree or self, restrict tools.agentToAgent.allow, or disable tools.agentToAgent", false),
     check("ir.session.dm_scope_shared", WARN, "Several users share one DM session scope", "set session.dmScope to per-channel-peer", false),
     // Tools, sandbox, models.
     check("tools.elevated.allowFrom.*.wildcard", CRITICAL, "Elevated exec allowlist contains wildcard", "list explicit senders in tools.elevated.allowFrom", false),
@@ -144,6 +146,11 @@ pub const CHECKS: &[Check] = &[
     check("tools.exec.security_full_configured", VARIES, "Exec security=full is configured", "prefer tools.exec.mode ask or allowlist", false),
     check("tools.exec.fs_tools_disabled_but_exec_enabled", WARN, "Filesystem tool policy does not make exec read-only", "deny exec and process too, or sandbox all with workspaceAccess ro or none", false),
     check("tools.exec.safe_bin_trusted_dirs_risky", WARN, "safeBinTrustedDirs includes risky mutable directories", "trust only root-owned dirs (/bin, /usr/bin)", false),
+    check("tools.exec.safe_bins_interpreter_unprofiled", WARN, "safeBins includes interpreter/runtime binaries without explicit profiles", "remove interpreters from safeBins (use allowlist entries) or define tools.exec.safeBinProfiles.<bin>", false),
+    check("tools.exec.safe_bins_broad_behavior", WARN, "safeBins includes binaries with broader semantics than low-risk stream filters", "remove jq/awk/sed from safeBins; use allowlist entries or approval-gated runs", false),
+    check("tools.exec.auto_allow_skills_enabled", WARN, "autoAllowSkills is enabled for exec approvals", "disable autoAllowSkills in the exec approvals (openclaw approvals)", false),
+    check("tools.exec.allowlist_interpreter_without_strict_inline_eval", WARN, "Interpreter allowlist entries are missing strictInlineEval hardening", "set tools.exec.strictInlineEval to true (or per agent) when allowlisting interpreters", false),
+    check("ir.exec.approvals_unreadable", INFO, "Exec approvals could not be read", "inspect state/openclaw.sqlite (table exec_approvals_config) by hand", false),
     check("tools.profile_minimal_overridden", WARN, "Global tools.profile=minimal is overridden by agent profiles", "set those agents to minimal", false),
     check("sandbox.docker_config_mode_off", WARN, "Sandbox docker settings configured while sandbox mode is off", "enable sandbox mode or remove the docker settings", false),
     check("sandbox.dangerous_bind_mount", CRITICAL, "Dangerous bind mount in sandbox config", "remove the bind", false),
@@ -153,8 +160,18 @@ pub const CHECKS: &[Check] = &[
     check("sandbox.dangerous_apparmor_profile", CRITICAL, "AppArmor unconfined in sandbox config", "remove apparmorProfile or use a named profile", false),
     check("models.legacy", WARN, "Some configured models look legacy", "prefer modern, instruction-hardened models", false),
     check("models.weak_tier", WARN, "Some configured models are below recommended tiers", "prefer GPT-5+ and Claude 4.5+", false),
+    check("models.small_params", VARIES, "Small models require sandboxing and web tools disabled", "deny group:web and browser for small models (tools.byProvider[\"provider/model\"].deny) and sandbox all", false),
     check("skills.workspace.symlink_escape", WARN, "Workspace skill files resolve outside the workspace root", "replace symlinked skills with real files inside the workspace", false),
+    check("skills.workspace.scan_truncated", WARN, "Workspace skill scan reached the directory visit limit", "flatten the skills/ tree or move large skill collections to a managed skill location", false),
     check("plugins.extensions_no_allowlist", VARIES, "Extensions exist but plugins.allow is not set", "set plugins.allow to the plugin ids you trust", false),
+    check("plugins.tools_reachable_permissive_policy", WARN, "Extension plugin tools may be reachable under permissive tool policy", "use a restrictive tools.profile (minimal/coding) or an explicit tools.allow without plugin tools for agents handling untrusted input", false),
+    check("plugins.installs_unpinned_npm_specs", WARN, "Plugin index includes unpinned npm specs", "pin install specs to exact versions (@scope/pkg@1.2.3)", false),
+    check("plugins.installs_missing_integrity", WARN, "Plugin index is missing integrity metadata", "reinstall or update the plugins to record integrity hashes", false),
+    check("plugins.installs_version_drift", WARN, "Plugin index records drift from installed package versions", "openclaw plugins update --all, or reinstall the plugins named", false),
+    check("hooks.installs_unpinned_npm_specs", WARN, "Hook installs include unpinned npm specs", "pin hook install specs to exact versions (@scope/pkg@1.2.3)", false),
+    check("hooks.installs_missing_integrity", WARN, "Hook installs are missing integrity metadata", "reinstall or update the hooks to record integrity hashes", false),
+    check("hooks.installs_version_drift", WARN, "Hook install records drift from installed package versions", "openclaw hooks update --all, or reinstall the hooks named", false),
+    check("ir.installs.ledger_unreadable", INFO, "A plugin or hook install ledger could not be read", "inspect state/openclaw.sqlite (table config_machine_state) by hand", false),
     check("ir.sandbox.off", WARN, "No sandbox", "set agents.defaults.sandbox.mode to non-main or all", false),
     check("ir.tools.public_agent_without_deny", WARN, "Public agent without a tool deny list", "deny exec, write, browser for public agents", false),
     check("ir.version.cve_2026_25253", CRITICAL, "Vulnerable OpenClaw version", "update openclaw, then rotate the gateway token", false),
@@ -188,6 +205,9 @@ const fn nc(id: &'static str, reason: &'static str) -> NotChecked {
 const LIVE: &str = "needs a live gateway (openclaw security audit --deep)";
 const DOCKER: &str = "needs the Docker daemon";
 const PLUGIN: &str = "runs the channel or plugin's own JavaScript";
+/// Checks only `openclaw security audit --deep` runs (its default audit
+/// never raises them), whose logic `ir` has not ported.
+const DEEP: &str = "raised only by openclaw security audit --deep (OpenClaw's plugin/skill code scanner or the browser plugin's security collector); not ported to ir yet";
 /// Why the channel adapter checks carry `ir.*` ids.
 const ADAPTER: &str = "OpenClaw 2026.9.6 raises it only through a channel plugin's security adapter, which the read-only channel plugins its CLI audit loads do not carry (checked for Telegram), so its audit does not report it; ir reports open DM and group policies as ir.channels.<id>.*";
 
@@ -217,4 +237,14 @@ pub const NOT_CHECKED: &[NotChecked] = &[
     nc("channels.telegram.groups.allowFrom.wildcard", ADAPTER),
     nc("plugins.code_safety.scan_failed", "a failure of OpenClaw's own scanner"),
     nc("skills.code_safety.scan_failed", "a failure of OpenClaw's own scanner"),
+    nc("plugins.code_safety", DEEP),
+    nc("plugins.code_safety.manifest_parse_error", DEEP),
+    nc("plugins.code_safety.entry_path", DEEP),
+    nc("plugins.code_safety.entry_escape", DEEP),
+    nc("skills.code_safety", DEEP),
+    nc("browser.control_invalid_config", DEEP),
+    nc("browser.control_no_auth", DEEP),
+    nc("browser.extension_relay_legacy_auth", DEEP),
+    nc("browser.remote_cdp_http", DEEP),
+    nc("browser.remote_cdp_private_host", DEEP),
 ];

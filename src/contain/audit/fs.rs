@@ -270,12 +270,7 @@ fn synced(out: &mut Findings, dep: &Deployment) {
 /// Installed plugins (`$STATE/extensions/*`) without `plugins.allow`.
 pub(super) fn check_plugins(out: &mut Findings, dep: &Deployment, c: &Value) {
     let dir = dep.paths.state_dir.join("extensions");
-    let n = std::fs::read_dir(&dir).map_or(0, |rd| {
-        rd.flatten()
-            .take(10_000)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .count()
-    });
+    let n = plugin_dirs(dep).len();
     let allow = config::get(c, "plugins.allow")
         .and_then(Value::as_array)
         .is_some_and(|a| !a.is_empty());
@@ -289,6 +284,29 @@ pub(super) fn check_plugins(out: &mut Findings, dep: &Deployment, c: &Value) {
             ),
         );
     }
+}
+
+/// The installed plugin dirs under `$STATE/extensions`, lowercased, less
+/// install debris (OpenClaw's `listInstalledPluginDirs`: real dirs only,
+/// not `node_modules`, dot dirs, `.bak`, `.backup-` or `.disabled`).
+pub(super) fn plugin_dirs(dep: &Deployment) -> Vec<String> {
+    let dir = dep.paths.state_dir.join("extensions");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .take(10_000)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().trim().to_lowercase())
+        .filter(|n| {
+            !n.is_empty()
+                && n != "node_modules"
+                && !n.starts_with('.')
+                && !n.ends_with(".bak")
+                && !n.contains(".backup-")
+                && !n.contains(".disabled")
+        })
+        .collect()
 }
 
 /// The checklist: every secret-bearing file 600.

@@ -11,8 +11,11 @@ use anyhow::Result;
 use std::collections::{HashSet, VecDeque};
 use std::path::{Component, Path, PathBuf};
 
-/// Dirs visited and `SKILL.md` files taken per workspace, at most.
-const MAX_DIRS: usize = 20_000;
+/// Dirs visited and `SKILL.md` files taken per workspace, at most: OpenClaw's
+/// own caps (`MAX_WORKSPACE_SKILL_SCAN_FILES_PER_WORKSPACE`, and twenty dir
+/// visits per file), so that a walk cut short is one OpenClaw cuts short too
+/// (`skills.workspace.scan_truncated`).
+const MAX_DIRS: usize = 40_000;
 const MAX_FILES: usize = 2_000;
 
 /// `p` with every symlink resolved, absolute targets taken under `root`
@@ -65,6 +68,7 @@ pub(super) fn resolve_under(root: &Path, p: &Path) -> Option<PathBuf> {
 pub(super) fn check(out: &mut Findings, dep: &Deployment) -> Result<()> {
     let mut seen = HashSet::new();
     let mut escaped = Vec::new();
+    let mut truncated = Vec::new();
     for a in &dep.agents {
         let Some(ws) = &a.workspace else { continue };
         if !seen.insert(ws.clone()) {
@@ -74,7 +78,11 @@ pub(super) fn check(out: &mut Findings, dep: &Deployment) -> Result<()> {
         let Some(real_ws) = resolve_under(&dep.root, ws) else {
             continue;
         };
-        for skill in skill_files(&dep.root, ws) {
+        let (files, cut) = skill_files(&dep.root, ws);
+        if cut {
+            truncated.push(crate::sanitize::escape_path(ws));
+        }
+        for skill in files {
             match resolve_under(&dep.root, &skill) {
                 Some(r) if r.starts_with(&real_ws) => {}
                 r => escaped.push(format!(
@@ -86,6 +94,12 @@ pub(super) fn check(out: &mut Findings, dep: &Deployment) -> Result<()> {
                 )),
             }
         }
+    }
+    for ws in truncated {
+        out.raise(
+            "skills.workspace.scan_truncated",
+            format!("the skills/ walk in {ws} stopped at the visit cap; skill files past it were not checked"),
+        );
     }
     if !escaped.is_empty() {
         out.raise(
@@ -99,17 +113,25 @@ pub(super) fn check(out: &mut Findings, dep: &Deployment) -> Result<()> {
     Ok(())
 }
 
-/// The `SKILL.md` files under `<ws>/skills`, as paths through the links.
-fn skill_files(root: &Path, ws: &Path) -> Vec<PathBuf> {
+/// The `SKILL.md` files under `<ws>/skills`, as paths through the links,
+/// and whether the walk stopped at a cap with dirs still queued.
+fn skill_files(root: &Path, ws: &Path) -> (Vec<PathBuf>, bool) {
     let mut files = Vec::new();
-    let mut queue = VecDeque::from([ws.join("skills")]);
+    let skills = ws.join("skills");
+    // OpenClaw lstats `skills` itself: a `skills` link is not walked.
+    let is_dir = resolve_under(root, ws)
+        .and_then(|w| crate::safefs::lstat(&w.join("skills")).ok().flatten())
+        .is_some_and(|m| m.is_dir());
+    if !is_dir {
+        return (files, false);
+    }
+    let mut queue = VecDeque::from([skills]);
     let mut visited = HashSet::new();
-    let mut visits = 0;
-    while let Some(dir) = queue.pop_front() {
-        visits += 1;
-        if visits > MAX_DIRS || files.len() >= MAX_FILES {
+    for _ in 0..MAX_DIRS {
+        if files.len() >= MAX_FILES {
             break;
         }
+        let Some(dir) = queue.pop_front() else { break };
         let Some(real) = resolve_under(root, &dir) else {
             continue;
         };
@@ -143,7 +165,8 @@ fn skill_files(root: &Path, ws: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    files
+    let cut = !queue.is_empty();
+    (files, cut)
 }
 
 #[cfg(test)]
@@ -164,5 +187,24 @@ mod tests {
         assert_eq!(r("ws/skills/a/rel"), Some(root.join("etc")));
         assert_eq!(r("ws/../../../etc"), Some(root.join("etc")));
         assert_eq!(r("ws/loop"), None);
+    }
+
+    #[test]
+    fn a_walk_cut_at_the_file_cap_with_dirs_left_is_truncated() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        for i in 0..=MAX_FILES {
+            let s = root.join(format!("ws/skills/s{i}"));
+            std::fs::create_dir_all(&s).unwrap();
+            std::fs::write(s.join("SKILL.md"), "x").unwrap();
+        }
+        let (files, cut) = skill_files(root, &root.join("ws"));
+        assert_eq!(files.len(), MAX_FILES);
+        assert!(cut);
+        std::fs::remove_dir_all(root.join(format!("ws/skills/s{MAX_FILES}"))).unwrap();
+        let (files, cut) = skill_files(root, &root.join("ws"));
+        assert_eq!(files.len(), MAX_FILES);
+        assert!(!cut);
+        assert_eq!(skill_files(root, &root.join("none")), (Vec::new(), false));
     }
 }

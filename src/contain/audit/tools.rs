@@ -432,7 +432,7 @@ fn sandbox(out: &mut Findings, c: &Value) {
 }
 
 /// The model refs OpenClaw's model hygiene looks at, `(id, where)`.
-fn model_refs(c: &Value) -> Vec<(String, String)> {
+pub(super) fn model_refs(c: &Value) -> Vec<(String, String)> {
     let mut v = Vec::new();
     let mut add_model = |m: Option<&Value>, src: &str| match m {
         Some(Value::String(s)) => v.push((s.trim().to_string(), format!("{src}.primary"))),
@@ -665,7 +665,7 @@ fn exposure(out: &mut Findings, c: &Value) {
 }
 
 /// OpenClaw's `listPotentialMultiUserSignals`.
-fn multi_user_signals(c: &Value) -> Vec<String> {
+pub(super) fn multi_user_signals(c: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let wild = |v: Option<&Value>| trimmed(v).iter().any(|e| e == "*");
     let targets = |s: &Value| {
