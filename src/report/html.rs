@@ -345,8 +345,8 @@ fn findings(o: &mut String, r: &Report) {
         if let Some(a) = &f.attack {
             title.push_str(&format!(" ({})", esc(a)));
         }
-        if let Some(s) = &f.status {
-            title.push_str(&format!(" [{}]", esc(s)));
+        if let Some(s) = f.status_text() {
+            title.push_str(&format!(" [{}]", esc(&s)));
         }
         let ev = f
             .event

@@ -210,8 +210,8 @@ fn findings(o: &mut String, f: &[Ranked]) {
         if let Some(a) = &x.attack {
             title.push_str(&format!(" ({a})"));
         }
-        if let Some(s) = &x.status {
-            title.push_str(&format!(" [{s}]"));
+        if let Some(s) = x.status_text() {
+            title.push_str(&format!(" [{}]", cell(&s)));
         }
         let _ = writeln!(
             o,

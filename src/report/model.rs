@@ -235,10 +235,56 @@ pub struct Ranked {
     /// The timeline event it is, when it has a time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
-    /// `open` or `fixed` (audit findings fixed by the response), else
-    /// absent.
+    /// Audit findings: `open` or `fixed` (by the response). Flagged
+    /// persistence items: `to do` (still in place), `review` (flagged
+    /// only as recently changed) or `removed` (by a later quarantine or
+    /// restore). Else absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// A persistence item still in place: the exact command that removes
+    /// it (or what to do by hand, for an entry inside a shared file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove_with: Option<String>,
+    /// A persistence item taken away: which step, when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_by: Option<RemovedBy>,
+}
+
+impl Ranked {
+    /// The status as shown after the title: `open`, `fixed`, `to do: <the
+    /// command that removes it>`, `removed by quarantine at <time>`.
+    pub fn status_text(&self) -> Option<String> {
+        let s = self.status.as_deref()?;
+        Some(match (&self.remove_with, &self.removed_by) {
+            (Some(cmd), _) => format!("{s}: {cmd}"),
+            (None, Some(by)) => format!("{s} by {} at {}", by.step, by.time),
+            (None, None) => s.to_string(),
+        })
+    }
+}
+
+/// Where a flagged persistence item stands after the response, worked out
+/// once from the journal ([`super::persistence_status`]) for both the
+/// findings and the to-do list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemStatus {
+    /// Still in place; the command that removes it.
+    ToDo { remove_with: String },
+    /// Flagged only for changing in the window: to look at, not remove.
+    Review,
+    /// Taken away by a later step.
+    Removed { by: RemovedBy },
+}
+
+/// The `ir` step that took a flagged item away.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemovedBy {
+    /// `quarantine` or `restore`.
+    pub step: String,
+    /// When the step ended (RFC 3339 UTC).
+    pub time: String,
+    /// Its `end` entry in the case journal.
+    pub journal_seq: u64,
 }
 
 /// One thing the response did.
