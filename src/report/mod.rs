@@ -58,6 +58,9 @@ pub struct Report {
     pub iocs: Vec<model::Ioc>,
     /// The merged timeline, oldest first.
     pub timeline: Vec<model::Event>,
+    /// The case artifacts whose events the timeline holds, each checked
+    /// against the journal.
+    pub event_artifacts: Vec<model::EventArtifact>,
     /// Hunt, persistence and audit findings, most serious first.
     pub findings: Vec<model::Ranked>,
     /// What the response did, in order.
@@ -190,6 +193,7 @@ pub fn build(case_dir: &Path) -> Result<Report> {
         summary: Vec::new(),
         iocs: Vec::new(),
         timeline: Vec::new(),
+        event_artifacts: Vec::new(),
         findings: Vec::new(),
         containment: Vec::new(),
     };
@@ -197,13 +201,19 @@ pub fn build(case_dir: &Path) -> Result<Report> {
     r.todo = todo(&r, recover.as_ref());
     r.todo.extend(still_in_place(&entries, recover.as_ref())?);
     let status = persistence_status(&entries)?;
-    story(&mut r, &entries, &hp, &status);
+    story(&mut r, case_dir, &entries, &hp, &status);
     Ok(r)
 }
 
 /// Fills in the story parts: timeline, ranked findings, indicators,
 /// containment, header and summary. Hunt hits are kept with host paths.
-fn story(r: &mut Report, entries: &[Entry], hp: &sources::HostPaths, status: &[model::ItemStatus]) {
+fn story(
+    r: &mut Report,
+    case_dir: &Path,
+    entries: &[Entry],
+    hp: &sources::HostPaths,
+    status: &[model::ItemStatus],
+) {
     let hits = r
         .triage
         .hunt
@@ -216,6 +226,27 @@ fn story(r: &mut Report, entries: &[Entry], hp: &sources::HostPaths, status: &[m
     }
     if let Some(t) = &r.triage.timeline {
         events.extend(sources::file_events(t, r.triage.persistence.as_ref()));
+    }
+    // Every transcript message, tool call, log line and changed file the
+    // commands kept in their artifacts, beyond the rows placed above.
+    let placed: std::collections::HashSet<String> =
+        events.iter().map(|e| e.location.clone()).collect();
+    let artifacts = [
+        (
+            "hunt",
+            r.triage.hunt.as_ref().and_then(|h| h.events.as_ref()),
+        ),
+        (
+            "timeline",
+            r.triage.timeline.as_ref().and_then(|t| t.events.as_ref()),
+        ),
+    ];
+    for (command, aref) in artifacts {
+        if let Some(aref) = aref {
+            let (more, info) = sources::artifact_events(case_dir, command, aref, &placed, hp);
+            events.extend(more);
+            r.event_artifacts.push(info);
+        }
     }
     events.sort_by(|a, b| event_key(a).cmp(&event_key(b)));
     let mut at = HashMap::new();

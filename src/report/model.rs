@@ -194,6 +194,104 @@ pub struct Event {
     pub chain: bool,
 }
 
+/// A case artifact whose events joined the timeline (or were refused).
+#[derive(Debug, Clone, Serialize)]
+pub struct EventArtifact {
+    /// The command that wrote it (`hunt`, `timeline`).
+    pub command: String,
+    /// Its file name in the case dir.
+    pub file: String,
+    /// The sha256 and event count the journal holds for it.
+    pub sha256: String,
+    pub lines: u64,
+    /// Whether it still matched the journal; a file that does not is
+    /// refused whole and `note` says why.
+    pub verified: bool,
+    /// Events added to the timeline (those the journal's own records had
+    /// not already placed), events without a time, and events past the
+    /// report's cap ([`MAX_ARTIFACT_EVENTS`]; they stay in the artifact).
+    pub added: u64,
+    pub undated: u64,
+    pub left_out: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The most events one artifact adds to `report.json`; the rest are
+/// counted and stay in the artifact, whose hash the report states.
+pub const MAX_ARTIFACT_EVENTS: u64 = 20_000;
+
+/// The events a bounded rendering shows, oldest first: flagged ones
+/// (a severity or the attack chain) and `ir` steps first, then the rest
+/// in time order, `max` in all; with how many of each lane were left out.
+pub fn shown_events(events: &[Event], max: usize) -> (Vec<Event>, Vec<(EventSource, usize)>) {
+    if events.len() <= max {
+        return (events.to_vec(), Vec::new());
+    }
+    let key = |e: &Event| !(e.severity.is_some() || e.chain || e.source == EventSource::Ir);
+    let mut idx: Vec<usize> = (0..events.len()).collect();
+    idx.sort_by_key(|i| key(&events[*i]));
+    let mut keep: Vec<usize> = idx.into_iter().take(max).collect();
+    keep.sort_unstable();
+    let mut left = std::collections::BTreeMap::new();
+    let mut k = keep.iter().peekable();
+    for (i, e) in events.iter().enumerate() {
+        if k.peek() == Some(&&i) {
+            k.next();
+        } else {
+            *left.entry(e.source).or_insert(0usize) += 1;
+        }
+    }
+    (
+        keep.iter().map(|i| events[*i].clone()).collect(),
+        left.into_iter().collect(),
+    )
+}
+
+/// The line under a bounded timeline: how many events of which lanes it
+/// leaves out, and that they are in `report.json`.
+pub fn left_out_words(left: &[(EventSource, usize)]) -> Option<String> {
+    if left.is_empty() {
+        return None;
+    }
+    let n: usize = left.iter().map(|(_, n)| n).sum();
+    let parts: Vec<String> = left
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    Some(format!(
+        "{n} more unflagged event(s) ({}) are in report.json.",
+        parts.join(", ")
+    ))
+}
+
+/// One sentence per event artifact: how many events it held, whether it
+/// matched the journal, how many joined the timeline.
+pub fn artifact_words(a: &EventArtifact) -> String {
+    if !a.verified {
+        return format!(
+            "{} (ir {}) was REFUSED, none of its events are shown: {}",
+            a.file,
+            a.command,
+            a.note.as_deref().unwrap_or("it did not match the journal")
+        );
+    }
+    let mut s = format!(
+        "{} (ir {}): {} event(s), sha256 {} as journaled; {} added to the timeline",
+        a.file, a.command, a.lines, a.sha256, a.added
+    );
+    if a.undated > 0 {
+        s.push_str(&format!(", {} without a time", a.undated));
+    }
+    if a.left_out > 0 {
+        s.push_str(&format!(
+            ", {} past the report's cap (in the file only)",
+            a.left_out
+        ));
+    }
+    s
+}
+
 /// Which detector raised a ranked finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -626,6 +626,71 @@ pub fn quarantined(entries: &[Entry]) -> Vec<(String, String)> {
     out
 }
 
+/// The events of a command's artifact ([`crate::artifact`]) not already
+/// in the timeline (the journal's hunt hits and file changes place their
+/// rows with a severity; those are not repeated), read only when the file
+/// still matches the journal's hash and count, at most
+/// [`model::MAX_ARTIFACT_EVENTS`] of them.
+pub fn artifact_events(
+    case_dir: &std::path::Path,
+    command: &str,
+    r: &crate::record::ArtifactRef,
+    placed: &std::collections::HashSet<String>,
+    hp: &HostPaths,
+) -> (Vec<Event>, super::model::EventArtifact) {
+    let mut info = super::model::EventArtifact {
+        command: command.into(),
+        file: bound(&r.file),
+        sha256: r.sha256.clone(),
+        lines: r.lines,
+        verified: false,
+        added: 0,
+        undated: 0,
+        left_out: 0,
+        note: None,
+    };
+    let mut out = Vec::new();
+    let read = crate::artifact::read(case_dir, r, |e| {
+        let location = bound(&hp.map(&e.location));
+        if placed.contains(&location) {
+            return;
+        }
+        let Some(time) = e.time else {
+            info.undated += 1;
+            return;
+        };
+        if info.added >= super::model::MAX_ARTIFACT_EVENTS {
+            info.left_out += 1;
+            return;
+        }
+        info.added += 1;
+        out.push(Event {
+            id: String::new(),
+            time: bound(&time),
+            source: match e.lane {
+                crate::record::EventLane::Transcript => EventSource::Transcript,
+                crate::record::EventLane::ToolCall => EventSource::ToolCall,
+                crate::record::EventLane::GatewayLog => EventSource::GatewayLog,
+                crate::record::EventLane::File => EventSource::File,
+            },
+            what: bound(&hp.map(&e.what)),
+            location,
+            severity: None,
+            chain: false,
+        });
+    });
+    match read {
+        Ok(()) => info.verified = true,
+        Err(e) => {
+            // Refused whole: nothing of a file that changed is shown.
+            out.clear();
+            info.added = 0;
+            info.note = Some(bound(&format!("{e:#}")));
+        }
+    }
+    (out, info)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
