@@ -1447,7 +1447,7 @@ mod tests {
         #[test]
         fn entries_never_panic(s in "\\PC{0,300}") {
             let rules = rules(None).unwrap();
-            let mut h = Hunter { rules: &rules, report: Report::default(), seen: Default::default(), redactor: Default::default(), identity: Default::default() };
+            let mut h = Hunter { rules: &rules, report: Report::default(), seen: Default::default(), redactor: Default::default(), identity: Default::default(), events: None, events_error: None };
             if let Ok(v) = serde_json::from_str::<Value>(&s) {
                 h.entry(&v, &Where { source: "x:1".into(), session: "s", agent: "a", time: None });
             }
