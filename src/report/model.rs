@@ -401,6 +401,42 @@ pub struct Action {
 mod tests {
     use super::*;
 
+    fn ev(n: usize, source: EventSource, severity: Option<Severity>) -> Event {
+        Event {
+            id: format!("ev-{n}"),
+            time: String::new(),
+            source,
+            what: String::new(),
+            location: String::new(),
+            severity,
+            chain: false,
+        }
+    }
+
+    #[test]
+    fn a_long_timeline_shows_flagged_events_first_and_counts_the_rest() {
+        let events = vec![
+            ev(1, EventSource::Transcript, None),
+            ev(2, EventSource::ToolCall, Some(Severity::Critical)),
+            ev(3, EventSource::GatewayLog, None),
+            ev(4, EventSource::Ir, None),
+            ev(5, EventSource::Transcript, None),
+        ];
+        let (shown, left) = shown_events(&events, 3);
+        let ids: Vec<&str> = shown.iter().map(|e| e.id.as_str()).collect();
+        // Flagged and `ir` first, then the oldest; shown in time order.
+        assert_eq!(ids, ["ev-1", "ev-2", "ev-4"]);
+        assert_eq!(
+            left,
+            [(EventSource::Transcript, 1), (EventSource::GatewayLog, 1)]
+        );
+        assert_eq!(
+            left_out_words(&left).unwrap(),
+            "2 more unflagged event(s) (1 transcript, 1 gateway log) are in report.json."
+        );
+        assert_eq!(shown_events(&events, 9).0.len(), 5);
+    }
+
     #[test]
     fn fields_are_bounded_and_escaped_once() {
         let long = "x".repeat(10_000);
