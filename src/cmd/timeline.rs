@@ -108,6 +108,37 @@ fn outermost(roots: Vec<PathBuf>) -> Vec<PathBuf> {
     out
 }
 
+/// The case artifact the report's timeline reads: every changed path
+/// (the journal keeps only the flagged and newest), one event each; not
+/// directories, which change with every file in them.
+fn write_events(
+    case: &std::path::Path,
+    r: &timeline::Report,
+) -> Result<crate::record::ArtifactRef> {
+    let mut w = crate::artifact::EventWriter::create(case, TIMELINE_EVENTS)?;
+    for e in r
+        .entries
+        .iter()
+        .filter(|e| e.kind != crate::record::FileKind::Dir)
+    {
+        let c = e.record();
+        let mut what = format!("{} changed ({} bytes, {})", c.kind, c.size, c.mode);
+        if !c.flags.is_empty() {
+            what.push_str(&format!(" {}", c.flags.join(", ")));
+        }
+        w.push(&crate::record::CaseEvent {
+            time: c.ctime.or(c.mtime),
+            lane: crate::record::EventLane::File,
+            what: crate::report::model::bound(&what),
+            location: crate::report::model::bound(&c.path),
+        })?;
+    }
+    w.finish()
+}
+
+/// The file name of `ir timeline`'s event artifact in the case dir.
+pub const TIMELINE_EVENTS: &str = "timeline.jsonl";
+
 /// Runs the timeline.
 pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
     if ctx.global.json && a.format == "bodyfile" {
@@ -135,6 +166,7 @@ pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
         // have equal times, so they sit next to each other in the order.
         r.entries.dedup_by(|a, b| a.raw == b.raw);
         let flagged = r.entries.iter().filter(|e| !e.flags.is_empty()).count();
+        let events = write_events(&ctx.global.case, &r)?;
         let details = serde_json::to_value(TimelineRecord {
             since: r.since.clone(),
             until: r.until.clone(),
@@ -151,6 +183,7 @@ pub fn run(ctx: &Ctx, a: &TimelineArgs) -> Result<Exit> {
                 .map(|e| e.record())
                 .collect(),
             newest: r.entries.iter().take(20).map(|e| e.record()).collect(),
+            events: Some(events),
         })?;
         // A window with unreadable dirs is incomplete: never a clean 0.
         let exit = if r.unreadable.is_empty() {

@@ -64,7 +64,7 @@ pub fn render(r: &Report) -> String {
     header(&mut o, r);
     summary(&mut o, r);
     iocs(&mut o, r);
-    timeline(&mut o, &r.timeline);
+    timeline(&mut o, r);
     findings(&mut o, r);
     containment(&mut o, r);
     custody(&mut o, r);
@@ -168,9 +168,17 @@ fn sev_class(s: Option<Severity>) -> &'static str {
     s.map_or("info", |s| s.as_str())
 }
 
-fn timeline(o: &mut String, events: &[Event]) {
-    let shown = &events[..events.len().min(MAX_EVENTS)];
+fn timeline(o: &mut String, r: &Report) {
+    let (shown, left) = super::model::shown_events(&r.timeline, MAX_EVENTS);
+    let shown = &shown[..];
     let _ = writeln!(o, "<section><h2>Timeline</h2>");
+    for a in &r.event_artifacts {
+        let _ = writeln!(
+            o,
+            "<p class=\"artifact\">{}</p>",
+            esc(&super::model::artifact_words(a))
+        );
+    }
     chart(o, shown);
     let _ = writeln!(
         o,
@@ -193,7 +201,9 @@ fn timeline(o: &mut String, events: &[Event]) {
         );
     }
     let _ = writeln!(o, "</tbody></table>");
-    more(o, events.len(), shown.len());
+    if let Some(w) = super::model::left_out_words(&left) {
+        let _ = writeln!(o, "<p class=\"more\">… {}</p>", esc(&w));
+    }
     let _ = writeln!(o, "</section>");
 }
 
@@ -345,8 +355,8 @@ fn findings(o: &mut String, r: &Report) {
         if let Some(a) = &f.attack {
             title.push_str(&format!(" ({})", esc(a)));
         }
-        if let Some(s) = &f.status {
-            title.push_str(&format!(" [{}]", esc(s)));
+        if let Some(s) = f.status_text() {
+            title.push_str(&format!(" [{}]", esc(&s)));
         }
         let ev = f
             .event

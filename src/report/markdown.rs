@@ -7,7 +7,7 @@
 //! name cannot inject Markdown. Long lists stop at a fixed count with the
 //! number left out; `report.json` holds them all.
 
-use super::model::{Event, Ioc, Ranked};
+use super::model::{Ioc, Ranked};
 use super::{AuditBeforeAfter, Report};
 use crate::journal::Verdict;
 use crate::record::{CollectRecord, RotateRecord, Severity};
@@ -44,7 +44,7 @@ pub fn render(r: &Report) -> String {
     header(&mut o, r);
     summary(&mut o, r);
     iocs(&mut o, &r.iocs);
-    timeline(&mut o, &r.timeline);
+    timeline(&mut o, r);
     findings(&mut o, &r.findings);
     containment(&mut o, r);
     let _ = writeln!(o, "\n## What remains to do\n");
@@ -159,20 +159,28 @@ fn iocs(o: &mut String, iocs: &[Ioc]) {
     more(o, iocs.len(), MAX_IOCS);
 }
 
-fn timeline(o: &mut String, events: &[Event]) {
+fn timeline(o: &mut String, r: &Report) {
+    let events = &r.timeline;
     let _ = writeln!(
         o,
-        "\n## Timeline\n\nTranscript rows, tool calls and log lines the hunt flagged, files and persistence that changed, and every `ir` step, oldest first; ★ marks the attack chain.\n"
+        "\n## Timeline\n\nEvery transcript message, tool call and log line of this deployment the hunt read, files and persistence that changed, and every `ir` step, oldest first; ★ marks the attack chain.\n"
     );
+    for a in &r.event_artifacts {
+        let _ = writeln!(o, "- {}", cell(&super::model::artifact_words(a)));
+    }
+    if !r.event_artifacts.is_empty() {
+        let _ = writeln!(o);
+    }
     if events.is_empty() {
         let _ = writeln!(o, "No dated event.");
         return;
     }
+    let (shown, left) = super::model::shown_events(events, MAX_EVENTS);
     let _ = writeln!(
         o,
         "| # | time (UTC) | source | what | where |\n|---|---|---|---|---|"
     );
-    for e in events.iter().take(MAX_EVENTS) {
+    for e in &shown {
         let _ = writeln!(
             o,
             "| {}{} | {} | {} | {} | {} |",
@@ -184,7 +192,9 @@ fn timeline(o: &mut String, events: &[Event]) {
             code(&e.location)
         );
     }
-    more(o, events.len(), MAX_EVENTS);
+    if let Some(w) = super::model::left_out_words(&left) {
+        let _ = writeln!(o, "\n… {w}");
+    }
 }
 
 fn findings(o: &mut String, f: &[Ranked]) {
@@ -210,8 +220,8 @@ fn findings(o: &mut String, f: &[Ranked]) {
         if let Some(a) = &x.attack {
             title.push_str(&format!(" ({a})"));
         }
-        if let Some(s) = &x.status {
-            title.push_str(&format!(" [{s}]"));
+        if let Some(s) = x.status_text() {
+            title.push_str(&format!(" [{}]", cell(&s)));
         }
         let _ = writeln!(
             o,

@@ -24,6 +24,7 @@ use crate::record::{
 };
 use anyhow::Result;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// `report.json`: everything the Markdown shows, as data.
@@ -57,6 +58,9 @@ pub struct Report {
     pub iocs: Vec<model::Ioc>,
     /// The merged timeline, oldest first.
     pub timeline: Vec<model::Event>,
+    /// The case artifacts whose events the timeline holds, each checked
+    /// against the journal.
+    pub event_artifacts: Vec<model::EventArtifact>,
     /// Hunt, persistence and audit findings, most serious first.
     pub findings: Vec<model::Ranked>,
     /// What the response did, in order.
@@ -189,19 +193,27 @@ pub fn build(case_dir: &Path) -> Result<Report> {
         summary: Vec::new(),
         iocs: Vec::new(),
         timeline: Vec::new(),
+        event_artifacts: Vec::new(),
         findings: Vec::new(),
         containment: Vec::new(),
     };
     let recover: Option<RecoverRecord> = last(&entries, "recover")?;
     r.todo = todo(&r, recover.as_ref());
     r.todo.extend(still_in_place(&entries, recover.as_ref())?);
-    story(&mut r, &entries, &hp);
+    let status = persistence_status(&entries)?;
+    story(&mut r, case_dir, &entries, &hp, &status);
     Ok(r)
 }
 
 /// Fills in the story parts: timeline, ranked findings, indicators,
 /// containment, header and summary. Hunt hits are kept with host paths.
-fn story(r: &mut Report, entries: &[Entry], hp: &sources::HostPaths) {
+fn story(
+    r: &mut Report,
+    case_dir: &Path,
+    entries: &[Entry],
+    hp: &sources::HostPaths,
+    status: &[model::ItemStatus],
+) {
     let hits = r
         .triage
         .hunt
@@ -215,8 +227,29 @@ fn story(r: &mut Report, entries: &[Entry], hp: &sources::HostPaths) {
     if let Some(t) = &r.triage.timeline {
         events.extend(sources::file_events(t, r.triage.persistence.as_ref()));
     }
+    // Every transcript message, tool call, log line and changed file the
+    // commands kept in their artifacts, beyond the rows placed above.
+    let placed: std::collections::HashSet<String> =
+        events.iter().map(|e| e.location.clone()).collect();
+    let artifacts = [
+        (
+            "hunt",
+            r.triage.hunt.as_ref().and_then(|h| h.events.as_ref()),
+        ),
+        (
+            "timeline",
+            r.triage.timeline.as_ref().and_then(|t| t.events.as_ref()),
+        ),
+    ];
+    for (command, aref) in artifacts {
+        if let Some(aref) = aref {
+            let (more, info) = sources::artifact_events(case_dir, command, aref, &placed, hp);
+            events.extend(more);
+            r.event_artifacts.push(info);
+        }
+    }
     events.sort_by(|a, b| event_key(a).cmp(&event_key(b)));
-    let mut at = std::collections::HashMap::new();
+    let mut at = HashMap::new();
     for (n, e) in events.iter_mut().enumerate() {
         e.id = format!("ev-{}", n + 1);
         at.entry(e.location.clone()).or_insert_with(|| e.id.clone());
@@ -226,7 +259,7 @@ fn story(r: &mut Report, entries: &[Entry], hp: &sources::HostPaths) {
         findings.extend(sources::hunt_findings(h, hp, &at));
     }
     if let Some(p) = &r.triage.persistence {
-        findings.extend(sources::persistence_findings(p, &at));
+        findings.extend(sources::persistence_findings(p, &at, status));
     }
     if let Some(b) = &r.audit.before {
         findings.extend(sources::audit_findings(b, r.audit.after.as_deref(), hp));
@@ -370,30 +403,75 @@ fn todo(r: &Report, recover: Option<&RecoverRecord>) -> Vec<String> {
 }
 
 /// Paths the journal shows were quarantined (and not put back) or
-/// restored after entry `after`.
-fn removed_since(entries: &[Entry], after: u64) -> Result<std::collections::HashSet<String>> {
-    let mut gone = std::collections::HashSet::new();
+/// restored after entry `after`, each with the step that took it away.
+fn removed_since(entries: &[Entry], after: u64) -> Result<HashMap<String, model::RemovedBy>> {
+    let mut gone = HashMap::new();
     for e in entries.iter().filter(|e| e.seq > after) {
         let Some(end) = e.end() else { continue };
         if end.details.as_ref().is_none_or(|d| d.is_null()) {
             continue;
         }
+        let by = model::RemovedBy {
+            step: end.command.clone(),
+            time: e.envelope().map(|v| v.ts.clone()).unwrap_or_default(),
+            journal_seq: e.seq,
+        };
         match end.command.as_str() {
             "quarantine" => {
                 let q: QuarantineRunRecord = end.record(e.seq)?;
-                gone.extend(q.quarantined.into_iter().map(|x| x.path));
+                for x in q.quarantined {
+                    gone.insert(x.path, by.clone());
+                }
                 for x in q.restored {
                     gone.remove(&x.path);
                 }
             }
             "restore" => {
                 let x: RestoreRecord = end.record(e.seq)?;
-                gone.extend(x.restored.into_iter().map(|x| x.path));
+                for x in x.restored {
+                    gone.insert(x.path, by.clone());
+                }
             }
             _ => {}
         }
     }
     Ok(gone)
+}
+
+/// The status of every item the last `ir persistence` flagged, in its
+/// order (several items can share a path: jobs in one database, accounts
+/// in `/etc/passwd`): removed (by which later quarantine or restore
+/// step), to review (only recently changed) or still to do (with the
+/// command that removes it). Both the to-do list and the findings read
+/// this one answer, so they cannot disagree.
+pub fn persistence_status(entries: &[Entry]) -> Result<Vec<model::ItemStatus>> {
+    let Some((e, end)) = journal::last_end(entries, "persistence", false)
+        .filter(|(_, end)| end.details.as_ref().is_some_and(|d| !d.is_null()))
+    else {
+        return Ok(Vec::new());
+    };
+    let p: PersistenceRecord = end.record(e.seq)?;
+    let gone = removed_since(entries, e.seq)?;
+    Ok(p.flagged
+        .iter()
+        .map(|i| match gone.get(&i.path).cloned() {
+            Some(by) => model::ItemStatus::Removed { by },
+            // Changed lately and nothing else: to look at, not to remove.
+            None if real_flags(i).is_empty() => model::ItemStatus::Review,
+            None => model::ItemStatus::ToDo {
+                remove_with: removal(i, &real_flags(i)),
+            },
+        })
+        .collect())
+}
+
+/// A flagged item's flags beyond being recently changed.
+fn real_flags(i: &crate::record::FlaggedItem) -> Vec<&str> {
+    i.flags
+        .iter()
+        .map(String::as_str)
+        .filter(|f| *f != "recent")
+        .collect()
 }
 
 /// One to-do line per item the last `ir persistence` flagged (for more
@@ -406,31 +484,29 @@ fn still_in_place(entries: &[Entry], recover: Option<&RecoverRecord>) -> Result<
         return Ok(Vec::new());
     };
     let p: PersistenceRecord = end.record(e.seq)?;
-    let gone = removed_since(entries, e.seq)?;
+    let status = persistence_status(entries)?;
     let named_by_recover =
         |path: &str| recover.is_some_and(|r| r.todo.iter().any(|t| t.contains(path)));
     let mut out = Vec::new();
     let mut recent_only = 0;
-    for i in p.flagged.iter().filter(|i| !gone.contains(&i.path)) {
-        let flags: Vec<&str> = i
-            .flags
-            .iter()
-            .map(String::as_str)
-            .filter(|f| *f != "recent")
-            .collect();
-        if flags.is_empty() {
-            recent_only += 1;
-            continue;
-        }
+    for (i, st) in p.flagged.iter().zip(&status) {
+        let remove_with = match st {
+            model::ItemStatus::ToDo { remove_with } => remove_with,
+            model::ItemStatus::Review => {
+                recent_only += 1;
+                continue;
+            }
+            model::ItemStatus::Removed { .. } => continue,
+        };
+        let flags = real_flags(i);
         if i.mechanism == "openclaw-prompt-file" && named_by_recover(&i.path) {
             continue;
         }
         out.push(format!(
-            "{} {} [{}]: {}",
+            "{} {} [{}]: {remove_with}",
             i.mechanism,
             i.path,
             flags.join(", "),
-            removal(i, &flags)
         ));
     }
     if recent_only > 0 {

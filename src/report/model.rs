@@ -194,6 +194,104 @@ pub struct Event {
     pub chain: bool,
 }
 
+/// A case artifact whose events joined the timeline (or were refused).
+#[derive(Debug, Clone, Serialize)]
+pub struct EventArtifact {
+    /// The command that wrote it (`hunt`, `timeline`).
+    pub command: String,
+    /// Its file name in the case dir.
+    pub file: String,
+    /// The sha256 and event count the journal holds for it.
+    pub sha256: String,
+    pub lines: u64,
+    /// Whether it still matched the journal; a file that does not is
+    /// refused whole and `note` says why.
+    pub verified: bool,
+    /// Events added to the timeline (those the journal's own records had
+    /// not already placed), events without a time, and events past the
+    /// report's cap ([`MAX_ARTIFACT_EVENTS`]; they stay in the artifact).
+    pub added: u64,
+    pub undated: u64,
+    pub left_out: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The most events one artifact adds to `report.json`; the rest are
+/// counted and stay in the artifact, whose hash the report states.
+pub const MAX_ARTIFACT_EVENTS: u64 = 20_000;
+
+/// The events a bounded rendering shows, oldest first: flagged ones
+/// (a severity or the attack chain) and `ir` steps first, then the rest
+/// in time order, `max` in all; with how many of each lane were left out.
+pub fn shown_events(events: &[Event], max: usize) -> (Vec<Event>, Vec<(EventSource, usize)>) {
+    if events.len() <= max {
+        return (events.to_vec(), Vec::new());
+    }
+    let key = |e: &Event| !(e.severity.is_some() || e.chain || e.source == EventSource::Ir);
+    let mut idx: Vec<usize> = (0..events.len()).collect();
+    idx.sort_by_key(|i| key(&events[*i]));
+    let mut keep: Vec<usize> = idx.into_iter().take(max).collect();
+    keep.sort_unstable();
+    let mut left = std::collections::BTreeMap::new();
+    let mut k = keep.iter().peekable();
+    for (i, e) in events.iter().enumerate() {
+        if k.peek() == Some(&&i) {
+            k.next();
+        } else {
+            *left.entry(e.source).or_insert(0usize) += 1;
+        }
+    }
+    (
+        keep.iter().map(|i| events[*i].clone()).collect(),
+        left.into_iter().collect(),
+    )
+}
+
+/// The line under a bounded timeline: how many events of which lanes it
+/// leaves out, and that they are in `report.json`.
+pub fn left_out_words(left: &[(EventSource, usize)]) -> Option<String> {
+    if left.is_empty() {
+        return None;
+    }
+    let n: usize = left.iter().map(|(_, n)| n).sum();
+    let parts: Vec<String> = left
+        .iter()
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    Some(format!(
+        "{n} more unflagged event(s) ({}) are in report.json.",
+        parts.join(", ")
+    ))
+}
+
+/// One sentence per event artifact: how many events it held, whether it
+/// matched the journal, how many joined the timeline.
+pub fn artifact_words(a: &EventArtifact) -> String {
+    if !a.verified {
+        return format!(
+            "{} (ir {}) was REFUSED, none of its events are shown: {}",
+            a.file,
+            a.command,
+            a.note.as_deref().unwrap_or("it did not match the journal")
+        );
+    }
+    let mut s = format!(
+        "{} (ir {}): {} event(s), sha256 {} as journaled; {} added to the timeline",
+        a.file, a.command, a.lines, a.sha256, a.added
+    );
+    if a.undated > 0 {
+        s.push_str(&format!(", {} without a time", a.undated));
+    }
+    if a.left_out > 0 {
+        s.push_str(&format!(
+            ", {} past the report's cap (in the file only)",
+            a.left_out
+        ));
+    }
+    s
+}
+
 /// Which detector raised a ranked finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -235,10 +333,56 @@ pub struct Ranked {
     /// The timeline event it is, when it has a time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
-    /// `open` or `fixed` (audit findings fixed by the response), else
-    /// absent.
+    /// Audit findings: `open` or `fixed` (by the response). Flagged
+    /// persistence items: `to do` (still in place), `review` (flagged
+    /// only as recently changed) or `removed` (by a later quarantine or
+    /// restore). Else absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// A persistence item still in place: the exact command that removes
+    /// it (or what to do by hand, for an entry inside a shared file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove_with: Option<String>,
+    /// A persistence item taken away: which step, when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_by: Option<RemovedBy>,
+}
+
+impl Ranked {
+    /// The status as shown after the title: `open`, `fixed`, `to do: <the
+    /// command that removes it>`, `removed by quarantine at <time>`.
+    pub fn status_text(&self) -> Option<String> {
+        let s = self.status.as_deref()?;
+        Some(match (&self.remove_with, &self.removed_by) {
+            (Some(cmd), _) => format!("{s}: {cmd}"),
+            (None, Some(by)) => format!("{s} by {} at {}", by.step, by.time),
+            (None, None) => s.to_string(),
+        })
+    }
+}
+
+/// Where a flagged persistence item stands after the response, worked out
+/// once from the journal ([`super::persistence_status`]) for both the
+/// findings and the to-do list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemStatus {
+    /// Still in place; the command that removes it.
+    ToDo { remove_with: String },
+    /// Flagged only for changing in the window: to look at, not remove.
+    Review,
+    /// Taken away by a later step.
+    Removed { by: RemovedBy },
+}
+
+/// The `ir` step that took a flagged item away.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemovedBy {
+    /// `quarantine` or `restore`.
+    pub step: String,
+    /// When the step ended (RFC 3339 UTC).
+    pub time: String,
+    /// Its `end` entry in the case journal.
+    pub journal_seq: u64,
 }
 
 /// One thing the response did.
@@ -256,6 +400,42 @@ pub struct Action {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ev(n: usize, source: EventSource, severity: Option<Severity>) -> Event {
+        Event {
+            id: format!("ev-{n}"),
+            time: String::new(),
+            source,
+            what: String::new(),
+            location: String::new(),
+            severity,
+            chain: false,
+        }
+    }
+
+    #[test]
+    fn a_long_timeline_shows_flagged_events_first_and_counts_the_rest() {
+        let events = vec![
+            ev(1, EventSource::Transcript, None),
+            ev(2, EventSource::ToolCall, Some(Severity::Critical)),
+            ev(3, EventSource::GatewayLog, None),
+            ev(4, EventSource::Ir, None),
+            ev(5, EventSource::Transcript, None),
+        ];
+        let (shown, left) = shown_events(&events, 3);
+        let ids: Vec<&str> = shown.iter().map(|e| e.id.as_str()).collect();
+        // Flagged and `ir` first, then the oldest; shown in time order.
+        assert_eq!(ids, ["ev-1", "ev-2", "ev-4"]);
+        assert_eq!(
+            left,
+            [(EventSource::Transcript, 1), (EventSource::GatewayLog, 1)]
+        );
+        assert_eq!(
+            left_out_words(&left).unwrap(),
+            "2 more unflagged event(s) (1 transcript, 1 gateway log) are in report.json."
+        );
+        assert_eq!(shown_events(&events, 9).0.len(), 5);
+    }
 
     #[test]
     fn fields_are_bounded_and_escaped_once() {

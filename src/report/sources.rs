@@ -8,7 +8,9 @@
 //! triage commands as the target sees them. [`HostPaths`] maps the first
 //! to the second so every section names the same file the same way.
 
-use super::model::{Action, Detector, Event, EventSource, Ioc, IocKind, MAX_SEEN, Ranked, bound};
+use super::model::{
+    Action, Detector, Event, EventSource, Ioc, IocKind, ItemStatus, MAX_SEEN, Ranked, bound,
+};
 use crate::journal::Entry;
 use crate::record::{
     AuditFinding, ClearRecord, CollectRecord, Credential, FlaggedItem, Hit, HuntRecord,
@@ -272,17 +274,26 @@ pub fn hunt_findings(
                 evidence: bound(&hp.map(&h.snippet)),
                 attack: h.attack.clone(),
                 status: None,
+                remove_with: None,
+                removed_by: None,
             }
         })
         .collect()
 }
 
 /// Every flagged persistence item as a ranked finding (its flags in
-/// words), linked to its change in the timeline when there is one.
-pub fn persistence_findings(p: &PersistenceRecord, ev: &HashMap<String, String>) -> Vec<Ranked> {
+/// words), linked to its change in the timeline when there is one, with
+/// its status: to do (and the command that removes it) or removed (by
+/// which step).
+pub fn persistence_findings(
+    p: &PersistenceRecord,
+    ev: &HashMap<String, String>,
+    status: &[ItemStatus],
+) -> Vec<Ranked> {
     p.flagged
         .iter()
-        .map(|i| {
+        .enumerate()
+        .map(|(n, i)| {
             let words: Vec<&str> = i
                 .flags
                 .iter()
@@ -292,7 +303,7 @@ pub fn persistence_findings(p: &PersistenceRecord, ev: &HashMap<String, String>)
             if let Some(pl) = &i.payload {
                 evidence.push_str(&format!(" (runs {pl}: {})", i.payload_flags.join(", ")));
             }
-            Ranked {
+            let mut r = Ranked {
                 id: String::new(),
                 severity: severity_of(i).unwrap_or(Severity::Info),
                 detector: Detector::Persistence,
@@ -303,7 +314,22 @@ pub fn persistence_findings(p: &PersistenceRecord, ev: &HashMap<String, String>)
                 attack: None,
                 event: ev.get(&bound(&i.path)).cloned(),
                 status: None,
+                remove_with: None,
+                removed_by: None,
+            };
+            match status.get(n) {
+                Some(ItemStatus::ToDo { remove_with }) => {
+                    r.status = Some("to do".into());
+                    r.remove_with = Some(bound(remove_with));
+                }
+                Some(ItemStatus::Review) => r.status = Some("review".into()),
+                Some(ItemStatus::Removed { by }) => {
+                    r.status = Some("removed".into());
+                    r.removed_by = Some(by.clone());
+                }
+                None => {}
             }
+            r
         })
         .collect()
 }
@@ -334,6 +360,8 @@ pub fn audit_findings(
             attack: None,
             event: None,
             status: Some(if open(&f.id) { "open" } else { "fixed" }.into()),
+            remove_with: None,
+            removed_by: None,
         })
         .collect()
 }
@@ -596,6 +624,71 @@ pub fn quarantined(entries: &[Entry]) -> Vec<(String, String)> {
         out.retain(|(p, _)| !q.restored.iter().any(|r| &r.path == p));
     }
     out
+}
+
+/// The events of a command's artifact ([`crate::artifact`]) not already
+/// in the timeline (the journal's hunt hits and file changes place their
+/// rows with a severity; those are not repeated), read only when the file
+/// still matches the journal's hash and count, at most
+/// [`model::MAX_ARTIFACT_EVENTS`] of them.
+pub fn artifact_events(
+    case_dir: &std::path::Path,
+    command: &str,
+    r: &crate::record::ArtifactRef,
+    placed: &std::collections::HashSet<String>,
+    hp: &HostPaths,
+) -> (Vec<Event>, super::model::EventArtifact) {
+    let mut info = super::model::EventArtifact {
+        command: command.into(),
+        file: bound(&r.file),
+        sha256: r.sha256.clone(),
+        lines: r.lines,
+        verified: false,
+        added: 0,
+        undated: 0,
+        left_out: 0,
+        note: None,
+    };
+    let mut out = Vec::new();
+    let read = crate::artifact::read(case_dir, r, |e| {
+        let location = bound(&hp.map(&e.location));
+        if placed.contains(&location) {
+            return;
+        }
+        let Some(time) = e.time else {
+            info.undated += 1;
+            return;
+        };
+        if info.added >= super::model::MAX_ARTIFACT_EVENTS {
+            info.left_out += 1;
+            return;
+        }
+        info.added += 1;
+        out.push(Event {
+            id: String::new(),
+            time: bound(&time),
+            source: match e.lane {
+                crate::record::EventLane::Transcript => EventSource::Transcript,
+                crate::record::EventLane::ToolCall => EventSource::ToolCall,
+                crate::record::EventLane::GatewayLog => EventSource::GatewayLog,
+                crate::record::EventLane::File => EventSource::File,
+            },
+            what: bound(&hp.map(&e.what)),
+            location,
+            severity: None,
+            chain: false,
+        });
+    });
+    match read {
+        Ok(()) => info.verified = true,
+        Err(e) => {
+            // Refused whole: nothing of a file that changed is shown.
+            out.clear();
+            info.added = 0;
+            info.note = Some(bound(&format!("{e:#}")));
+        }
+    }
+    (out, info)
 }
 
 #[cfg(test)]

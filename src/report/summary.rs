@@ -125,7 +125,7 @@ fn persists(r: &Report) -> String {
         .collect();
     let still: Vec<&str> = planted
         .iter()
-        .filter(|f| r.todo.iter().any(|t| t.contains(&f.location)))
+        .filter(|f| f.status.as_deref() == Some("to do"))
         .map(|f| f.location.as_str())
         .collect();
     if planted.is_empty() {

@@ -24,7 +24,7 @@
 
 use super::attribution::Owner;
 use crate::openclaw::Deployment;
-use crate::record::Severity;
+use crate::record::{EventLane, Severity};
 use crate::triage::normalize;
 use anyhow::{Context, Result, bail};
 use regex::Regex;
@@ -188,6 +188,11 @@ struct Hunter<'a> {
     redactor: crate::redact::Redactor,
     /// What names this deployment in a shared log.
     identity: super::attribution::Identity,
+    /// Where every transcript message, tool call and log line goes, for
+    /// the report's timeline (none for a plain hunt).
+    events: Option<&'a mut crate::artifact::EventWriter>,
+    /// The first error writing there, returned when the hunt ends.
+    events_error: Option<anyhow::Error>,
 }
 
 /// A JSON line as Node wrote it: `JSON.stringify` emits a lone surrogate
@@ -288,6 +293,25 @@ fn event_time(v: &Value) -> Option<String> {
 }
 
 impl Hunter<'_> {
+    /// Records one event of the timeline artifact: its first 200
+    /// characters, secrets redacted, escaped.
+    fn event(&mut self, lane: crate::record::EventLane, label: &str, text: &str, w: &Where) {
+        let Some(out) = self.events.as_deref_mut() else {
+            return;
+        };
+        let text = text.trim();
+        let quoted = self.redactor.quote(text, 0..char_floor(text, 200));
+        let e = crate::record::CaseEvent {
+            time: w.time.clone(),
+            lane,
+            what: crate::report::model::bound(&format!("{label}{quoted}")),
+            location: crate::report::model::bound(&w.source),
+        };
+        if let Err(err) = out.push(&e) {
+            self.events_error.get_or_insert(err);
+        }
+    }
+
     fn check(&mut self, field: &str, text: &str, w: &Where) {
         self.check_from(field, text, w, None);
     }
@@ -364,6 +388,10 @@ impl Hunter<'_> {
                 let content = msg.get("content").unwrap_or(&Value::Null);
                 match role {
                     "assistant" => {
+                        let said = text_of(content);
+                        if !said.trim().is_empty() {
+                            self.event(EventLane::Transcript, "assistant: ", &said, w);
+                        }
                         for b in content.as_array().into_iter().flatten() {
                             if b.get("type").and_then(Value::as_str) == Some("toolCall") {
                                 self.tool_call(b, w);
@@ -373,12 +401,15 @@ impl Hunter<'_> {
                     // What the agent read: user turns, tool results, injected messages.
                     _ => {
                         let origin = origin_of(role, msg);
-                        self.check_from("text", &text_of(content), w, Some(&origin));
+                        let text = text_of(content);
+                        self.event(EventLane::Transcript, &format!("{origin}: "), &text, w);
+                        self.check_from("text", &text, w, Some(&origin));
                     }
                 }
             }
             "compaction" | "branch_summary" => {
                 if let Some(s) = v.get("summary").and_then(Value::as_str) {
+                    self.event(EventLane::Transcript, &format!("{kind}: "), s, w);
                     self.check_from("text", s, w, Some(kind));
                 }
             }
@@ -398,6 +429,8 @@ impl Hunter<'_> {
             None => args.to_string(),
         };
         self.check("tool", &format!("{tool} {shown}"), w);
+        let label = format!("{} ", crate::sanitize::escape(&tool));
+        self.event(EventLane::ToolCall, &label, &shown, w);
         let lower = tool.to_ascii_lowercase();
         let is = |names: &[&str]| {
             names.iter().any(|t| {
@@ -522,6 +555,7 @@ impl Hunter<'_> {
                 ),
                 _ => (text.to_string(), None),
             };
+            let said = self.events.is_some().then(|| msg.clone());
             // Keep the raw line for rules that look at structured fields.
             let hay = if msg == text {
                 msg
@@ -538,6 +572,11 @@ impl Hunter<'_> {
             if neighbours && owner == Owner::Unknown {
                 let apart = self.report.hits.split_off(before);
                 self.report.unattributed.extend(apart);
+            } else {
+                // Only this deployment's lines join its timeline.
+                if let Some(said) = said {
+                    self.event(EventLane::GatewayLog, "", &said, &w);
+                }
             }
         }
         Ok(())
@@ -765,12 +804,25 @@ fn ms_time(ms: i64) -> Option<String> {
 /// and transcript files, agent databases (transcripts, memory index), the
 /// global database's task runs, then logs. `Err(Interrupted)` on Ctrl-C.
 pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<Report> {
+    run_with(dep, rules, extra_logs, None)
+}
+
+/// [`run`], writing every transcript message, tool call and log line of
+/// this deployment to `events` as it reads them (memory stays bounded).
+pub fn run_with(
+    dep: &Deployment,
+    rules: &[Rule],
+    extra_logs: &[PathBuf],
+    events: Option<&mut crate::artifact::EventWriter>,
+) -> Result<Report> {
     let mut h = Hunter {
         rules,
         report: Report::default(),
         seen: Default::default(),
         redactor: crate::redact::Redactor::for_deployment(dep),
         identity: super::attribution::Identity::of(dep),
+        events,
+        events_error: None,
     };
     h.transcript_files(dep)?;
     for db in dep
@@ -793,6 +845,9 @@ pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<R
         {
             h.log(&l, shared)?;
         }
+    }
+    if let Some(e) = h.events_error.take() {
+        return Err(e);
     }
     let chains = chains(&h.report.hits);
     h.report.hits.extend(chains);
@@ -1392,7 +1447,7 @@ mod tests {
         #[test]
         fn entries_never_panic(s in "\\PC{0,300}") {
             let rules = rules(None).unwrap();
-            let mut h = Hunter { rules: &rules, report: Report::default(), seen: Default::default(), redactor: Default::default(), identity: Default::default() };
+            let mut h = Hunter { rules: &rules, report: Report::default(), seen: Default::default(), redactor: Default::default(), identity: Default::default(), events: None, events_error: None };
             if let Ok(v) = serde_json::from_str::<Value>(&s) {
                 h.entry(&v, &Where { source: "x:1".into(), session: "s", agent: "a", time: None });
             }
