@@ -28,11 +28,12 @@ pub struct HuntArgs {
 
 /// Runs the hunt.
 pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
-    let (report, exit) = ctx.journaled("hunt", |_| {
+    let (report, exit) = ctx.journaled("hunt", |run| {
         crate::cmd::timeline::check_root(ctx)?;
         let rules = hunt::rules(a.rules.as_deref())?;
         let dep = ctx.discover()?;
-        let r = hunt::run(&dep, &rules, &a.log)?;
+        let facts = crate::triage::chain::CaseFacts::from_journal(run.journal().path(), &dep)?;
+        let r = hunt::run_in_case(&dep, &rules, &a.log, &facts)?;
         let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
         for h in &r.hits {
             *by_rule.entry(h.rule.clone()).or_default() += 1;
@@ -52,6 +53,7 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
             unreadable: r.unreadable.len(),
             top_hits: r.hits.iter().take(100).cloned().collect(),
             other_deployment_lines: r.other_deployment_lines,
+            chains: r.chains.clone(),
         })?;
         Ok((r, Outcome { exit, details }))
     })?;
