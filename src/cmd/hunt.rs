@@ -68,7 +68,7 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
 }
 
 /// `--jsonl`: hits first (what a pipeline waits for), then tool calls,
-/// unreadable sources and the summary.
+/// unreadable sources, hits listed apart, each attack chain and the summary.
 fn print_lines(r: &hunt::Report) {
     use crate::output::tagged;
     for h in &r.hits {
@@ -82,6 +82,9 @@ fn print_lines(r: &hunt::Report) {
     }
     for h in &r.unattributed {
         crate::output::print_jsonl(&tagged("unattributed_hit", h));
+    }
+    for c in &r.chains {
+        crate::output::print_jsonl(&tagged("chain", c));
     }
     crate::output::print_jsonl(&serde_json::json!({
         "record": "summary", "sources": r.sources.len(), "tool_calls": r.tool_calls.len(),

@@ -91,9 +91,20 @@ pub fn join(
     chains
         .iter()
         .filter_map(|c| {
-            let entry = hits
+            let first = hits
                 .iter()
                 .find(|h| h.source == c.source && h.session == c.session && is_entry(h))?;
+            // The row as the agent read it rather than a copy OpenClaw
+            // keeps of it (an import archive), when both were read.
+            let entry = hits
+                .iter()
+                .find(|h| {
+                    h.session == first.session
+                        && h.rule == first.rule
+                        && h.snippet == first.snippet
+                        && !is_copy(&h.source)
+                })
+                .unwrap_or(first);
             let calls = calls_after(entry, hits, calls);
             let files = calls
                 .iter()
@@ -139,6 +150,12 @@ pub fn files_line(c: &AttackChain) -> String {
     }
 }
 
+/// Whether a row is one of the copies OpenClaw keeps of session text (the
+/// import archive of legacy transcripts), not the session itself.
+fn is_copy(source: &str) -> bool {
+    source.contains("session-sqlite-import-archive")
+}
+
 /// At most this many tool calls are told in one chain.
 const MAX_CALLS: usize = 40;
 
@@ -151,9 +168,23 @@ fn calls_after<'a>(
 ) -> Vec<(ChainCall, &'a ToolCall)> {
     let session = entry.session.as_deref().unwrap_or("");
     let agent = entry.agent.as_deref().unwrap_or("");
+    let mine = |c: &&ToolCall| c.session == session && c.agent == agent && later(entry, c);
+    // One call once: a copy of it (import archive) only when the session
+    // itself does not hold it.
+    let twin = |c: &ToolCall| {
+        is_copy(&c.source)
+            && calls.iter().any(|o| {
+                !is_copy(&o.source)
+                    && o.session == c.session
+                    && o.tool == c.tool
+                    && o.arguments == c.arguments
+                    && o.time == c.time
+            })
+    };
     calls
         .iter()
-        .filter(|c| c.session == session && c.agent == agent && later(entry, c))
+        .filter(mine)
+        .filter(|c| !twin(c))
         .take(MAX_CALLS)
         .map(|c| {
             let mut rules: Vec<String> = hits
