@@ -1135,8 +1135,8 @@ fn hunt_reads_task_runs_the_memory_index_and_import_archives() {
     let got = stores_hit(&v);
     // The prompt of the task run, the 'sessions' chunk (row 1), and line 5
     // of the archived transcript (the fetched page) carry the injection; the
-    // archive's line 6 is the exec it led to. The 'memory' chunk (row 2) is
-    // clean.
+    // archive's line 6 is the exec it led to, line 8 the cron job it
+    // planted. The 'memory' chunk (row 2) is clean.
     let want: BTreeSet<(String, String)> = [
         (
             "injection.ignore_instructions",
@@ -1164,6 +1164,11 @@ fn hunt_reads_task_runs_the_memory_index_and_import_archives() {
         ("chain.injection_to_action", &format!("{archive}:5")),
         ("ioc.clawhub_campaign", &format!("{archive}:6")),
         ("tool.exec", &format!("{archive}:6")),
+        // Line 8: the cron job the agent planted.
+        ("exec.download_and_run", &format!("{archive}:8")),
+        ("ioc.clawhub_campaign", &format!("{archive}:8")),
+        ("write.persistence_path", &format!("{archive}:8")),
+        ("tool.exec", &format!("{archive}:8")),
     ]
     .iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -1975,6 +1980,11 @@ fn chain_joins_a_planted_cron_job_with_persistence_in_sqlite() {
     let db = h.state().join("agents/main/agent/openclaw-agent.sqlite");
     let c = rusqlite::Connection::open(&db).unwrap();
     for (id, ev) in [("sess-cron", &evil), ("sess-clean", &clean)] {
+        c.execute(
+            "INSERT INTO session_nodes (session_key, current_session_id, entry_json, updated_at, created_at, status) VALUES (?1, ?2, '{}', 0, 0, 'running')",
+            rusqlite::params![format!("agent:main:telegram:direct:{id}-peer"), id],
+        )
+        .unwrap();
         c.execute(
             "INSERT INTO session_windows (session_id, session_key, reason, created_at, updated_at, started_at, chat_type, channel) \
              VALUES (?1, ?2, 'initial', 0, 0, 0, 'direct', 'telegram')",

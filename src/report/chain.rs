@@ -35,11 +35,14 @@ pub fn origin_words(o: &ChainOrigin) -> String {
     } else {
         o.text.clone()
     };
+    if let Some(u) = o.url.as_ref().filter(|u| !s.contains(u.as_str())) {
+        let _ = write!(s, " from {u}");
+    }
     if let Some(ch) = &o.channel {
-        let _ = write!(s, " via {ch}");
+        let _ = write!(s, " in a {ch} session");
     }
     if let Some(from) = &o.sender {
-        let _ = write!(s, " from sender {from}");
+        let _ = write!(s, " with sender {from}");
     }
     if let Some(f) = &o.file {
         let _ = write!(s, " (file {f})");
@@ -156,7 +159,6 @@ pub fn markdown(o: &mut String, chains: &[AttackChain]) {
                 rows.len() - MAX_ROWS
             );
         }
-        let _ = writeln!(o);
     }
 }
 
@@ -249,7 +251,7 @@ mod tests {
         let steps: Vec<&str> = r.iter().map(|x| x.step).collect();
         assert_eq!(steps, ["injected", "tool call", "file changed"]);
         assert!(
-            r[0].what.contains("via telegram from sender 991"),
+            r[0].what.contains("in a telegram session with sender 991"),
             "{}",
             r[0].what
         );

@@ -124,20 +124,12 @@ fn ran(r: &Report, hits: &[Hit], hp: &super::sources::HostPaths) -> String {
 }
 
 /// What the earliest attack chain ran first: its first call a rule
-/// flagged, and how many other flagged actions there are.
+/// flagged, and how many more flagged calls the chain holds.
 fn chain_ran(r: &Report, acts: &[&Hit], hp: &super::sources::HostPaths) -> Option<String> {
-    let k = first_chain(r)?.calls.iter().find(|k| !k.rules.is_empty())?;
-    // OpenClaw keeps copies of a row (import archives, memory): count
-    // what was run, not rows.
-    let mut others: Vec<&str> = acts
-        .iter()
-        .filter(|h| h.source != k.source)
-        .map(|h| h.snippet.as_str())
-        .filter(|s| !k.command.contains(s))
-        .collect();
-    others.sort_unstable();
-    others.dedup();
-    let more = others.len();
+    let chain = first_chain(r)?;
+    let k = chain.calls.iter().find(|k| !k.rules.is_empty())?;
+    // The chain's calls are already one per call (copies left out).
+    let more = chain.calls.iter().filter(|c| !c.rules.is_empty()).count() - 1;
     // The rule's title says what it is; the ids when no hit is at hand.
     let what = acts
         .iter()
@@ -150,7 +142,7 @@ fn chain_ran(r: &Report, acts: &[&Hit], hp: &super::sources::HostPaths) -> Optio
         k.time.as_deref().unwrap_or("time unknown"),
         hp.map(&k.source),
         if more > 0 {
-            format!(", and {more} more flagged action(s)")
+            format!(", and {more} more")
         } else {
             String::new()
         }

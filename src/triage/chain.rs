@@ -105,8 +105,8 @@ pub fn join(
                         && !is_copy(&h.source)
                 })
                 .unwrap_or(first);
-            let calls = calls_after(entry, hits, calls);
-            let files = calls
+            let after = calls_after(entry, hits, calls);
+            let files = after
                 .iter()
                 .flat_map(|(call, raw)| raw.writes.iter().map(move |w| (call, w)))
                 .map(|(call, w)| file(dep, entry, &call.source, w, facts))
@@ -124,8 +124,8 @@ pub fn join(
                 rule: entry.rule.clone(),
                 title: entry.title.clone(),
                 snippet: entry.snippet.clone(),
-                origin: origin(dep, entry),
-                calls: calls.into_iter().map(|(c, _)| c).collect(),
+                origin: origin(dep, entry, calls),
+                calls: after.into_iter().map(|(c, _)| c).collect(),
                 files,
             })
         })
@@ -228,8 +228,27 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The URL a tool result came from when its text does not say: the `url`
+/// argument of the last call of that tool before it in the session.
+fn fetched_url(entry: &Hit, calls: &[ToolCall]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Args {
+        url: Option<String>,
+    }
+    let tool = entry.origin.as_deref()?.strip_prefix("result of ")?;
+    let session = entry.session.as_deref().unwrap_or("");
+    calls
+        .iter()
+        .rev()
+        .find(|c| {
+            c.session == session && c.tool == tool && c.source != entry.source && !later(entry, c)
+        })
+        .and_then(|c| serde_json::from_str::<Args>(&c.arguments).ok()?.url)
+        .map(|u| crate::sanitize::escape(&u))
+}
+
 /// Where the injected text came from.
-fn origin(dep: &Deployment, entry: &Hit) -> ChainOrigin {
+fn origin(dep: &Deployment, entry: &Hit, calls: &[ToolCall]) -> ChainOrigin {
     let text = entry.origin.clone().unwrap_or_default();
     let mut o = ChainOrigin {
         kind: "unknown".into(),
@@ -244,13 +263,19 @@ fn origin(dep: &Deployment, entry: &Hit) -> ChainOrigin {
         o.file = Some(entry.source.clone());
     } else if text == "user message" {
         o.kind = "message".into();
+    } else if let Some(url) = fetched_url(entry, calls) {
+        o.kind = "url".into();
+        o.url = Some(url);
+    } else if text.starts_with("result of ") {
+        o.kind = "tool_result".into();
+    }
+    // The session's channel and peer frame whatever it read.
+    if o.channel.is_none() {
         let session = entry.session.as_deref().unwrap_or("");
         let agent = entry.agent.as_deref().unwrap_or("");
         if let Some(key) = session_key(dep, agent, session) {
             (o.channel, o.sender) = channel_and_sender(&key);
         }
-    } else if text.starts_with("result of ") {
-        o.kind = "tool_result".into();
     }
     o
 }
@@ -516,6 +541,26 @@ mod tests {
             source: source.into(),
             writes: vec![],
         }
+    }
+
+    #[test]
+    fn a_fetched_pages_url_comes_from_the_call_before_it() {
+        let mut e = hit("/a.jsonl:5", Some("2026-11-21T08:00:03.000Z"));
+        e.origin = Some("result of web_fetch".into());
+        let mut fetch = call("/a.jsonl:4", Some("2026-11-21T08:00:02.000Z"));
+        fetch.tool = "web_fetch".into();
+        fetch.arguments = r#"{"url":"https://evil.test/p"}"#.into();
+        let mut later_fetch = fetch.clone();
+        later_fetch.source = "/a.jsonl:9".into();
+        later_fetch.time = Some("2026-11-21T08:00:09.000Z".into());
+        later_fetch.arguments = r#"{"url":"https://later.test/"}"#.into();
+        let calls = [fetch, later_fetch];
+        assert_eq!(
+            fetched_url(&e, &calls).as_deref(),
+            Some("https://evil.test/p")
+        );
+        e.origin = Some("user message".into());
+        assert_eq!(fetched_url(&e, &calls), None);
     }
 
     #[test]
