@@ -757,6 +757,10 @@ pub struct HuntRecord {
     /// deployment, as a case artifact (absent in older journals).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<ArtifactRef>,
+    /// Each session's attack told as a chain, with the files it changed
+    /// (absent in older journals).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chains: Vec<AttackChain>,
 }
 
 /// A case artifact a command wrote into the case dir ([`crate::artifact`]):
@@ -800,6 +804,110 @@ pub struct CaseEvent {
     /// `file:line`, `db:table:rowid` or a host path.
     #[serde(rename = "where")]
     pub location: String,
+}
+
+/// Where the injected text of a chain came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChainOrigin {
+    /// `message` (an inbound message), `url` (fetched content), `file` (a
+    /// skill, memory or prompt file the agent read) or `unknown`.
+    pub kind: String,
+    /// The channel an inbound message came through (`telegram`), when the
+    /// session names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The sender (the peer id of the session key), when the session names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    /// The fetched URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The skill, memory or prompt file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The hunt's own words for it (`result of web_fetch from …`), escaped.
+    #[serde(default)]
+    pub text: String,
+}
+
+/// A tool call that followed the injected text in the same session.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChainCall {
+    pub time: Option<String>,
+    /// `file:line` or `db:table:rowid`.
+    pub source: String,
+    pub tool: String,
+    /// The command or arguments, redacted, escaped and cut short.
+    pub command: String,
+    /// The hunt rules the call hit (empty for a call no rule flagged).
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
+/// A persistence item a chain's write landed on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChainPersistence {
+    pub mechanism: String,
+    /// The item's flags (its id within the persistence record).
+    #[serde(default)]
+    pub flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+}
+
+/// A file a chain's tool calls wrote or changed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChainFile {
+    /// Host path, escaped.
+    pub path: String,
+    /// The source of the tool call that wrote it.
+    pub written_by: String,
+    /// Its mtime and ctime on the host (RFC 3339), when it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ctime: Option<String>,
+    /// Whether it changed after the injected row (mtime or ctime later);
+    /// `None` when the file or a time is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_after: Option<bool>,
+    /// The flagged persistence item at this path in the case's last
+    /// `ir persistence` record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<ChainPersistence>,
+}
+
+/// One session's attack: the injected row, where it came from, the tool
+/// calls after it and the files they changed, in order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttackChain {
+    pub session: Option<String>,
+    pub agent: Option<String>,
+    /// When the injected row was written.
+    pub time: Option<String>,
+    /// The injected row (`file:line` or `db:table:rowid`).
+    pub source: String,
+    /// The rule the injected text hit, and its title.
+    pub rule: String,
+    #[serde(default)]
+    pub title: String,
+    /// The injected text, escaped and cut short.
+    #[serde(default)]
+    pub snippet: String,
+    #[serde(default)]
+    pub origin: ChainOrigin,
+    #[serde(default)]
+    pub calls: Vec<ChainCall>,
+    #[serde(default)]
+    pub files: Vec<ChainFile>,
+}
+
+/// What `ir inventory` journals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InventoryRecord {
+    pub deployment: DeploymentSummary,
+    #[serde(default)]
+    pub problems: Vec<crate::openclaw::Problem>,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -861,6 +861,95 @@ fn another_deployments_gateway_is_not_ours() {
     );
 }
 
+/// Points a gateway's `logging.file` at `file` (before it starts).
+fn log_to(gw: &Gateway, file: &Path) {
+    let cfg = gw.state.join("openclaw.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg).unwrap()).unwrap();
+    v["logging"] = serde_json::json!({ "file": file });
+    std::fs::write(&cfg, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+/// `ir --json hunt` on a gateway's state dir, with its own case.
+fn hunt_json(gw: &Gateway) -> serde_json::Value {
+    let out = ir_on(&gw.state, &gw.dir.path().join("case"))
+        .args(["--json", "hunt"])
+        .output()
+        .unwrap();
+    json_out(&out)
+}
+
+/// The hits of a hunt whose row is a line of `log`.
+fn hits_in<'a>(v: &'a serde_json::Value, log: &Path) -> Vec<&'a serde_json::Value> {
+    let log = log.display().to_string();
+    v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["source"].as_str().unwrap().starts_with(&log))
+        .collect()
+}
+
+// Two real gateways on one host writing one log file: the hunt of one
+// reports nothing from the other's lines, and the other's hunt finds them.
+#[test]
+fn hunt_on_one_of_two_gateways_reports_nothing_of_the_others_log_lines() {
+    let (Some(mut ours), Some(mut other)) = (Gateway::onboard(), Gateway::onboard()) else {
+        return skip_or_fail(
+            "openclaw is not installed: run scripts/install-openclaw.sh (or set IR_OPENCLAW)",
+        );
+    };
+    let logs = tempfile::tempdir().unwrap();
+    let shared = std::fs::canonicalize(logs.path())
+        .unwrap()
+        .join("openclaw-shared.log");
+    log_to(&ours, &shared);
+    log_to(&other, &shared);
+    ours.run();
+    other.run();
+    // The other gateway logs a finding: a client with a wrong token.
+    let mut c = Command::new(&other.bin);
+    other.env(&mut c);
+    let _ = c
+        .args(["gateway", "call", "health", "--json", "--url"])
+        .arg(format!("ws://127.0.0.1:{}", other.port))
+        .args(["--token", "wrong-token-0123456789abcdef0123"])
+        .output()
+        .unwrap();
+    assert!(
+        log_shows(&shared, "unauthorized", Duration::from_secs(20)),
+        "the other gateway logged no unauthorized connection"
+    );
+    let v = hunt_json(&ours);
+    assert!(
+        v["other_deployment_lines"].as_u64().unwrap() > 0,
+        "no line was the other's: {}",
+        v["other_deployment_lines"]
+    );
+    let mine = hits_in(&v, &shared);
+    assert!(mine.is_empty(), "findings from the shared log: {mine:#?}");
+    assert!(
+        v["unattributed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["rule"] != "log.unauthorized"),
+        "{}",
+        v["unattributed"]
+    );
+    // The other's hunt does find it, and leaves out our lines.
+    let w = hunt_json(&other);
+    assert!(
+        hits_in(&w, &shared)
+            .iter()
+            .any(|h| h["rule"] == "log.unauthorized"),
+        "{:#?}",
+        w["hits"]
+    );
+    // Both wrote the one file: to the other, our lines are another's.
+    assert!(w["other_deployment_lines"].as_u64().unwrap() > 0);
+}
+
 #[test]
 fn clear_sessions_leaves_a_database_openclaw_starts_on() {
     let Some(mut gw) = Gateway::onboard_with_session() else {

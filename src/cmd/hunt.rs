@@ -31,14 +31,15 @@ pub const HUNT_EVENTS: &str = "hunt-events.jsonl";
 
 /// Runs the hunt.
 pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
-    let (report, exit) = ctx.journaled("hunt", |_| {
+    let (report, exit) = ctx.journaled("hunt", |run| {
         crate::cmd::timeline::check_root(ctx)?;
         let rules = hunt::rules(a.rules.as_deref())?;
         let dep = ctx.discover()?;
+        let facts = crate::triage::chain::CaseFacts::from_journal(run.journal().path(), &dep)?;
         // Every event goes to a case artifact for the report's timeline;
-        // the journal keeps counts and the first hundred hits.
+        // the journal keeps counts, the first hundred hits and the chains.
         let mut events = crate::artifact::EventWriter::create(&ctx.global.case, HUNT_EVENTS)?;
-        let r = hunt::run_with(&dep, &rules, &a.log, Some(&mut events))?;
+        let r = hunt::run_in_case(&dep, &rules, &a.log, &facts, Some(&mut events))?;
         let events = events.finish()?;
         let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
         for h in &r.hits {
@@ -60,6 +61,7 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
             top_hits: r.hits.iter().take(100).cloned().collect(),
             other_deployment_lines: r.other_deployment_lines,
             events: Some(events),
+            chains: r.chains.clone(),
         })?;
         Ok((r, Outcome { exit, details }))
     })?;
@@ -74,7 +76,7 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
 }
 
 /// `--jsonl`: hits first (what a pipeline waits for), then tool calls,
-/// unreadable sources and the summary.
+/// unreadable sources, hits listed apart, each attack chain and the summary.
 fn print_lines(r: &hunt::Report) {
     use crate::output::tagged;
     for h in &r.hits {
@@ -88,6 +90,9 @@ fn print_lines(r: &hunt::Report) {
     }
     for h in &r.unattributed {
         crate::output::print_jsonl(&tagged("unattributed_hit", h));
+    }
+    for c in &r.chains {
+        crate::output::print_jsonl(&tagged("chain", c));
     }
     crate::output::print_jsonl(&serde_json::json!({
         "record": "summary", "sources": r.sources.len(), "tool_calls": r.tool_calls.len(),

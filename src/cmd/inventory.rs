@@ -22,10 +22,10 @@ pub fn run(ctx: &Ctx, _a: &InventoryArgs) -> Result<Exit> {
         } else {
             Exit::Error
         };
-        let details = json!({
-            "deployment": dep.summary(),
-            "problems": dep.problems,
-        });
+        let details = serde_json::to_value(crate::record::InventoryRecord {
+            deployment: dep.summary(),
+            problems: dep.problems.clone(),
+        })?;
         Ok((dep, Outcome { exit, details }))
     })?;
     if ctx.global.json {

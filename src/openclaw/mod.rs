@@ -44,7 +44,7 @@ pub struct LogDir {
 }
 
 /// Something that could not be read; discovery goes on without it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Problem {
     pub path: String,
     pub message: String,

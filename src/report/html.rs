@@ -63,6 +63,7 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "<h1>Incident report: {}</h1>", esc(host));
     header(&mut o, r);
     summary(&mut o, r);
+    super::chain::html(&mut o, super::chain::of(r));
     iocs(&mut o, r);
     timeline(&mut o, r);
     findings(&mut o, r);

@@ -43,6 +43,7 @@ pub fn render(r: &Report) -> String {
     let mut o = String::new();
     header(&mut o, r);
     summary(&mut o, r);
+    super::chain::markdown(&mut o, super::chain::of(r));
     iocs(&mut o, &r.iocs);
     timeline(&mut o, r);
     findings(&mut o, &r.findings);

@@ -10,6 +10,7 @@
 //! every path is a host path, so the three files name the same things the
 //! same way.
 
+pub mod chain;
 pub mod html;
 pub mod markdown;
 pub mod model;
@@ -288,6 +289,7 @@ fn story(
     r.header = header(r, entries, hp);
     r.summary = summary::summarise(r, &hits, hp);
     if let Some(h) = r.triage.hunt.as_mut() {
+        chain::map_paths(h, hp);
         for hit in &mut h.top_hits {
             hit.source = hp.map(&hit.source);
             hit.snippet = hp.map(&hit.snippet);

@@ -27,6 +27,17 @@ fn started(r: &Report, hits: &[Hit], hp: &super::sources::HostPaths) -> String {
     if r.triage.hunt.is_none() {
         return "unknown: the transcripts were not hunted (ir hunt)".into();
     }
+    // The attack chain tells where it came from best (channel and sender).
+    if let Some(c) = first_chain(r) {
+        return format!(
+            "{} in {} (session {}, {}), at {}",
+            c.title,
+            super::chain::origin_words(&c.origin),
+            c.session.as_deref().unwrap_or("unknown"),
+            c.time.as_deref().unwrap_or("time unknown"),
+            hp.map(&c.source)
+        );
+    }
     // The text as the agent read it (a tool's result, a message) tells
     // where it came from; the copies OpenClaw keeps (task runs, memory,
     // import archives) come after.
@@ -71,6 +82,10 @@ fn ran(r: &Report, hits: &[Hit], hp: &super::sources::HostPaths) -> String {
         })
         .collect();
     acts.sort_by(|a, b| a.time.cmp(&b.time));
+    // The attack chain's first flagged call is what the injection led to.
+    if let Some(line) = chain_ran(r, &acts, hp) {
+        return line;
+    }
     let Some(first) = acts.first() else {
         return "no dangerous tool call was found".into();
     };
@@ -108,6 +123,66 @@ fn ran(r: &Report, hits: &[Hit], hp: &super::sources::HostPaths) -> String {
     )
 }
 
+/// What the earliest attack chain ran first: its first call a rule
+/// flagged, and how many more flagged calls the chain holds.
+fn chain_ran(r: &Report, acts: &[&Hit], hp: &super::sources::HostPaths) -> Option<String> {
+    let chain = first_chain(r)?;
+    let k = chain.calls.iter().find(|k| !k.rules.is_empty())?;
+    // The chain's calls are already one per call (copies left out).
+    let more = chain.calls.iter().filter(|c| !c.rules.is_empty()).count() - 1;
+    // The rule's title says what it is; the ids when no hit is at hand.
+    let what = acts
+        .iter()
+        .find(|h| h.source == k.source)
+        .map_or_else(|| k.rules.join(", "), |h| h.title.clone());
+    Some(format!(
+        "`{}` ({}, at {}, {}){}",
+        short(&format!("{} {}", k.tool, k.command)),
+        what,
+        k.time.as_deref().unwrap_or("time unknown"),
+        hp.map(&k.source),
+        if more > 0 {
+            format!(", and {more} more")
+        } else {
+            String::new()
+        }
+    ))
+}
+
+/// The earliest attack chain of the case's hunt.
+fn first_chain(r: &Report) -> Option<&crate::record::AttackChain> {
+    super::chain::of(r)
+        .iter()
+        .min_by(|a, b| a.time.cmp(&b.time))
+}
+
+/// A command cut to fit the line, backticks made quotes.
+fn short(cmd: &str) -> String {
+    let cmd = cmd.replace('`', "'");
+    if cmd.chars().count() > 160 {
+        cmd.chars().take(159).chain(std::iter::once('…')).collect()
+    } else {
+        cmd
+    }
+}
+
+/// The persistence items the attack chain's tool calls wrote, as a
+/// clause of the persistence line.
+fn chain_planted(r: &Report) -> String {
+    let mut planted: Vec<&str> = super::chain::of(r)
+        .iter()
+        .flat_map(|c| &c.files)
+        .filter(|f| f.persistence.is_some())
+        .map(|f| f.path.as_str())
+        .collect();
+    planted.sort_unstable();
+    planted.dedup();
+    match planted.len() {
+        0 => String::new(),
+        n => format!(" ({n} written by the attack chain)"),
+    }
+}
+
 /// The flagged persistence still in place (beyond being recent).
 fn persists(r: &Report) -> String {
     if r.triage.persistence.is_none() {
@@ -135,9 +210,10 @@ fn persists(r: &Report) -> String {
     names.dedup();
     let shown: Vec<&str> = names.iter().take(4).copied().collect();
     format!(
-        "{} flagged persistence item(s), {} still in place{}{}",
+        "{} flagged persistence item(s), {} still in place{}{}{}",
         planted.len(),
         still.len(),
+        chain_planted(r),
         if shown.is_empty() {
             String::new()
         } else {

@@ -84,6 +84,14 @@ impl Identity {
         id
     }
 
+    /// Adds gateway pids the case journal recorded for this deployment
+    /// (`ir inventory`, `ir stop`): its lines name them after it stopped.
+    pub fn add_pids(&mut self, pids: &[u32]) {
+        self.pids.extend_from_slice(pids);
+        self.pids.sort_unstable();
+        self.pids.dedup();
+    }
+
     fn names_our_path(&self, line: &str) -> bool {
         self.paths.iter().any(|p| {
             line.match_indices(p.as_str()).any(|(i, _)| {

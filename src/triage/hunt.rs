@@ -150,6 +150,11 @@ pub struct ToolCall {
     pub agent: String,
     pub time: Option<String>,
     pub source: String,
+    /// The paths it writes (a write tool's path argument, a shell
+    /// command's redirections and writers), escaped: the chain joins them
+    /// with the host and the persistence record.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<String>,
 }
 
 /// A rule that matched.
@@ -170,6 +175,9 @@ pub struct Report {
     /// Hits on shared-log lines that name no deployment, in a log another
     /// deployment writes too: listed apart, never counted as findings.
     pub unattributed: Vec<Hit>,
+    /// Each session's attack as a story: the injected row and its origin,
+    /// the tool calls after it, the files they changed.
+    pub chains: Vec<crate::record::AttackChain>,
 }
 
 struct Where<'a> {
@@ -441,9 +449,11 @@ impl Hunter<'_> {
         };
         let paths = ["path", "file_path", "filePath", "file", "target"];
         let named = |k: &&str| args.get(*k).and_then(Value::as_str);
+        let mut writes: Vec<String> = Vec::new();
         if is(WRITE_TOOLS) {
             for p in paths.iter().filter_map(named) {
                 self.check("write", p, w);
+                writes.push(crate::sanitize::escape(p));
             }
         }
         if is(READ_TOOLS) {
@@ -459,7 +469,9 @@ impl Hunter<'_> {
         };
         for p in written {
             self.check("write", &p, w);
+            writes.push(crate::sanitize::escape(&p));
         }
+        writes.dedup();
         self.report.tool_calls.push(ToolCall {
             tool: crate::sanitize::escape(&tool),
             arguments: self.redactor.quote(&shown, 0..char_floor(&shown, 2000)),
@@ -467,6 +479,7 @@ impl Hunter<'_> {
             agent: crate::sanitize::escape(w.agent),
             time: w.time.clone(),
             source: w.source.clone(),
+            writes,
         });
     }
 
@@ -804,23 +817,34 @@ fn ms_time(ms: i64) -> Option<String> {
 /// and transcript files, agent databases (transcripts, memory index), the
 /// global database's task runs, then logs. `Err(Interrupted)` on Ctrl-C.
 pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<Report> {
-    run_with(dep, rules, extra_logs, None)
+    run_in_case(
+        dep,
+        rules,
+        extra_logs,
+        &super::chain::CaseFacts::default(),
+        None,
+    )
 }
 
-/// [`run`], writing every transcript message, tool call and log line of
-/// this deployment to `events` as it reads them (memory stays bounded).
-pub fn run_with(
+/// [`run`] with what the case journal knows: the gateway pids it recorded
+/// are ours in a shared log, and each chain's files are joined with its
+/// persistence record. Every transcript message, tool call and log line of
+/// this deployment goes to `events` as it is read (memory stays bounded).
+pub fn run_in_case(
     dep: &Deployment,
     rules: &[Rule],
     extra_logs: &[PathBuf],
+    facts: &super::chain::CaseFacts,
     events: Option<&mut crate::artifact::EventWriter>,
 ) -> Result<Report> {
+    let mut identity = super::attribution::Identity::of(dep);
+    identity.add_pids(&facts.pids);
     let mut h = Hunter {
         rules,
         report: Report::default(),
         seen: Default::default(),
         redactor: crate::redact::Redactor::for_deployment(dep),
-        identity: super::attribution::Identity::of(dep),
+        identity,
         events,
         events_error: None,
     };
@@ -849,7 +873,17 @@ pub fn run_with(
     if let Some(e) = h.events_error.take() {
         return Err(e);
     }
-    let chains = chains(&h.report.hits);
+    let mut chains = chains(&h.report.hits);
+    let told = super::chain::join(dep, &chains, &h.report.hits, &h.report.tool_calls, facts);
+    for c in &mut chains {
+        if let Some(t) = told
+            .iter()
+            .find(|t| t.source == c.source && t.session == c.session)
+        {
+            c.snippet.push_str(&super::chain::files_line(t));
+        }
+    }
+    h.report.chains = told;
     h.report.hits.extend(chains);
     h.report.hits.sort_by(|a, b| {
         b.severity
@@ -864,6 +898,14 @@ pub fn run_with(
 const ENTRY_FAMILIES: &[&str] = &["injection", "jailbreak", "obfuscation", "exfil"];
 /// Families of what the agent did that an attack leads to.
 const ACTION_FAMILIES: &[&str] = &["exec", "secrets", "persistence", "config", "write", "ioc"];
+/// Whether a hit is the kind of text that starts an attack.
+pub(super) fn is_entry(h: &Hit) -> bool {
+    h.severity >= Severity::Warn
+        && h.family
+            .as_deref()
+            .is_some_and(|f| ENTRY_FAMILIES.contains(&f))
+}
+
 /// At most this many rows are named in one chain.
 const MAX_CHAIN: usize = 20;
 
@@ -1116,7 +1158,9 @@ impl<R: Read> Read for Capped<R> {
 fn log_files(dep: &Deployment, extra_logs: &[PathBuf]) -> Vec<(PathBuf, bool)> {
     let mut logs: Vec<(PathBuf, bool)> = Vec::new();
     for l in dep.logs.iter().filter(|l| l.exists) {
-        let shared = matches!(l.kind, "shared-tmp" | "fallback-tmp");
+        // A configured `logging.file` may be another deployment's too
+        // (two configs naming one file): judged line by line like /tmp's.
+        let shared = matches!(l.kind, "shared-tmp" | "fallback-tmp" | "configured");
         for f in &l.files {
             if let Some(raw) = crate::sanitize::unescape_bytes(f) {
                 let name = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&raw);

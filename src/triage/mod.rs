@@ -4,6 +4,7 @@
 
 pub mod attributes;
 pub mod attribution;
+pub mod chain;
 pub mod hunt;
 pub mod normalize;
 pub mod packages;
