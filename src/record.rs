@@ -748,6 +748,12 @@ pub struct HuntRecord {
     /// another deployment (absent in older journals).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub other_deployment_lines: u64,
+    /// Transcript events over the hunt's size cap, not matched, and the
+    /// bytes they held (absent in older journals, and when none was cut).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cut_events: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cut_bytes: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
