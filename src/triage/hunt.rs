@@ -309,6 +309,21 @@ fn origin_of(role: &str, msg: &Value) -> String {
     }
 }
 
+/// The views `field` is matched in: what the agent read and ran as the
+/// model saw it ([`normalize`]), paths and log lines as they are.
+fn views_of(field: &str, text: &str) -> normalize::Views {
+    if matches!(field, "text" | "tool") {
+        return normalize::views(text);
+    }
+    normalize::Views {
+        views: vec![normalize::View {
+            how: None,
+            text: text.to_string(),
+        }],
+        url: None,
+    }
+}
+
 /// A transcript event's own time, escaped (it is the host's text).
 fn event_time(v: &Value) -> Option<String> {
     v.get("timestamp")
@@ -383,7 +398,9 @@ impl Judge<'_> {
         w: &Where,
         origin: Option<&str>,
     ) {
-        self.match_views(out, field, text, w, origin, false);
+        if !text.is_empty() {
+            self.match_views(out, field, &views_of(field, text), w, origin, false);
+        }
     }
 
     /// [`Self::check_from`], leaving out the rules that judge a parsed
@@ -392,27 +409,13 @@ impl Judge<'_> {
         &self,
         out: &mut Found,
         field: &str,
-        text: &str,
+        views: &normalize::Views,
         w: &Where,
         origin: Option<&str>,
         parsed: bool,
     ) {
         let of_field =
             |r: &&Rule| r.fields.iter().any(|f| f == field) && !(parsed && !r.stages.is_empty());
-        if text.is_empty() || !self.rules.iter().any(|r| of_field(&r)) {
-            return;
-        }
-        let views = if matches!(field, "text" | "tool") {
-            normalize::views(text)
-        } else {
-            normalize::Views {
-                views: vec![normalize::View {
-                    how: None,
-                    text: text.to_string(),
-                }],
-                url: None,
-            }
-        };
         let origin = match (origin, &views.url) {
             (Some(o), Some(u)) => Some(format!("{o} from {}", crate::sanitize::escape(u))),
             (Some(o), None) => Some(o.to_string()),
@@ -450,11 +453,11 @@ impl Judge<'_> {
         &self,
         out: &mut Found,
         line: &str,
+        views: &normalize::Views,
         stages: &[crate::triage::shell::Stage],
         w: &Where,
     ) {
         let staged = |r: &&Rule| !r.stages.is_empty() && r.fields.iter().any(|f| f == "tool");
-        let mut views: Option<normalize::Views> = None;
         for r in self.rules.iter().filter(staged) {
             if out
                 .hits
@@ -470,7 +473,6 @@ impl Judge<'_> {
                 continue;
             }
             let Some(re) = &r.command_regex else { continue };
-            let views = views.get_or_insert_with(|| normalize::views(line));
             if let Some((v, m)) = views
                 .views
                 .iter()
@@ -553,8 +555,10 @@ impl Judge<'_> {
         let line = format!("{tool} {shown}");
         match command {
             Some(c) => {
-                self.match_views(out, "tool", &line, w, None, true);
-                self.match_stages(out, &line, &crate::triage::shell::stages(c), w);
+                let views = normalize::views(&line);
+                self.match_views(out, "tool", &views, w, None, true);
+                let stages = crate::triage::shell::stages(c);
+                self.match_stages(out, &line, &views, &stages, w);
             }
             None => self.check_from(out, "tool", &line, w, None),
         }
