@@ -414,8 +414,9 @@ impl Judge<'_> {
         origin: Option<&str>,
         parsed: bool,
     ) {
-        let of_field =
-            |r: &&Rule| r.fields.iter().any(|f| f == field) && !(parsed && !r.stages.is_empty());
+        // A parsed command is judged by the stage rules instead.
+        let staged_away = |r: &Rule| parsed && !r.stages.is_empty();
+        let of_field = |r: &&Rule| r.fields.iter().any(|f| f == field) && !staged_away(r);
         let origin = match (origin, &views.url) {
             (Some(o), Some(u)) => Some(format!("{o} from {}", crate::sanitize::escape(u))),
             (Some(o), None) => Some(o.to_string()),
