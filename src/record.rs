@@ -761,6 +761,12 @@ pub struct HuntRecord {
     /// (absent in older journals).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chains: Vec<AttackChain>,
+    /// Transcript events over the hunt's size cap, not matched, and the
+    /// bytes they held (absent in older journals, and when none was cut).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cut_events: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cut_bytes: u64,
 }
 
 /// A case artifact a command wrote into the case dir ([`crate::artifact`]):

@@ -1542,6 +1542,16 @@ fn hunt_names_an_oversized_event_and_goes_on() {
             .any(|u| u.contains("over the") && u.contains("transcript_events")),
         "{unreadable:?}"
     );
+    // Counted as cut, with its size, in the JSON and the text output.
+    let v = json_out(&h.ir().args(["--json", "hunt"]).output().unwrap());
+    assert_eq!(v["cut_events"], 1, "{v}");
+    assert!(v["cut_bytes"].as_u64().unwrap() > 17 << 20, "{v}");
+    let out = h.ir().arg("hunt").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("cut: 1 transcript events over the size cap"),
+        "{text}"
+    );
 }
 
 /// Regression, run as `nobody`: persistence skipped a root-only skill dir

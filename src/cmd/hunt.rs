@@ -62,6 +62,8 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
             other_deployment_lines: r.other_deployment_lines,
             events: Some(events),
             chains: r.chains.clone(),
+            cut_events: r.cut_events,
+            cut_bytes: r.cut_bytes,
         })?;
         Ok((r, Outcome { exit, details }))
     })?;
@@ -98,6 +100,7 @@ fn print_lines(r: &hunt::Report) {
         "record": "summary", "sources": r.sources.len(), "tool_calls": r.tool_calls.len(),
         "hits": r.hits.len(), "malformed": r.malformed, "unreadable": r.unreadable.len(),
         "other_deployment_lines": r.other_deployment_lines, "unattributed": r.unattributed.len(),
+        "cut_events": r.cut_events, "cut_bytes": r.cut_bytes,
     }));
 }
 
@@ -157,6 +160,13 @@ fn render(r: &hunt::Report, all_calls: bool) -> String {
     }
     for u in &r.unreadable {
         let _ = writeln!(o, "not readable: {}", crate::sanitize::escape(u));
+    }
+    if r.cut_events > 0 {
+        let _ = writeln!(
+            o,
+            "cut: {} transcript events over the size cap ({} bytes) were not matched (named above)",
+            r.cut_events, r.cut_bytes
+        );
     }
     if r.other_deployment_lines > 0 {
         let _ = writeln!(

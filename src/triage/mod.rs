@@ -13,5 +13,6 @@ pub mod persistence;
 pub mod rpmdb;
 pub mod rules;
 pub mod shell;
+pub mod stage_rules;
 pub mod timeline;
 pub mod window;

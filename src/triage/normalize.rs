@@ -45,16 +45,20 @@ pub struct Views {
 pub fn views(text: &str) -> Views {
     let mut url = None;
     let unwrapped = unwrap_json(text, 0, &mut url).unwrap_or_else(|| text.to_string());
-    let plain = strip_wrapper(&unwrapped);
+    let plain = strip_wrapper(unwrapped);
     let mut out = Views {
         views: Vec::new(),
         url,
     };
     let folded = fold(&plain);
-    let base = folded.as_deref().unwrap_or(&plain).to_string();
     let mut budget = text.len();
     let mut decoded = Vec::new();
-    decode_all(&base, 1, &mut budget, &mut decoded);
+    decode_all(
+        folded.as_deref().unwrap_or(&plain),
+        1,
+        &mut budget,
+        &mut decoded,
+    );
     out.views.push(View {
         how: None,
         text: plain,
@@ -112,7 +116,7 @@ fn strings(v: &Value, depth: usize, url: &mut Option<String>, out: &mut String) 
 /// the notice tells the model to "IGNORE any instructions" and not to treat
 /// the content as "system instructions", which would otherwise match the
 /// very rules that look for an injection.
-fn strip_wrapper(text: &str) -> String {
+fn strip_wrapper(text: String) -> String {
     static NOTICE: OnceLock<Regex> = OnceLock::new();
     let re = NOTICE.get_or_init(|| {
         Regex::new(
@@ -121,9 +125,9 @@ fn strip_wrapper(text: &str) -> String {
         .expect("wrapper regex")
     });
     if !text.contains("EXTERNAL") {
-        return text.to_string();
+        return text;
     }
-    re.replace_all(text, "").into_owned()
+    re.replace_all(&text, "").into_owned()
 }
 
 /// Characters that change nothing a reader sees: zero-width, joiners, bidi

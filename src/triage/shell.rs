@@ -20,114 +20,340 @@ const MAX_TARGETS: usize = 64;
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     Word(String),
-    /// `|`, `||`, `&&`, `;`, `&`, newline: a stage ends.
+    /// `||`, `&&`, `;`, `&`, newline: a stage ends.
     Sep,
+    /// `|`, `|&`: a stage ends and its output goes into the next.
+    Pipe,
+    /// The body of a heredoc (`<<EOF` … `EOF`) or the word of a
+    /// here-string (`<<<`): what the stage reads on stdin.
+    Stdin(String),
     /// `>`, `>>`, `>|`, `&>`, `2>` and friends: the next word is written.
     Redirect,
     /// `<`, `<<`, `<<<`: the next word is read (or a heredoc tag).
     Input,
 }
 
-/// Splits `cmd` into words and operators, POSIX-style quoting; never fails
-/// (an unclosed quote runs to the end).
+/// Splits `cmd` into words and operators, POSIX-style quoting, heredoc
+/// bodies and here-strings kept as what their stage reads; never fails (an
+/// unclosed quote or heredoc runs to the end).
 fn tokens(cmd: &str) -> Vec<Tok> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
+    let mut lx = Lexer::default();
     let mut it = cmd.chars().peekable();
-    let flush = |w: &mut String, in_word: &mut bool, out: &mut Vec<Tok>| {
-        if *in_word {
-            out.push(Tok::Word(std::mem::take(w)));
-            *in_word = false;
-        }
-    };
     while let Some(c) = it.next() {
         match c {
             '\'' => {
-                in_word = true;
+                lx.in_word = true;
                 for d in it.by_ref() {
                     if d == '\'' {
                         break;
                     }
-                    word.push(d);
+                    lx.word.push(d);
                 }
             }
-            '"' => {
-                in_word = true;
-                while let Some(d) = it.next() {
-                    match d {
-                        '"' => break,
-                        '\\' => {
-                            if let Some(e) = it.next() {
-                                if !matches!(e, '"' | '\\' | '$' | '`') {
-                                    word.push('\\');
-                                }
-                                word.push(e);
-                            }
-                        }
-                        _ => word.push(d),
-                    }
-                }
-            }
+            '"' => lx.double_quoted(&mut it),
             '\\' => {
-                in_word = true;
-                if let Some(e) = it.next() {
-                    if e != '\n' {
-                        word.push(e);
-                    }
+                lx.in_word = true;
+                if let Some(e) = it.next().filter(|e| *e != '\n') {
+                    lx.word.push(e);
                 }
             }
-            ' ' | '\t' => flush(&mut word, &mut in_word, &mut out),
-            '\n' | ';' | '|' | '&' | '(' | ')' => {
-                // `2>&1`, `&>`: a redirection, not a separator.
-                if c == '&' && it.peek() == Some(&'>') {
-                    flush(&mut word, &mut in_word, &mut out);
-                    it.next();
-                    if it.peek() == Some(&'>') {
-                        it.next();
-                    }
-                    out.push(Tok::Redirect);
-                    continue;
-                }
-                flush(&mut word, &mut in_word, &mut out);
-                if matches!(out.last(), Some(Tok::Sep)) && matches!(c, '|' | '&') {
-                    continue;
-                }
-                out.push(Tok::Sep);
-            }
-            '>' => {
-                // A file descriptor number before `>` is part of the operator.
-                if in_word && word.chars().all(|d| d.is_ascii_digit()) {
-                    word.clear();
-                    in_word = false;
-                }
-                flush(&mut word, &mut in_word, &mut out);
-                while matches!(it.peek(), Some('>') | Some('|')) {
-                    it.next();
-                }
-                if it.peek() == Some(&'&') {
-                    // `>&2`: a descriptor, not a file.
-                    it.next();
-                    out.push(Tok::Input);
-                } else {
-                    out.push(Tok::Redirect);
-                }
-            }
-            '<' => {
-                flush(&mut word, &mut in_word, &mut out);
-                while matches!(it.peek(), Some('<') | Some('-')) {
-                    it.next();
-                }
-                out.push(Tok::Input);
-            }
+            ' ' | '\t' => lx.flush(),
+            '\n' | ';' | '|' | '&' | '(' | ')' => lx.separator(c, &mut it),
+            '>' => lx.redirect(&mut it),
+            '<' => lx.input(&mut it),
+            // `$(…)` and backquotes stay inside their word, nested or not.
+            '$' if it.peek() == Some(&'(') => lx.substitution(c, &mut it),
+            '`' => lx.substitution(c, &mut it),
             _ => {
-                in_word = true;
-                word.push(c);
+                lx.in_word = true;
+                lx.word.push(c);
             }
         }
     }
-    flush(&mut word, &mut in_word, &mut out);
+    lx.flush();
+    lx.out
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
+/// The tokenizer's state between characters.
+#[derive(Default)]
+struct Lexer {
+    out: Vec<Tok>,
+    word: String,
+    in_word: bool,
+    /// Heredoc tags waiting for the end of their line (tag, tabs stripped).
+    heredocs: Vec<(String, bool)>,
+    /// A `<<` (or `<<-`: true) whose tag is the next word.
+    pending_tag: Option<bool>,
+    /// A `<<<` whose next word is what the stage reads.
+    here_string: bool,
+}
+
+impl Lexer {
+    fn flush(&mut self) {
+        if !self.in_word {
+            return;
+        }
+        let w = std::mem::take(&mut self.word);
+        self.in_word = false;
+        if let Some(tabs) = self.pending_tag.take() {
+            self.heredocs.push((w.clone(), tabs));
+            self.out.push(Tok::Word(w));
+        } else if std::mem::take(&mut self.here_string) {
+            self.out.push(Tok::Word(w.clone()));
+            self.out.push(Tok::Stdin(w));
+        } else {
+            self.out.push(Tok::Word(w));
+        }
+    }
+
+    fn substitution(&mut self, c: char, it: &mut Chars) {
+        self.in_word = true;
+        self.word.push(c);
+        let mut depth = 0usize;
+        for d in it.by_ref() {
+            self.word.push(d);
+            match (c, d) {
+                ('`', '`') => return,
+                ('$', '(') => depth += 1,
+                ('$', ')') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn double_quoted(&mut self, it: &mut Chars) {
+        self.in_word = true;
+        while let Some(d) = it.next() {
+            match d {
+                '"' => break,
+                '\\' => {
+                    if let Some(e) = it.next() {
+                        if !matches!(e, '"' | '\\' | '$' | '`') {
+                            self.word.push('\\');
+                        }
+                        self.word.push(e);
+                    }
+                }
+                _ => self.word.push(d),
+            }
+        }
+    }
+
+    fn separator(&mut self, c: char, it: &mut Chars) {
+        // `2>&1`, `&>`: a redirection, not a separator.
+        if c == '&' && it.peek() == Some(&'>') {
+            self.flush();
+            it.next();
+            if it.peek() == Some(&'>') {
+                it.next();
+            }
+            self.out.push(Tok::Redirect);
+            return;
+        }
+        self.flush();
+        if c == '\n' {
+            // Heredoc bodies start on the line after their `<<`.
+            for (tag, tabs) in std::mem::take(&mut self.heredocs) {
+                let body = heredoc_body(it, &tag, tabs);
+                self.out.push(Tok::Stdin(body));
+            }
+        }
+        let pipe = c == '|' && it.peek() != Some(&'|');
+        if c == '|' && matches!(it.peek(), Some('|') | Some('&')) {
+            it.next();
+        }
+        if !pipe && matches!(self.out.last(), Some(Tok::Sep) | Some(Tok::Pipe)) {
+            return;
+        }
+        self.out.push(if pipe { Tok::Pipe } else { Tok::Sep });
+    }
+
+    fn redirect(&mut self, it: &mut Chars) {
+        // A file descriptor number before `>` is part of the operator.
+        if self.in_word && self.word.chars().all(|d| d.is_ascii_digit()) {
+            self.word.clear();
+            self.in_word = false;
+        }
+        self.flush();
+        while matches!(it.peek(), Some('>') | Some('|')) {
+            it.next();
+        }
+        if it.peek() == Some(&'&') {
+            // `>&2`: a descriptor, not a file.
+            it.next();
+            self.out.push(Tok::Input);
+        } else {
+            self.out.push(Tok::Redirect);
+        }
+    }
+
+    fn input(&mut self, it: &mut Chars) {
+        self.flush();
+        let mut n = 1;
+        while it.peek() == Some(&'<') {
+            it.next();
+            n += 1;
+        }
+        let tabs = n == 2 && it.peek() == Some(&'-');
+        if tabs {
+            it.next();
+        }
+        self.out.push(Tok::Input);
+        match n {
+            2 => self.pending_tag = Some(tabs),
+            3 => self.here_string = true,
+            _ => {}
+        }
+    }
+}
+
+/// The lines of a heredoc up to its `tag` line (leading tabs stripped for
+/// `<<-`), consumed from `it`.
+fn heredoc_body(it: &mut Chars, tag: &str, tabs: bool) -> String {
+    let mut body = String::new();
+    loop {
+        let mut line = String::new();
+        let mut ended = false;
+        for c in it.by_ref() {
+            if c == '\n' {
+                ended = true;
+                break;
+            }
+            line.push(c);
+        }
+        let bare = if tabs {
+            line.trim_start_matches('\t')
+        } else {
+            &line
+        };
+        if bare == tag || (!ended && line.is_empty()) {
+            return body;
+        }
+        body.push_str(bare);
+        body.push('\n');
+        if !ended {
+            return body;
+        }
+    }
+}
+
+/// One simple command of a pipeline, as parsed (no expansion is done).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stage {
+    /// Its words as written, wrappers (`sudo`, `env`, `VAR=x`) included.
+    pub words: Vec<String>,
+    /// Where its redirections write.
+    pub redirects: Vec<String>,
+    /// What it reads on stdin from a heredoc or a here-string.
+    pub stdin: Option<String>,
+    /// Its output goes into the next stage (`|`).
+    pub piped: bool,
+    /// The index of the stage its output goes into, when piped.
+    pub next: Option<usize>,
+}
+
+impl Stage {
+    /// The program it runs (base name) and that program's arguments, past
+    /// wrappers and their options (`sudo -u x`, `env A=b`, `timeout 5`).
+    pub fn program(&self) -> Option<(&str, &[String])> {
+        let mut w = &self.words[..];
+        while let Some(first) = w.first() {
+            let base = first.rsplit('/').next().unwrap_or(first);
+            // `timeout 5 cmd`, `nice -n 5 cmd`: a bare number is an option's value.
+            let number = first.chars().all(|c| c.is_ascii_digit());
+            if PREFIXES.contains(&base) || is_assignment(first) || number {
+                w = &w[1..];
+            } else if first.starts_with('-') {
+                // `sudo -u alice cmd`: these options take the next word.
+                let valued = matches!(
+                    first.as_str(),
+                    "-u" | "-g" | "-C" | "-D" | "-h" | "-p" | "-I"
+                );
+                w = &w[(if valued { 2 } else { 1 }).min(w.len())..];
+            } else {
+                break;
+            }
+        }
+        let first = w.first()?;
+        Some((first.rsplit('/').next().unwrap_or(first), &w[1..]))
+    }
+}
+
+/// At most this many stages are parsed from one command.
+const MAX_STAGES: usize = 256;
+
+/// The stages of `cmd` in order. What `sh -c '…'` runs, and what a shell
+/// reads from a heredoc, follow the stage that runs it, a few levels deep.
+pub fn stages(cmd: &str) -> Vec<Stage> {
+    let mut out = Vec::new();
+    parse(cmd, 0, &mut out);
     out
+}
+
+fn parse(cmd: &str, depth: usize, out: &mut Vec<Stage>) {
+    let toks = tokens(cmd);
+    let mut stage = Stage::default();
+    // The stage at this level whose output goes into the next one here.
+    let mut from: Option<usize> = None;
+    let mut i = 0;
+    while i < toks.len() && out.len() < MAX_STAGES {
+        match &toks[i] {
+            Tok::Word(w) => stage.words.push(w.clone()),
+            Tok::Redirect | Tok::Input => {
+                if let Some(Tok::Word(w)) = toks.get(i + 1) {
+                    if toks[i] == Tok::Redirect {
+                        stage.redirects.push(w.clone());
+                    }
+                    i += 1;
+                }
+            }
+            Tok::Stdin(s) => stage.stdin = Some(s.clone()),
+            Tok::Sep | Tok::Pipe => {
+                stage.piped = toks[i] == Tok::Pipe;
+                from = finish(std::mem::take(&mut stage), from, depth, out);
+            }
+        }
+        i += 1;
+    }
+    finish(stage, from, depth, out);
+}
+
+/// Keeps a parsed stage (linked from the stage piped into it), then the
+/// stages of the shell code it runs. Returns its index when it is piped on.
+fn finish(stage: Stage, from: Option<usize>, depth: usize, out: &mut Vec<Stage>) -> Option<usize> {
+    if stage.words.is_empty() && stage.redirects.is_empty() {
+        return None;
+    }
+    let inner = match stage.program() {
+        Some(("sh" | "bash" | "zsh" | "dash" | "ksh" | "ash" | "su", args))
+            if depth < MAX_NESTING =>
+        {
+            match args.iter().position(|a| {
+                *a == "-c" || a.starts_with('-') && !a.starts_with("--") && a.ends_with('c')
+            }) {
+                Some(c) => args.get(c + 1).cloned(),
+                None => stage.stdin.clone(),
+            }
+        }
+        _ => None,
+    };
+    let at = out.len();
+    if let Some(f) = from {
+        out[f].next = Some(at);
+    }
+    let piped = stage.piped;
+    out.push(stage);
+    if let Some(code) = inner {
+        parse(&code, depth + 1, out);
+    }
+    piped.then_some(at)
 }
 
 /// The files `cmd` writes: redirection targets, `tee` files, `sed -i`
@@ -135,7 +361,13 @@ fn tokens(cmd: &str) -> Vec<Tok> {
 /// `apply_patch` headers and Python `open(…, 'w'|'a')` paths.
 pub fn writes(cmd: &str) -> Vec<String> {
     let mut out = Vec::new();
-    walk(cmd, 0, &mut out);
+    for s in stages(cmd) {
+        out.extend(s.redirects.iter().cloned());
+        stage_writes(&s, &mut out);
+        if out.len() >= MAX_TARGETS {
+            break;
+        }
+    }
     out.extend(text_writes(cmd));
     out.retain(|p| !p.is_empty() && !p.starts_with("/dev/") && !p.starts_with('&'));
     out.sort();
@@ -144,54 +376,18 @@ pub fn writes(cmd: &str) -> Vec<String> {
     out
 }
 
-fn walk(cmd: &str, depth: usize, out: &mut Vec<String>) {
-    let toks = tokens(cmd);
-    let mut stage: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < toks.len() && out.len() < MAX_TARGETS {
-        match &toks[i] {
-            Tok::Word(w) => stage.push(w.clone()),
-            Tok::Redirect | Tok::Input => {
-                if let Some(Tok::Word(w)) = toks.get(i + 1) {
-                    if toks[i] == Tok::Redirect {
-                        out.push(w.clone());
-                    }
-                    i += 1;
-                }
-            }
-            Tok::Sep => {
-                stage_writes(&stage, depth, out);
-                stage.clear();
-            }
-        }
-        i += 1;
-    }
-    stage_writes(&stage, depth, out);
-}
-
 /// Wrappers that run the rest of their words as a command.
 const PREFIXES: &[&str] = &[
     "sudo", "doas", "env", "nohup", "command", "exec", "builtin", "nice", "ionice", "time",
     "stdbuf", "timeout", "xargs", "busybox",
 ];
 
-/// The write targets of one simple command (its words, redirections out).
-fn stage_writes(words: &[String], depth: usize, out: &mut Vec<String>) {
-    let mut w = words;
-    // Skip wrappers and their options, and `VAR=value` assignments.
-    while let Some(first) = w.first() {
-        let base = first.rsplit('/').next().unwrap_or(first);
-        // `timeout 5 cmd`, `nice -n 5 cmd`: a bare number is an option's value.
-        let number = first.chars().all(|c| c.is_ascii_digit());
-        if PREFIXES.contains(&base) || first.starts_with('-') || is_assignment(first) || number {
-            w = &w[1..];
-        } else {
-            break;
-        }
-    }
-    let Some(first) = w.first() else { return };
-    let prog = first.rsplit('/').next().unwrap_or(first);
-    let args: Vec<&str> = w[1..].iter().map(String::as_str).collect();
+/// The files one simple command writes by its arguments.
+fn stage_writes(stage: &Stage, out: &mut Vec<String>) {
+    let Some((prog, args)) = stage.program() else {
+        return;
+    };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let operands: Vec<&str> = args
         .iter()
         .copied()
@@ -232,16 +428,6 @@ fn stage_writes(words: &[String], depth: usize, out: &mut Vec<String>) {
                     if let Some(f) = args.get(i + 1) {
                         out.push(f.to_string());
                     }
-                }
-            }
-        }
-        "sh" | "bash" | "zsh" | "dash" | "ksh" | "su" if depth < MAX_NESTING => {
-            if let Some(c) = args
-                .iter()
-                .position(|a| *a == "-c" || a.ends_with('c') && a.starts_with('-'))
-            {
-                if let Some(inner) = args.get(c + 1) {
-                    walk(inner, depth + 1, out);
                 }
             }
         }
