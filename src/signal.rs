@@ -39,8 +39,9 @@ pub fn check() -> anyhow::Result<()> {
 /// known step of a command that is otherwise too quick to catch. The
 /// points are `rotate:plan` (before the evidence gate, nothing changed)
 /// and `rotate:act` (mid-act: the config is rewritten, the revocation is
-/// next), and `timeline:walked` (the walk is done, the sort is next: what
-/// `--jsonl` streamed is already out). It never changes what the command
+/// next), `timeline:walked` (the walk is done, the sort is next: what
+/// `--jsonl` streamed is already out) and `hunt:read` (everything is read,
+/// the chains are next; likewise). It never changes what the command
 /// does, only when.
 pub fn test_pause(point: &str) {
     if std::env::var_os("IR_TEST_PAUSE_AT").is_none_or(|v| v != point) {

@@ -175,26 +175,45 @@ fn timeline_and_hunt_stream_json_lines() {
     }
 }
 
-/// `timeline --jsonl` writes each path as the walk finds it, before the
-/// walk's end: a pipeline downstream starts at once (issue 14).
+/// `timeline --jsonl` writes each path as the walk finds it, and `hunt
+/// --jsonl` each hit and tool call as it reads them, before the end: a
+/// pipeline downstream starts at once (issue 14).
 #[test]
-fn timeline_jsonl_streams_before_the_walk_ends() {
+fn jsonl_streams_before_the_command_ends() {
+    for (args, pause, first) in [
+        (
+            &["timeline", "--jsonl", "--since", "36500d"][..],
+            "timeline:walked",
+            &["entry"][..],
+        ),
+        (
+            &["hunt", "--jsonl"][..],
+            "hunt:read",
+            &["hit", "tool_call"][..],
+        ),
+    ] {
+        streams_before_the_end(args, pause, first);
+    }
+}
+
+fn streams_before_the_end(args: &[&str], pause: &str, first_records: &[&str]) {
     use std::io::BufRead;
     let h = Host::files();
     let mut child = h
         .command()
-        .args(["timeline", "--jsonl", "--since", "36500d"])
-        .env("IR_TEST_PAUSE_AT", "timeline:walked")
+        .args(args)
+        .env("IR_TEST_PAUSE_AT", pause)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let err = crate::util::wait_for_stderr(&mut child, "test pause at timeline:walked");
+    let err = crate::util::wait_for_stderr(&mut child, &format!("test pause at {pause}"));
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
     let v: serde_json::Value = serde_json::from_str(&first).expect("a JSON line");
-    assert_eq!(v["record"], "entry", "{first}");
+    let record = v["record"].as_str().unwrap_or_default();
+    assert!(first_records.contains(&record), "{args:?}: {first}");
     let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
     let status = child.wait().unwrap();

@@ -1165,7 +1165,9 @@ fn hunt_reads_task_runs_the_memory_index_and_import_archives() {
         ("ioc.clawhub_campaign", &format!("{archive}:6")),
         ("tool.exec", &format!("{archive}:6")),
         // Line 8: the cron job the agent planted.
-        ("exec.download_and_run", &format!("{archive}:8")),
+        // An echo of a cron line into a crontab downloads nothing itself:
+        // judged by its parsed stages it is a persistence write, not a
+        // download run as a program.
         ("ioc.clawhub_campaign", &format!("{archive}:8")),
         ("write.persistence_path", &format!("{archive}:8")),
         ("tool.exec", &format!("{archive}:8")),

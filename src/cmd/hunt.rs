@@ -2,6 +2,7 @@
 
 use crate::case::{Ctx, Outcome};
 use crate::exit::Exit;
+use crate::output::tagged;
 use crate::record::HuntRecord;
 use crate::triage::hunt;
 use anyhow::Result;
@@ -39,7 +40,18 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
         // Every event goes to a case artifact for the report's timeline;
         // the journal keeps counts, the first hundred hits and the chains.
         let mut events = crate::artifact::EventWriter::create(&ctx.global.case, HUNT_EVENTS)?;
-        let r = hunt::run_in_case(&dep, &rules, &a.log, &facts, Some(&mut events))?;
+        // `--jsonl` streams each hit and tool call as it is found.
+        let mut stream = |f: hunt::Streamed| match f {
+            hunt::Streamed::Hit(h) => crate::output::print_jsonl(&tagged("hit", h)),
+            hunt::Streamed::ToolCall(c) => crate::output::print_jsonl(&tagged("tool_call", c)),
+        };
+        let taps = hunt::Taps {
+            events: Some(&mut events),
+            found: a
+                .jsonl
+                .then_some(&mut stream as &mut dyn FnMut(hunt::Streamed)),
+        };
+        let r = hunt::run_in_case(&dep, &rules, &a.log, &facts, taps)?;
         let events = events.finish()?;
         let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
         for h in &r.hits {
@@ -77,15 +89,13 @@ pub fn run(ctx: &Ctx, a: &HuntArgs) -> Result<Exit> {
     Ok(exit)
 }
 
-/// `--jsonl`: hits first (what a pipeline waits for), then tool calls,
-/// unreadable sources, hits listed apart, each attack chain and the summary.
+/// `--jsonl`, after the hunt streamed each hit and tool call as it found
+/// them (reading order): the chain findings, known only once everything
+/// was read, unreadable sources, hits listed apart, each attack chain and
+/// the summary.
 fn print_lines(r: &hunt::Report) {
-    use crate::output::tagged;
-    for h in &r.hits {
+    for h in r.hits.iter().filter(|h| !h.chain.is_empty()) {
         crate::output::print_jsonl(&tagged("hit", h));
-    }
-    for c in &r.tool_calls {
-        crate::output::print_jsonl(&tagged("tool_call", c));
     }
     for u in &r.unreadable {
         crate::output::print_jsonl(&serde_json::json!({"record": "unreadable", "source": u}));

@@ -230,19 +230,51 @@ struct Hunter<'a> {
     sink: EventSink<'a>,
 }
 
-/// The event artifact being written (none for a plain hunt), and the
-/// first error writing it, returned when the hunt ends. Events reach it in
-/// reading order: the matching threads put theirs in [`Found`], and they
-/// are written as each event's findings join the report.
+/// A hit or a tool call, handed on as it joins the report.
+pub enum Streamed<'a> {
+    Hit(&'a Hit),
+    ToolCall(&'a ToolCall),
+}
+
+/// A hunt's outputs beside its report, fed while it reads.
+#[derive(Default)]
+pub struct Taps<'a> {
+    /// The event artifact: every transcript message, tool call and log
+    /// line of this deployment (memory stays bounded).
+    pub events: Option<&'a mut crate::artifact::EventWriter>,
+    /// Each hit and tool call as it joins the report, in reading order
+    /// (`--jsonl` streams them). A hit on a shared-log line that names no
+    /// deployment is never handed on: it is listed apart at the end.
+    pub found: Option<&'a mut dyn FnMut(Streamed<'_>)>,
+}
+
+/// The [`Taps`], and the first error writing the artifact, returned when
+/// the hunt ends. Events reach them in reading order: the matching threads
+/// put theirs in [`Found`], and they go out as each event's findings join
+/// the report.
 #[derive(Default)]
 struct EventSink<'a> {
     writer: Option<&'a mut crate::artifact::EventWriter>,
+    found: Option<&'a mut dyn FnMut(Streamed<'_>)>,
+    /// Set while a line whose hits may yet be set apart is judged.
+    hold: bool,
     error: Option<anyhow::Error>,
 }
 
 impl EventSink<'_> {
     fn wanted(&self) -> bool {
         self.writer.is_some()
+    }
+
+    /// Hands on what one event found, unless held.
+    fn tap(&mut self, f: &Found) {
+        if self.hold {
+            return;
+        }
+        if let Some(tap) = self.found.as_deref_mut() {
+            f.tool_calls.iter().for_each(|c| tap(Streamed::ToolCall(c)));
+            f.hits.iter().for_each(|h| tap(Streamed::Hit(h)));
+        }
     }
 
     fn push(&mut self, e: &crate::record::CaseEvent) {
@@ -406,6 +438,7 @@ impl Report {
     /// artifact lines go to `sink` in the same order.
     fn absorb(&mut self, f: Found, sink: &mut EventSink) {
         f.events.iter().for_each(|e| sink.push(e));
+        sink.tap(&f);
         self.hits.extend(f.hits);
         self.tool_calls.extend(f.tool_calls);
         self.malformed += f.malformed;
@@ -856,8 +889,12 @@ impl Hunter<'_> {
                 agent: "",
                 time,
             };
+            // Hits on a line that may be set apart wait for that verdict.
+            let apart = neighbours && owner == Owner::Unknown;
+            self.sink.hold = apart;
             self.check("log", &hay, &w);
-            if neighbours && owner == Owner::Unknown {
+            self.sink.hold = false;
+            if apart {
                 let apart = self.report.hits.split_off(before);
                 self.report.unattributed.extend(apart);
             } else {
@@ -1092,20 +1129,20 @@ pub fn run(dep: &Deployment, rules: &[Rule], extra_logs: &[PathBuf]) -> Result<R
         rules,
         extra_logs,
         &super::chain::CaseFacts::default(),
-        None,
+        Taps::default(),
     )
 }
 
 /// [`run`] with what the case journal knows: the gateway pids it recorded
 /// are ours in a shared log, and each chain's files are joined with its
-/// persistence record. Every transcript message, tool call and log line of
-/// this deployment goes to `events` as it is read (memory stays bounded).
-pub fn run_in_case(
+/// persistence record. What it reads and finds also goes to `taps` as it
+/// goes.
+pub fn run_in_case<'a>(
     dep: &Deployment,
-    rules: &[Rule],
+    rules: &'a [Rule],
     extra_logs: &[PathBuf],
     facts: &super::chain::CaseFacts,
-    events: Option<&mut crate::artifact::EventWriter>,
+    taps: Taps<'a>,
 ) -> Result<Report> {
     let mut identity = super::attribution::Identity::of(dep);
     identity.add_pids(&facts.pids);
@@ -1115,8 +1152,9 @@ pub fn run_in_case(
         redactor: crate::redact::Redactor::for_deployment(dep),
         identity,
         sink: EventSink {
-            writer: events,
-            error: None,
+            writer: taps.events,
+            found: taps.found,
+            ..Default::default()
         },
     };
     h.transcript_files(dep)?;
@@ -1141,6 +1179,8 @@ pub fn run_in_case(
             h.log(&l, shared)?;
         }
     }
+    crate::signal::test_pause("hunt:read");
+    crate::signal::check()?;
     if let Some(e) = h.sink.error.take() {
         return Err(e);
     }
@@ -2162,7 +2202,7 @@ mod tests {
             identity: Default::default(),
             sink: EventSink {
                 writer: Some(&mut events),
-                error: None,
+                ..Default::default()
             },
         };
         let mut text = String::new();
