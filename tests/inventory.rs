@@ -537,14 +537,7 @@ fn absolute_links_in_an_image_are_followed_inside_the_root() {
     std::fs::create_dir_all(h.path("/srv")).unwrap();
     std::fs::rename(h.state(), h.path("/srv/oc-ir-test")).unwrap();
     std::os::unix::fs::symlink("/srv/oc-ir-test", h.state()).unwrap();
-    let (v, out) = inventory(&h, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let state = v["deployment"]["paths"]["state_dir"].as_str().unwrap();
-    assert_eq!(state, h.path("/srv/oc-ir-test").to_str().unwrap());
+    let v = found_state_dir(&h, "/srv/oc-ir-test");
     assert_eq!(v["deployment"]["state_dir_symlink"], "/srv/oc-ir-test");
     assert!(soul_found(&h));
     let o = h.ir().args(["--json", "audit"]).output().unwrap();
@@ -561,13 +554,19 @@ fn absolute_links_in_an_image_are_followed_inside_the_root() {
     std::fs::create_dir_all(h.path("/var")).unwrap();
     std::fs::rename(h.path("/home"), h.path("/var/home")).unwrap();
     std::os::unix::fs::symlink("/var/home", h.path("/home")).unwrap();
-    let (v, out) = inventory(&h, &[]);
+    found_state_dir(&h, "/var/home/alice/.openclaw");
+    assert!(soul_found(&h));
+}
+
+/// Inventory succeeds and finds the state dir at `host` under the root.
+fn found_state_dir(h: &Host, host: &str) -> Value {
+    let (v, out) = inventory(h, &[]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let state = v["deployment"]["paths"]["state_dir"].as_str().unwrap();
-    assert_eq!(state, h.path("/var/home/alice/.openclaw").to_str().unwrap());
-    assert!(soul_found(&h));
+    assert_eq!(state, h.path(host).to_str().unwrap());
+    v
 }

@@ -179,13 +179,7 @@ fn interpreter_like(name: &str) -> bool {
 /// The configured safeBins of one scope: lowercased, trimmed, unique
 /// (`normalizeConfiguredSafeBins`).
 fn configured(v: Option<&Value>) -> BTreeSet<String> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(|s| s.trim().to_lowercase())
-        .filter(|s| !s.is_empty())
-        .collect()
+    super::reach::ids(v).into_iter().collect()
 }
 
 /// Profile names of one or two scopes (`resolveMergedSafeBinProfileFixtures`).

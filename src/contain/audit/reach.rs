@@ -38,7 +38,7 @@ pub(super) fn check(out: &mut Findings, dep: &Deployment, c: &Value) {
 }
 
 /// Lowercased, trimmed, non-empty strings of a list.
-fn ids(v: Option<&Value>) -> Vec<String> {
+pub(super) fn ids(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -186,16 +186,7 @@ fn has_api_key(v: &Value) -> bool {
 /// The browser plugin is enabled (`isBrowserEnabled`).
 fn browser_on(c: &Value) -> bool {
     let off = |k: &str| config::get(c, k) == Some(&Value::Bool(false));
-    let list = |k: &str| -> Vec<String> {
-        config::get(c, k)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(|s| s.trim().to_lowercase())
-            .filter(|s| !s.is_empty())
-            .collect()
-    };
+    let list = |k: &str| ids(config::get(c, k));
     let allow = list("plugins.allow");
     !off("browser.enabled")
         && !off("plugins.enabled")
