@@ -115,7 +115,7 @@ pub(super) fn check(out: &mut Findings, dep: &Deployment) -> Result<()> {
 
 /// The `SKILL.md` files under `<ws>/skills`, as paths through the links,
 /// and whether the walk stopped at a cap with dirs still queued.
-fn skill_files(root: &Path, ws: &Path) -> (Vec<PathBuf>, bool) {
+pub(super) fn skill_files(root: &Path, ws: &Path) -> (Vec<PathBuf>, bool) {
     let mut files = Vec::new();
     let skills = ws.join("skills");
     // OpenClaw lstats `skills` itself: a `skills` link is not walked.
