@@ -212,9 +212,10 @@ const fn nc(id: &'static str, reason: &'static str) -> NotChecked {
 const LIVE: &str = "needs a live gateway (openclaw security audit --deep)";
 const DOCKER: &str = "needs the Docker daemon";
 const PLUGIN: &str = "runs the channel or plugin's own JavaScript";
-/// Checks only `openclaw security audit --deep` runs (its default audit
-/// never raises them), whose logic `ir` has not ported.
-const DEEP: &str = "raised only by openclaw security audit --deep, by the browser plugin's security collector (its own JavaScript); not ported to ir";
+/// The browser plugin's collector: run only under `--deep`, and even then
+/// not by 2026.9.6's CLI, whose metadata-only plugin load carries no
+/// collectors.
+const BROWSER: &str = "OpenClaw 2026.9.6 raises it only through the browser plugin's security collector under --deep, which its CLI audit's metadata-only plugin load does not carry: not raised even with --deep, plugins.entries.browser enabled and a remote http CDP profile on a private host (checked), so not ported";
 /// Why the channel adapter checks carry `ir.*` ids.
 const ADAPTER: &str = "OpenClaw 2026.9.6 raises it only through a channel plugin's security adapter, which the read-only channel plugins its CLI audit loads do not carry (checked for Telegram), so its audit does not report it; ir reports open DM and group policies as ir.channels.<id>.*";
 
@@ -244,11 +245,11 @@ pub const NOT_CHECKED: &[NotChecked] = &[
     nc("channels.telegram.groups.allowFrom.wildcard", ADAPTER),
     nc("plugins.code_safety.scan_failed", "a failure of OpenClaw's own scanner"),
     nc("skills.code_safety.scan_failed", "a failure of OpenClaw's own scanner"),
-    nc("browser.control_invalid_config", DEEP),
-    nc("browser.control_no_auth", DEEP),
-    nc("browser.extension_relay_legacy_auth", DEEP),
-    nc("browser.remote_cdp_http", DEEP),
-    nc("browser.remote_cdp_private_host", DEEP),
+    nc("browser.control_invalid_config", BROWSER),
+    nc("browser.control_no_auth", BROWSER),
+    nc("browser.extension_relay_legacy_auth", BROWSER),
+    nc("browser.remote_cdp_http", BROWSER),
+    nc("browser.remote_cdp_private_host", BROWSER),
 ];
 
 /// Checks `ir` runs only under `ir audit --deep`, as OpenClaw runs them
