@@ -715,6 +715,10 @@ fn the_deep_scan_flags_malicious_code_and_not_calm_code() {
     plant_code(&h.state(), &ws.join("skills"));
     write(&h, "/opt/drop/evil.js", "eval(x);\n");
     std::os::unix::fs::symlink("/opt/drop/evil.js", ws.join("skills/calm/linked.js")).unwrap();
+    // A project skill (`<ws>/.agents/skills`) is loaded, so scanned, too.
+    std::fs::create_dir_all(ws.join(".agents/skills/proj")).unwrap();
+    std::fs::write(ws.join(".agents/skills/proj/SKILL.md"), "# proj\n").unwrap();
+    std::fs::write(ws.join(".agents/skills/proj/a.js"), "eval(x);\n").unwrap();
     let (_, v) = audit(&h, &[]);
     assert!(
         !ids(&v).iter().any(|i| i.contains("code_safety")),
@@ -747,6 +751,7 @@ fn the_deep_scan_flags_malicious_code_and_not_calm_code() {
             "brokenplug",
         ),
         ("skills.code_safety", "critical", "evil"),
+        ("skills.code_safety", "critical", "proj"),
         ("skills.code_safety", "warn", "relay"),
     ]
     .into_iter()
@@ -757,7 +762,7 @@ fn the_deep_scan_flags_malicious_code_and_not_calm_code() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["id"] == "skills.code_safety" && f["severity"] == "critical")
+        .find(|f| f["id"] == "skills.code_safety" && subject(f, "id", "detail").2 == "evil")
         .unwrap();
     let d = evil["detail"].as_str().unwrap();
     for rule in [

@@ -16,7 +16,7 @@
 
 use super::Findings;
 use super::codescan::{ScanFinding, scan_skill_content, scan_source};
-use super::skills::{resolve_under, skill_files};
+use super::skills::{resolve_under, skill_files_in};
 use crate::openclaw::Deployment;
 use crate::record::Severity;
 use crate::sanitize::escape_path;
@@ -199,19 +199,48 @@ fn skipped_path(entry: &str) -> bool {
         .any(|s| s == "node_modules" || (s.starts_with('.') && s != "." && s != ".."))
 }
 
-/// The skills of every agent workspace and the managed skills dir, each
-/// dir once, less those inside plugins (OpenClaw scans those as plugins).
+/// The skill roots OpenClaw's audit loads (`resolveWorkspaceSkillSourcePlan`
+/// less the bundled and plugin ones): `skills.load.extraDirs`, the managed
+/// `$STATE/skills`, `~/.agents/skills` with the default state dir, and each
+/// workspace's `.agents/skills` and `skills`. Local paths under `--root`;
+/// a relative extra dir (relative to the gateway's cwd) is skipped.
+fn skill_roots(dep: &Deployment) -> Vec<PathBuf> {
+    let host = |p: &Path| dep.root.join(p.strip_prefix("/").unwrap_or(p));
+    let home = &dep.paths.user_home;
+    let mut roots: Vec<PathBuf> = dep
+        .config
+        .as_ref()
+        .and_then(|c| crate::openclaw::config::get(c, "skills.load.extraDirs"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::trim)
+        .filter_map(|s| match s.strip_prefix("~/") {
+            Some(rest) => Some(home.join(rest)),
+            None if s == "~" => Some(home.clone()),
+            None => Some(PathBuf::from(s)).filter(|p| p.is_absolute()),
+        })
+        .map(|p| host(&p))
+        .collect();
+    roots.push(dep.paths.state_dir.join("skills"));
+    if dep.paths.state_dir_source == "default" {
+        roots.push(host(&home.join(".agents/skills")));
+    }
+    for ws in dep.agents.iter().filter_map(|a| a.workspace.as_deref()) {
+        roots.push(ws.join(".agents/skills"));
+        roots.push(ws.join("skills"));
+    }
+    roots
+}
+
+/// Every skill of [`skill_roots`], each dir once, less those inside
+/// plugins (OpenClaw scans those as plugins).
 fn skills(out: &mut Findings, dep: &Deployment, budget: &mut Budget) -> Result<()> {
     let ext = resolve_under(&dep.root, &dep.paths.state_dir.join("extensions"));
-    let mut roots: Vec<&Path> = dep
-        .agents
-        .iter()
-        .filter_map(|a| a.workspace.as_deref())
-        .collect();
-    roots.push(&dep.paths.state_dir);
     let mut seen = HashSet::new();
-    for root in roots {
-        for md in skill_files(&dep.root, root).0 {
+    for root in skill_roots(dep) {
+        for md in skill_files_in(&dep.root, &root).0 {
             crate::signal::check()?;
             let Some(dir) = md.parent().map(Path::to_path_buf) else {
                 continue;
