@@ -563,6 +563,11 @@ fn the_output_says_what_was_not_checked_and_the_catalogue_lists_every_id() {
             .iter()
             .any(|c| c["id"] == "gateway.trusted_proxies_missing" && c["openclaw"] == true)
     );
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["id"] == "skills.code_safety" && c["deep"] == true)
+    );
 }
 
 /// A skills tree past OpenClaw's walk cap (2000 `SKILL.md` files with

@@ -79,6 +79,8 @@ struct Listed {
     /// severity depends on exposure.
     severity: String,
     openclaw: bool,
+    /// Run only with `--deep` (the plugin and skill code scan).
+    deep: bool,
     title: &'static str,
     fix: &'static str,
 }
@@ -94,6 +96,7 @@ fn list_checks(json: bool) -> Result<Exit> {
                 _ => "warn/critical".into(),
             },
             openclaw: !c.id.starts_with("ir."),
+            deep: audit::DEEP_ONLY.iter().any(|d| d.id == c.id),
             title: c.title,
             fix: c.fix,
         })
@@ -103,7 +106,8 @@ fn list_checks(json: bool) -> Result<Exit> {
     } else {
         let mut o = String::new();
         for l in &listed {
-            let _ = writeln!(o, "{:<58} {:<13} {}", l.id, l.severity, l.title);
+            let deep = if l.deep { " (--deep)" } else { "" };
+            let _ = writeln!(o, "{:<58} {:<13} {}{deep}", l.id, l.severity, l.title);
         }
         for n in audit::NOT_CHECKED {
             let _ = writeln!(o, "{:<58} {:<13} {}", n.id, "not checked", n.reason);

@@ -413,6 +413,40 @@ mod tests {
     }
 
     #[test]
+    fn manifests_forced_entries_and_the_byte_budget() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        let p = r.join("p");
+        std::fs::create_dir_all(p.join("dist")).unwrap();
+        assert!(manifest_entries(&p).unwrap().is_empty(), "no package.json");
+        std::fs::write(p.join("package.json"), " \n").unwrap();
+        assert!(manifest_entries(&p).unwrap().is_empty(), "blank");
+        std::fs::write(p.join("package.json"), "{\"name\": ").unwrap();
+        assert!(manifest_entries(&p).is_err(), "malformed");
+        let m = r#"{"openclaw":{"extensions":[" ./dist/a.js ", 3, ""]}}"#;
+        std::fs::write(p.join("package.json"), m).unwrap();
+        assert_eq!(manifest_entries(&p).unwrap(), ["./dist/a.js"]);
+        // A forced entry linked out of the plugin dir is never read.
+        std::fs::write(r.join("outside.js"), "eval(x);").unwrap();
+        std::os::unix::fs::symlink(r.join("outside.js"), p.join("dist/a.js")).unwrap();
+        let mut b = Budget {
+            left: 1 << 20,
+            capped: false,
+        };
+        let s = scan_dir(r, &p, &[p.join("dist/a.js")], &mut b);
+        assert_eq!((s.scanned, s.findings.len()), (0, 0));
+        std::fs::write(p.join("dist/b.js"), "eval(x);").unwrap();
+        let s = scan_dir(r, &p, &[], &mut b);
+        assert_eq!((s.scanned, s.findings.len(), b.capped), (1, 1, false));
+        let mut tiny = Budget {
+            left: 3,
+            capped: false,
+        };
+        let s = scan_dir(r, &p, &[], &mut tiny);
+        assert_eq!((s.scanned, tiny.capped), (0, true));
+    }
+
+    #[test]
     fn the_walk_skips_dots_node_modules_links_and_other_extensions() {
         let d = tempfile::tempdir().unwrap();
         let r = d.path();
