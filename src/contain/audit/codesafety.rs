@@ -38,6 +38,8 @@ const MAX_SKILL_MD_BYTES: u64 = 256_000;
 const MAX_DIRS: usize = 20_000;
 const MAX_ENTRIES: usize = 10_000;
 const MAX_TOTAL_BYTES: u64 = 512 << 20;
+/// `skills.load.extraDirs` entries taken (the config is hostile too).
+const MAX_EXTRA_DIRS: usize = 64;
 
 /// One dir's scan: files scanned and findings, with paths relative to it.
 #[derive(Default)]
@@ -215,6 +217,7 @@ fn skill_roots(dep: &Deployment) -> Vec<PathBuf> {
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
+        .take(MAX_EXTRA_DIRS)
         .map(str::trim)
         .filter_map(|s| match s.strip_prefix("~/") {
             Some(rest) => Some(home.join(rest)),
