@@ -128,12 +128,16 @@ def prep(w):
 def run(w):
     d = prep(w)
     env = dict(os.environ, OPENCLAW_STATE_DIR=d + '/st', HOME=d + '/home')
-    r = subprocess.run([oc, 'security', 'audit', '--json'], env=env, capture_output=True, text=True)
+    # A deep configuration runs both with --deep; OpenClaw's live gateway
+    # probe (gateway.probe_*) is not compared: ir's --deep makes none.
+    deep = ['--deep'] if w.get('deep') else []
+    r = subprocess.run([oc, 'security', 'audit', '--json'] + deep, env=env, capture_output=True, text=True)
     try:
-        theirs = {(f['checkId'], f['severity']) for f in json.loads(r.stdout)['findings'] if f['severity'] != 'info'}
+        theirs = {(f['checkId'], f['severity']) for f in json.loads(r.stdout)['findings']
+                  if f['severity'] != 'info' and not f['checkId'].startswith('gateway.probe_')}
     except Exception:
         return w['name'], None, None
-    r = subprocess.run([ir, '--json', '--case', d + '/case', 'audit'], env=env, capture_output=True, text=True)
+    r = subprocess.run([ir, '--json', '--case', d + '/case', 'audit'] + deep, env=env, capture_output=True, text=True)
     ours = {(f['id'], f['severity']) for f in json.loads(r.stdout)['findings']
             if not f['id'].startswith('ir.') and f['severity'] != 'info'}
     return w['name'], theirs, ours

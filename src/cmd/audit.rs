@@ -1,4 +1,4 @@
-//! `ir audit [--fix] [--list-checks]`: offline hardening audit.
+//! `ir audit [--fix] [--deep] [--list-checks]`: offline hardening audit.
 
 use crate::case::{Ctx, Outcome};
 use crate::contain::audit::{self, Finding};
@@ -18,6 +18,11 @@ pub struct AuditArgs {
     /// OpenClaw checks not decided offline, then exit; reads nothing.
     #[arg(long, conflicts_with = "fix")]
     pub list_checks: bool,
+    /// Also scan installed plugins' and skills' code for OpenClaw's
+    /// dangerous patterns (as `openclaw security audit --deep`; the live
+    /// gateway probe of OpenClaw's --deep is not made). Reads, never runs.
+    #[arg(long)]
+    pub deep: bool,
 }
 
 /// Audits; with --fix, fixes and audits again. Exit 1 on a critical or warn finding.
@@ -29,12 +34,12 @@ pub fn run(ctx: &Ctx, a: &AuditArgs) -> Result<Exit> {
         let target = ctx.target();
         let mut dep = crate::openclaw::discover(&target)?;
         let mut changes = Vec::new();
-        let before = audit::audit(&dep)?;
+        let before = audit::audit_deep(&dep, a.deep)?;
         if a.fix {
             changes = audit::fix(&dep, run)?;
             dep = crate::openclaw::discover(&target)?;
         }
-        let findings = audit::audit(&dep)?;
+        let findings = audit::audit_deep(&dep, a.deep)?;
         let exit = if findings.iter().any(|f| f.severity != Severity::Info) {
             Exit::Findings
         } else {
@@ -51,12 +56,19 @@ pub fn run(ctx: &Ctx, a: &AuditArgs) -> Result<Exit> {
         crate::output::print_json(&json!({
             "findings": findings,
             "changes": changes,
-            "not_checked": audit::NOT_CHECKED,
+            "not_checked": not_checked(a.deep),
         }));
     } else {
-        crate::output::print(&render(&findings, &changes));
+        crate::output::print(&render(&findings, &changes, a.deep));
     }
     Ok(exit)
+}
+
+/// The OpenClaw checks this run did not decide: the deep ones too unless
+/// `--deep`.
+fn not_checked(deep: bool) -> Vec<&'static audit::NotChecked> {
+    let extra = if deep { &[][..] } else { audit::DEEP_ONLY };
+    audit::NOT_CHECKED.iter().chain(extra).collect()
 }
 
 /// One catalogue entry as `--list-checks` prints it.
@@ -67,6 +79,8 @@ struct Listed {
     /// severity depends on exposure.
     severity: String,
     openclaw: bool,
+    /// Run only with `--deep` (the plugin and skill code scan).
+    deep: bool,
     title: &'static str,
     fix: &'static str,
 }
@@ -82,6 +96,7 @@ fn list_checks(json: bool) -> Result<Exit> {
                 _ => "warn/critical".into(),
             },
             openclaw: !c.id.starts_with("ir."),
+            deep: audit::DEEP_ONLY.iter().any(|d| d.id == c.id),
             title: c.title,
             fix: c.fix,
         })
@@ -91,7 +106,8 @@ fn list_checks(json: bool) -> Result<Exit> {
     } else {
         let mut o = String::new();
         for l in &listed {
-            let _ = writeln!(o, "{:<58} {:<13} {}", l.id, l.severity, l.title);
+            let deep = if l.deep { " (--deep)" } else { "" };
+            let _ = writeln!(o, "{:<58} {:<13} {}{deep}", l.id, l.severity, l.title);
         }
         for n in audit::NOT_CHECKED {
             let _ = writeln!(o, "{:<58} {:<13} {}", n.id, "not checked", n.reason);
@@ -102,7 +118,7 @@ fn list_checks(json: bool) -> Result<Exit> {
 }
 
 /// Renders findings as text.
-pub fn render(findings: &[Finding], changes: &[Change]) -> String {
+pub fn render(findings: &[Finding], changes: &[Change], deep: bool) -> String {
     let mut o = String::new();
     for c in changes {
         let _ = writeln!(
@@ -135,6 +151,13 @@ pub fn render(findings: &[Finding], changes: &[Change]) -> String {
         "not checked offline: {} OpenClaw checks that need a live gateway, Docker or plugin code (ir audit --list-checks)",
         audit::NOT_CHECKED.len()
     );
+    if !deep {
+        let _ = writeln!(
+            o,
+            "not checked: plugin and skill code safety, {} checks (run with --deep)",
+            audit::DEEP_ONLY.len()
+        );
+    }
     for f in findings {
         let _ = writeln!(
             o,

@@ -20,6 +20,8 @@
 
 mod catalogue;
 mod channels;
+mod codesafety;
+mod codescan;
 mod exec;
 mod fs;
 mod gateway;
@@ -39,7 +41,7 @@ use anyhow::Result;
 use serde_json::Value;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-pub use catalogue::{CHECKS, Check, Level, NOT_CHECKED, NotChecked};
+pub use catalogue::{CHECKS, Check, DEEP_ONLY, Level, NOT_CHECKED, NotChecked};
 pub use fs::chmod_plan;
 
 /// One audit finding.
@@ -123,9 +125,16 @@ pub fn implements(id: &str) -> bool {
 /// The first version without CVE-2026-25253 (Control UI gatewayUrl token leak).
 pub const FIXED_CVE_2026_25253: &str = "2026.1.29";
 
-/// Runs every check. Interrupted (Ctrl-C) between files, the only part
-/// that grows with the deployment.
+/// Runs every check but the deep ones ([`audit_deep`]).
 pub fn audit(dep: &Deployment) -> Result<Vec<Finding>> {
+    audit_deep(dep, false)
+}
+
+/// Runs every check, and with `deep` the code-safety scan of plugins and
+/// skills ([`codesafety`]; OpenClaw's `--deep` also probes the live
+/// gateway, which `ir` never does). Interrupted (Ctrl-C) between files, the
+/// only part that grows with the deployment.
+pub fn audit_deep(dep: &Deployment, deep: bool) -> Result<Vec<Finding>> {
     let mut found = Findings::new(dep);
     fs::check(&mut found, dep)?;
     let null = Value::Null;
@@ -142,6 +151,9 @@ pub fn audit(dep: &Deployment) -> Result<Vec<Finding>> {
     installs::check(&mut found, dep);
     skills::check(&mut found, dep)?;
     host::check(&mut found, dep)?;
+    if deep {
+        codesafety::check(&mut found, dep)?;
+    }
     let mut out = found.out;
     // Stable: findings of one id keep the order they were found in.
     out.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
@@ -224,6 +236,9 @@ mod tests {
         let n = ids.len();
         ids.dedup();
         assert_eq!(ids.len(), n, "a check id appears twice in CHECKS");
+        for nc in DEEP_ONLY {
+            assert!(ids.contains(&nc.id), "deep-only {} is not in CHECKS", nc.id);
+        }
         for nc in NOT_CHECKED {
             assert!(!ids.contains(&nc.id), "{} is both checked and not", nc.id);
         }
@@ -241,6 +256,7 @@ mod tests {
             include_str!("audit/host.rs"),
             include_str!("audit/schema.rs"),
             include_str!("audit/skills.rs"),
+            include_str!("audit/codesafety.rs"),
         ];
         let re =
             regex::Regex::new(r#"(?:raise(?:_for|_at)?\(\s*|\(0o[0-7]+,\s*)"([^"]+)""#).unwrap();

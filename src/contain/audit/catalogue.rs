@@ -168,6 +168,13 @@ pub const CHECKS: &[Check] = &[
     check("plugins.installs_unpinned_npm_specs", WARN, "Plugin index includes unpinned npm specs", "pin install specs to exact versions (@scope/pkg@1.2.3)", false),
     check("plugins.installs_missing_integrity", WARN, "Plugin index is missing integrity metadata", "reinstall or update the plugins to record integrity hashes", false),
     check("plugins.installs_version_drift", WARN, "Plugin index records drift from installed package versions", "openclaw plugins update --all, or reinstall the plugins named", false),
+    // Code safety (`ir audit --deep` only): OpenClaw's static scanner over plugin and skill code.
+    check("plugins.code_safety", VARIES, "Plugin contains dangerous or suspicious code patterns", "review the plugin source; if untrusted, remove it from $STATE/extensions", false),
+    check("plugins.code_safety.manifest_parse_error", WARN, "Plugin has a malformed package.json", "inspect the plugin package.json; if untrusted, remove the plugin", false),
+    check("plugins.code_safety.entry_path", WARN, "Plugin entry path is hidden or node_modules", "prefer extension entrypoints under dist/ or src/", false),
+    check("plugins.code_safety.entry_escape", CRITICAL, "Plugin has extension entry path traversal", "keep every openclaw.extensions entry inside the plugin dir", false),
+    check("skills.code_safety", VARIES, "Skill contains dangerous or suspicious code patterns", "review the skill source; if untrusted, remove its dir", false),
+    check("ir.code_safety.scan_capped", WARN, "Deep code scan stopped at ir's read budget", "scan the remaining plugins and skills by hand", false),
     check("hooks.installs_unpinned_npm_specs", WARN, "Hook installs include unpinned npm specs", "pin hook install specs to exact versions (@scope/pkg@1.2.3)", false),
     check("hooks.installs_missing_integrity", WARN, "Hook installs are missing integrity metadata", "reinstall or update the hooks to record integrity hashes", false),
     check("hooks.installs_version_drift", WARN, "Hook install records drift from installed package versions", "openclaw hooks update --all, or reinstall the hooks named", false),
@@ -205,9 +212,10 @@ const fn nc(id: &'static str, reason: &'static str) -> NotChecked {
 const LIVE: &str = "needs a live gateway (openclaw security audit --deep)";
 const DOCKER: &str = "needs the Docker daemon";
 const PLUGIN: &str = "runs the channel or plugin's own JavaScript";
-/// Checks only `openclaw security audit --deep` runs (its default audit
-/// never raises them), whose logic `ir` has not ported.
-const DEEP: &str = "raised only by openclaw security audit --deep (OpenClaw's plugin/skill code scanner or the browser plugin's security collector); not ported to ir yet";
+/// The browser plugin's collector: run only under `--deep`, and even then
+/// not by 2026.9.6's CLI, whose metadata-only plugin load carries no
+/// collectors.
+const BROWSER: &str = "OpenClaw 2026.9.6 raises it only through the browser plugin's security collector under --deep, which its CLI audit's metadata-only plugin load does not carry: not raised even with --deep, plugins.entries.browser enabled and a remote http CDP profile on a private host (checked), so not ported";
 /// Why the channel adapter checks carry `ir.*` ids.
 const ADAPTER: &str = "OpenClaw 2026.9.6 raises it only through a channel plugin's security adapter, which the read-only channel plugins its CLI audit loads do not carry (checked for Telegram), so its audit does not report it; ir reports open DM and group policies as ir.channels.<id>.*";
 
@@ -237,14 +245,23 @@ pub const NOT_CHECKED: &[NotChecked] = &[
     nc("channels.telegram.groups.allowFrom.wildcard", ADAPTER),
     nc("plugins.code_safety.scan_failed", "a failure of OpenClaw's own scanner"),
     nc("skills.code_safety.scan_failed", "a failure of OpenClaw's own scanner"),
-    nc("plugins.code_safety", DEEP),
-    nc("plugins.code_safety.manifest_parse_error", DEEP),
-    nc("plugins.code_safety.entry_path", DEEP),
-    nc("plugins.code_safety.entry_escape", DEEP),
-    nc("skills.code_safety", DEEP),
-    nc("browser.control_invalid_config", DEEP),
-    nc("browser.control_no_auth", DEEP),
-    nc("browser.extension_relay_legacy_auth", DEEP),
-    nc("browser.remote_cdp_http", DEEP),
-    nc("browser.remote_cdp_private_host", DEEP),
+    nc("browser.control_invalid_config", BROWSER),
+    nc("browser.control_no_auth", BROWSER),
+    nc("browser.extension_relay_legacy_auth", BROWSER),
+    nc("browser.remote_cdp_http", BROWSER),
+    nc("browser.remote_cdp_private_host", BROWSER),
 ];
+
+/// Checks `ir` runs only under `ir audit --deep`, as OpenClaw runs them
+/// only under `openclaw security audit --deep`: without it they are listed
+/// as not checked.
+#[rustfmt::skip]
+pub const DEEP_ONLY: &[NotChecked] = &[
+    nc("plugins.code_safety", RUN_DEEP),
+    nc("plugins.code_safety.manifest_parse_error", RUN_DEEP),
+    nc("plugins.code_safety.entry_path", RUN_DEEP),
+    nc("plugins.code_safety.entry_escape", RUN_DEEP),
+    nc("skills.code_safety", RUN_DEEP),
+    nc("ir.code_safety.scan_capped", RUN_DEEP),
+];
+const RUN_DEEP: &str = "not checked (run with ir audit --deep)";

@@ -116,11 +116,20 @@ pub(super) fn check(out: &mut Findings, dep: &Deployment) -> Result<()> {
 /// The `SKILL.md` files under `<ws>/skills`, as paths through the links,
 /// and whether the walk stopped at a cap with dirs still queued.
 fn skill_files(root: &Path, ws: &Path) -> (Vec<PathBuf>, bool) {
+    skill_files_in(root, &ws.join("skills"))
+}
+
+/// The `SKILL.md` files under the skills dir `skills` (resolved, so real
+/// paths under `root`), and whether the walk was cut short.
+pub(super) fn skill_files_in(root: &Path, skills: &Path) -> (Vec<PathBuf>, bool) {
     let mut files = Vec::new();
-    let skills = ws.join("skills");
-    // OpenClaw lstats `skills` itself: a `skills` link is not walked.
-    let is_dir = resolve_under(root, ws)
-        .and_then(|w| crate::safefs::lstat(&w.join("skills")).ok().flatten())
+    let skills = skills.to_path_buf();
+    // OpenClaw lstats the skills dir itself: a link there is not walked.
+    let is_dir = skills
+        .parent()
+        .and_then(|p| resolve_under(root, p))
+        .zip(skills.file_name())
+        .and_then(|(w, n)| crate::safefs::lstat(&w.join(n)).ok().flatten())
         .is_some_and(|m| m.is_dir());
     if !is_dir {
         return (files, false);
