@@ -13,6 +13,7 @@
 use super::Findings;
 use super::fs::agent_entries;
 use super::policy::{Scope, allowed};
+use super::tools::sandbox_mode;
 use crate::openclaw::{Deployment, config};
 use crate::record::Severity;
 use serde_json::Value;
@@ -156,14 +157,6 @@ fn param_b(id: &str) -> Option<f64> {
         }
     }
     best
-}
-
-fn sandbox_mode<'a>(c: &'a Value, agent: Option<&'a Value>) -> &'a str {
-    agent
-        .and_then(|a| a.pointer("/sandbox/mode"))
-        .and_then(Value::as_str)
-        .or_else(|| config::get_str(c, "agents.defaults.sandbox.mode"))
-        .unwrap_or("off")
 }
 
 /// Web search on: explicitly, or by a credential in the config.

@@ -21,7 +21,8 @@ pub(super) fn check(out: &mut Findings, c: &Value) {
     checklist(out, c);
 }
 
-fn sandbox_mode<'a>(c: &'a Value, agent: Option<&'a Value>) -> &'a str {
+/// The sandbox mode of an agent, else the defaults', else `off`.
+pub(super) fn sandbox_mode<'a>(c: &'a Value, agent: Option<&'a Value>) -> &'a str {
     agent
         .and_then(|a| a.pointer("/sandbox/mode"))
         .and_then(Value::as_str)
