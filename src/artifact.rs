@@ -15,7 +15,7 @@ use crate::record::{ArtifactRef, CaseEvent};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -135,11 +135,10 @@ pub fn read(case_dir: &Path, r: &ArtifactRef, mut each: impl FnMut(CaseEvent)) -
         );
     }
     let mut n = 0u64;
-    for line in std::io::BufReader::new(open()?).split(b'\n') {
-        let line = line.with_context(|| format!("reading {}", path.display()))?;
-        if line.len() > MAX_LINE {
-            bail!("{}:{}: a line over {MAX_LINE} bytes", path.display(), n + 1);
-        }
+    // Bounded per line: a longer one is an error, never an allocation.
+    for line in crate::safefs::bounded_lines(open()?, MAX_LINE) {
+        let (_, line, _) =
+            line.with_context(|| format!("{}:{}: reading", path.display(), n + 1))?;
         let e: CaseEvent = serde_json::from_slice(&line)
             .with_context(|| format!("{}:{}: not an event", path.display(), n + 1))?;
         each(e);

@@ -394,13 +394,11 @@ fn host_path(dep: &Deployment, agent: &str, written: &str) -> Option<PathBuf> {
     Some(root.host_view(ws).join(written))
 }
 
-/// A host file's mtime and ctime under the root, read without following
-/// a symlink anywhere on its path (a link leaves the times unknown).
+/// A host file's mtime and ctime under the root. `Root::join` follows the
+/// dirs on the way inside the root (an image's `/home -> /var/home`); the
+/// file itself is never followed: a link leaves the times unknown.
 fn times(root: &Root, host: &Path) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     use std::os::unix::fs::MetadataExt;
-    if root.resolve(host).as_deref() != Some(host) {
-        return None;
-    }
     let m = crate::safefs::lstat(&root.join(host)).ok()??;
     if m.file_type().is_symlink() {
         return None;
@@ -412,6 +410,21 @@ fn times(root: &Root, host: &Path) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Times are read through an image's dir link, inside the root, but
+    /// never through a link at the file itself.
+    #[test]
+    fn times_follow_dirs_inside_the_root_never_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("var/home/a")).unwrap();
+        std::fs::write(d.path().join("var/home/a/f"), "x").unwrap();
+        std::os::unix::fs::symlink("/var/home", d.path().join("home")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", d.path().join("var/home/a/l")).unwrap();
+        let root = Root::new(d.path());
+        assert!(times(&root, Path::new("/home/a/f")).is_some());
+        assert!(times(&root, Path::new("/home/a/l")).is_none());
+        assert!(times(&root, Path::new("/home/a/missing")).is_none());
+    }
     use crate::record::{DeploymentSummary, End, Event, GatewayProcessRecord, Record, Status};
 
     fn inventory(state: &str, pid: u32) -> Record {
