@@ -128,12 +128,8 @@ pub fn markdown(o: &mut String, chains: &[AttackChain]) {
         o,
         "\n## Attack chain\n\nEach session where injected text was followed by actions, told in order: where the text came from, the tool calls after it, the files they changed.\n"
     );
-    let md = |s: &str| {
-        crate::sanitize::display_safe(s)
-            .replace('`', "'")
-            .replace('|', "\\|")
-            .replace('<', "&lt;")
-    };
+    // Also inside the code spans of the headings and the last column.
+    let md = |s: &str| super::markdown::cell(&s.replace('`', "'"));
     for c in chains {
         let _ = writeln!(
             o,

@@ -32,7 +32,7 @@ fn code(s: &str) -> String {
 }
 
 /// Plain text safe inside a table cell.
-fn cell(s: &str) -> String {
+pub(super) fn cell(s: &str) -> String {
     crate::sanitize::display_safe(s)
         .replace('|', "\\|")
         .replace('<', "&lt;")
