@@ -881,6 +881,12 @@ pub struct ChainFile {
     /// `ir persistence` record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistence: Option<ChainPersistence>,
+    /// The change the case's last `ir timeline` saw at this path (its
+    /// artifact's event): the times as triage found them, which still
+    /// tell the story after a later step (quarantine, restore) touched or
+    /// removed the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<CaseEvent>,
 }
 
 /// One session's attack: the injected row, where it came from, the tool

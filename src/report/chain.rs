@@ -73,11 +73,17 @@ pub fn rows(c: &AttackChain) -> Vec<Row> {
         });
     }
     for f in &c.files {
-        let changed = match f.changed_after {
-            Some(true) => "changed after the injection",
-            Some(false) => "not changed since the injection",
-            None => "not found on the host",
+        let changed = match (f.changed_after, f.mtime.is_some()) {
+            (Some(true), _) => "changed after the injection",
+            (Some(false), _) => "not changed since the injection",
+            (None, true) => "time of the injection unknown",
+            (None, false) => "not found on the host",
         };
+        // What the triage's timeline saw, which a later step cannot undo.
+        let seen = f.timeline.as_ref().map_or(String::new(), |e| {
+            let at = e.time.as_deref().unwrap_or("time unknown");
+            format!("; timeline: {} at {at}", e.what)
+        });
         let planted = f.persistence.as_ref().map_or(String::new(), |p| {
             format!(
                 "; persistence item: {} [{}]{}",
@@ -88,9 +94,13 @@ pub fn rows(c: &AttackChain) -> Vec<Row> {
         });
         out.push(Row {
             step: "file changed",
-            time: f.mtime.clone().unwrap_or_else(unknown),
+            time: f
+                .mtime
+                .clone()
+                .or_else(|| f.timeline.as_ref().and_then(|e| e.time.clone()))
+                .unwrap_or_else(unknown),
             what: format!(
-                "{}: {changed}, written by {}{planted}",
+                "{}: {changed}, written by {}{planted}{seen}",
                 f.path, f.written_by
             ),
             place: f.path.clone(),
@@ -257,6 +267,30 @@ mod tests {
                 && r[2]
                     .what
                     .contains("persistence item: cron [downloads_and_runs], critical"),
+            "{}",
+            r[2].what
+        );
+    }
+
+    /// A file removed since the triage is told by the timeline's view.
+    #[test]
+    fn a_file_gone_from_the_host_is_told_by_the_timeline() {
+        let mut c = chain();
+        let f = &mut c.files[0];
+        f.mtime = None;
+        f.timeline = Some(crate::record::CaseEvent {
+            time: Some("2026-11-21T08:00:05.000Z".into()),
+            lane: crate::record::EventLane::File,
+            what: "file changed (56 bytes, -rw-------)".into(),
+            location: f.path.clone(),
+        });
+        let r = rows(&c);
+        assert_eq!(r[2].time, "2026-11-21T08:00:05.000Z");
+        assert!(
+            r[2].what.contains("changed after the injection")
+                && r[2].what.contains(
+                    "timeline: file changed (56 bytes, -rw-------) at 2026-11-21T08:00:05.000Z"
+                ),
             "{}",
             r[2].what
         );

@@ -16,8 +16,8 @@ use super::hunt::{ToolCall, is_entry};
 use crate::host::Root;
 use crate::openclaw::Deployment;
 use crate::record::{
-    AttackChain, ChainCall, ChainFile, ChainOrigin, ChainPersistence, Hit, InventoryRecord,
-    PersistenceRecord, PreStopSnapshot, Severity,
+    ArtifactRef, AttackChain, CaseEvent, ChainCall, ChainFile, ChainOrigin, ChainPersistence,
+    EventLane, Hit, InventoryRecord, PersistenceRecord, PreStopSnapshot, Severity, TimelineRecord,
 };
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -31,6 +31,9 @@ pub struct CaseFacts {
     pub pids: Vec<u32>,
     /// The last `ir persistence` record.
     pub persistence: Option<PersistenceRecord>,
+    /// The last `ir timeline` run's artifact of every changed path, and
+    /// the case dir it sits in.
+    pub timeline: Option<(PathBuf, ArtifactRef)>,
 }
 
 impl CaseFacts {
@@ -74,6 +77,13 @@ impl CaseFacts {
             .filter(|(_, end)| end.details.is_some())
         {
             facts.persistence = Some(end.record(e.seq)?);
+        }
+        if let Some((e, end)) = crate::journal::last_end(&entries, "timeline", false)
+            .filter(|(_, end)| end.details.is_some())
+        {
+            let r: TimelineRecord = end.record(e.seq)?;
+            let dir = journal.parent().unwrap_or(Path::new(".")).to_path_buf();
+            facts.timeline = r.events.map(|a| (dir, a));
         }
         Ok(facts)
     }
@@ -148,6 +158,44 @@ pub fn files_line(c: &AttackChain) -> String {
     } else {
         format!("; wrote {}", files.join(", "))
     }
+}
+
+/// Gives each chain file the change the case's last `ir timeline` saw at
+/// its path, in one streaming pass over the timeline's artifact (only the
+/// chains' paths are kept, so memory stays with the chains). A file the
+/// host no longer has gets its "changed after the injection" from the
+/// timeline's time. An artifact that no longer matches the journal is
+/// refused whole: the error names it, and no chain gets a timeline.
+pub fn attach_timeline(chains: &mut [AttackChain], facts: &CaseFacts) -> Result<()> {
+    let Some((dir, artifact)) = &facts.timeline else {
+        return Ok(());
+    };
+    let wanted: std::collections::BTreeSet<String> = chains
+        .iter()
+        .flat_map(|c| c.files.iter().map(|f| f.path.clone()))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let mut seen: std::collections::BTreeMap<String, CaseEvent> = Default::default();
+    crate::artifact::read(dir, artifact, |e| {
+        if e.lane == EventLane::File && wanted.contains(&e.location) {
+            seen.insert(e.location.clone(), e);
+        }
+    })?;
+    for c in chains.iter_mut() {
+        let since = c.time.as_deref().and_then(parse_time);
+        for f in &mut c.files {
+            f.timeline = seen.get(&f.path).cloned();
+            if f.changed_after.is_none() {
+                let t = f.timeline.as_ref().and_then(|e| e.time.as_deref());
+                if let (Some(since), Some(t)) = (since, t.and_then(parse_time)) {
+                    f.changed_after = Some(t > since);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether a row is one of the copies OpenClaw keeps of session text (the
@@ -228,13 +276,30 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The URL a tool result came from when its text does not say: the `url`
-/// argument of the last call of that tool before it in the session.
-fn fetched_url(entry: &Hit, calls: &[ToolCall]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Args {
-        url: Option<String>,
+/// What the call a tool result answers asked for: the arguments of the
+/// last call of that tool before it in the session.
+#[derive(serde::Deserialize, Default)]
+struct Asked {
+    url: Option<String>,
+    path: Option<String>,
+    file_path: Option<String>,
+    #[serde(rename = "filePath")]
+    file_path_camel: Option<String>,
+    file: Option<String>,
+}
+
+impl Asked {
+    fn path(self) -> Option<String> {
+        self.path
+            .or(self.file_path)
+            .or(self.file_path_camel)
+            .or(self.file)
     }
+}
+
+/// The arguments of the call a tool-result row answers, with the tool's
+/// name: the last call of that tool before it in the session.
+fn asked(entry: &Hit, calls: &[ToolCall]) -> Option<(String, Asked)> {
     let tool = entry.origin.as_deref()?.strip_prefix("result of ")?;
     let session = entry.session.as_deref().unwrap_or("");
     calls
@@ -243,8 +308,7 @@ fn fetched_url(entry: &Hit, calls: &[ToolCall]) -> Option<String> {
         .find(|c| {
             c.session == session && c.tool == tool && c.source != entry.source && !later(entry, c)
         })
-        .and_then(|c| serde_json::from_str::<Args>(&c.arguments).ok()?.url)
-        .map(|u| crate::sanitize::escape(&u))
+        .and_then(|c| Some((c.tool.clone(), serde_json::from_str(&c.arguments).ok()?)))
 }
 
 /// Where the injected text came from.
@@ -263,9 +327,22 @@ fn origin(dep: &Deployment, entry: &Hit, calls: &[ToolCall]) -> ChainOrigin {
         o.file = Some(entry.source.clone());
     } else if text == "user message" {
         o.kind = "message".into();
-    } else if let Some(url) = fetched_url(entry, calls) {
-        o.kind = "url".into();
-        o.url = Some(url);
+    } else if let Some((tool, args)) = asked(entry, calls) {
+        let read = super::hunt::READ_TOOLS.contains(&tool.to_ascii_lowercase().as_str());
+        o.kind = "tool_result".into();
+        if let Some(url) = &args.url {
+            o.kind = "url".into();
+            o.url = Some(crate::sanitize::escape(url));
+        } else if let Some(p) = args.path().filter(|_| read) {
+            // A skill, memory or prompt file the agent read: named as a
+            // host path when it can be placed, else as the call gave it.
+            let agent = entry.agent.as_deref().unwrap_or("");
+            o.kind = "file".into();
+            o.file = Some(match host_path(dep, agent, &p) {
+                Some(h) => crate::sanitize::escape_path(&h),
+                None => crate::sanitize::escape(&p),
+            });
+        }
     } else if text.starts_with("result of ") {
         o.kind = "tool_result".into();
     }
@@ -568,12 +645,34 @@ mod tests {
         later_fetch.time = Some("2026-11-21T08:00:09.000Z".into());
         later_fetch.arguments = r#"{"url":"https://later.test/"}"#.into();
         let calls = [fetch, later_fetch];
-        assert_eq!(
-            fetched_url(&e, &calls).as_deref(),
-            Some("https://evil.test/p")
-        );
+        let url = |e: &Hit| asked(e, &calls).and_then(|(_, a)| a.url);
+        assert_eq!(url(&e).as_deref(), Some("https://evil.test/p"));
         e.origin = Some("user message".into());
-        assert_eq!(fetched_url(&e, &calls), None);
+        assert_eq!(url(&e), None);
+    }
+
+    /// A file the agent read is named by the read call's path, in any of
+    /// the spellings tools use; other tools' results are no file.
+    #[test]
+    fn a_read_results_file_comes_from_the_call_before_it() {
+        let mut e = hit("/a.jsonl:5", Some("2026-11-21T08:00:03.000Z"));
+        e.origin = Some("result of read".into());
+        for args in [
+            r#"{"path":"skills/x/SKILL.md"}"#,
+            r#"{"file_path":"skills/x/SKILL.md"}"#,
+            r#"{"filePath":"skills/x/SKILL.md"}"#,
+        ] {
+            let mut read = call("/a.jsonl:4", Some("2026-11-21T08:00:02.000Z"));
+            read.tool = "read".into();
+            read.arguments = args.into();
+            let (tool, a) = asked(&e, &[read]).unwrap();
+            assert_eq!(tool, "read");
+            assert_eq!(a.path().as_deref(), Some("skills/x/SKILL.md"), "{args}");
+        }
+        e.origin = Some("result of exec".into());
+        let mut run = call("/a.jsonl:4", Some("2026-11-21T08:00:02.000Z"));
+        run.arguments = r#"{"command":"cat x"}"#.into();
+        assert!(asked(&e, &[run]).unwrap().1.path().is_none());
     }
 
     #[test]

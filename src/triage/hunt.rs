@@ -377,7 +377,7 @@ const WRITE_TOOLS: &[&str] = &[
 ];
 
 /// Tools that read a file for the agent.
-const READ_TOOLS: &[&str] = &["read", "read_file", "view", "cat", "open_file"];
+pub(crate) const READ_TOOLS: &[&str] = &["read", "read_file", "view", "cat", "open_file"];
 
 /// Where a message the agent read came from: the role, and for a tool
 /// result the tool that returned it.
@@ -1185,7 +1185,14 @@ pub fn run_in_case<'a>(
         return Err(e);
     }
     let mut chains = chains(&h.report.hits);
-    let told = super::chain::join(dep, &chains, &h.report.hits, &h.report.tool_calls, facts);
+    let mut told = super::chain::join(dep, &chains, &h.report.hits, &h.report.tool_calls, facts);
+    if let Err(e) = super::chain::attach_timeline(&mut told, facts) {
+        // The chains stand without it; what was refused is named.
+        let e = crate::sanitize::escape(&format!("{e:#}"));
+        h.report
+            .unreadable
+            .push(format!("timeline artifact refused: {e}"));
+    }
     for c in &mut chains {
         if let Some(t) = told
             .iter()
