@@ -894,11 +894,30 @@ fn hits_in<'a>(v: &'a serde_json::Value, log: &Path) -> Vec<&'a serde_json::Valu
 // reports nothing from the other's lines, and the other's hunt finds them.
 #[test]
 fn hunt_on_one_of_two_gateways_reports_nothing_of_the_others_log_lines() {
-    let (Some(mut ours), Some(mut other)) = (Gateway::onboard(), Gateway::onboard()) else {
+    let (Some(ours), Some(other)) = (Gateway::onboard(), Gateway::onboard()) else {
         return skip_or_fail(
             "openclaw is not installed: run scripts/install-openclaw.sh (or set IR_OPENCLAW)",
         );
     };
+    two_gateways_one_log(ours, other);
+}
+
+/// The same on the files layout's last version, whose log lines and
+/// processes differ from 2026.9.6's.
+#[test]
+fn hunt_on_one_of_two_2026_7_1_gateways_reports_nothing_of_the_others_log_lines() {
+    let (Some(ours), Some(other)) = (
+        Gateway::onboard_version("2026.7.1"),
+        Gateway::onboard_version("2026.7.1"),
+    ) else {
+        return skip_or_fail(
+            "openclaw 2026.7.1 is not installed: run OPENCLAW_VERSION=2026.7.1 scripts/install-openclaw.sh",
+        );
+    };
+    two_gateways_one_log(ours, other);
+}
+
+fn two_gateways_one_log(mut ours: Gateway, mut other: Gateway) {
     let logs = tempfile::tempdir().unwrap();
     let shared = std::fs::canonicalize(logs.path())
         .unwrap()
