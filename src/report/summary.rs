@@ -28,14 +28,14 @@ fn started(r: &Report, hits: &[Hit], hp: &super::sources::HostPaths) -> String {
         return "unknown: the transcripts were not hunted (ir hunt)".into();
     }
     // The attack chain tells where it came from best (channel and sender).
+    // The line is bounded: what, from where and when come first, and the
+    // attack chain section right below names the session and the row.
     if let Some(c) = first_chain(r) {
         return format!(
-            "{} in {} (session {}, {}), at {}",
+            "{} in {}, {} (see the attack chain)",
             c.title,
             super::chain::origin_words(&c.origin),
-            c.session.as_deref().unwrap_or("unknown"),
             c.time.as_deref().unwrap_or("time unknown"),
-            hp.map(&c.source)
         );
     }
     // The text as the agent read it (a tool's result, a message) tells
