@@ -1994,6 +1994,16 @@ fn chain_joins_a_planted_cron_job_with_persistence_in_files() {
     let _ = assert_chain_joined(&h, crontab);
 }
 
+/// The chain of `session` in a hunt's JSON.
+fn chain_of<'a>(v: &'a Value, session: &str) -> &'a Value {
+    v["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["session"] == session)
+        .unwrap_or_else(|| panic!("no chain for {session}: {:#}", v["chains"]))
+}
+
 /// A file the attacker's command wrote and a later step removed keeps
 /// the timeline's view: when it changed, so whether it was after the
 /// injection.
@@ -2023,12 +2033,7 @@ fn chain_keeps_the_timelines_view_of_a_file_removed_since() {
     std::fs::remove_file(h.path(crontab)).unwrap();
     let (code, v) = json(&h, &["hunt"]);
     assert_eq!(code, 1);
-    let c = v["chains"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["session"] == "sess-cron")
-        .unwrap_or_else(|| panic!("{:#}", v["chains"]));
+    let c = chain_of(&v, "sess-cron");
     let f = &c["files"][0];
     assert_eq!(f["path"], crontab, "{f:#}");
     assert!(f["mtime"].is_null(), "{f:#}");
@@ -2049,13 +2054,7 @@ fn chain_keeps_the_timelines_view_of_a_file_removed_since() {
             .any(|u| u.as_str().unwrap().contains("timeline artifact refused")),
         "{refused:#?}"
     );
-    let c = v["chains"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["session"] == "sess-cron")
-        .unwrap();
-    assert!(c["files"][0]["timeline"].is_null());
+    assert!(chain_of(&v, "sess-cron")["files"][0]["timeline"].is_null());
 }
 
 /// An injection hidden in a skill file the agent read through its read
@@ -2092,12 +2091,7 @@ fn chain_names_the_skill_file_a_read_tool_returned() {
     std::fs::write(sessions.join("sess-skill.jsonl"), text.join("\n")).unwrap();
     let (code, v) = json(&h, &["hunt"]);
     assert_eq!(code, 1);
-    let c = v["chains"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["session"] == "sess-skill")
-        .unwrap_or_else(|| panic!("{:#}", v["chains"]));
+    let c = chain_of(&v, "sess-skill");
     assert_eq!(c["origin"]["kind"], "file", "{c:#}");
     let file = c["origin"]["file"].as_str().unwrap();
     assert!(
