@@ -150,6 +150,8 @@ pub const CHECKS: &[Check] = &[
     check("tools.exec.safe_bins_broad_behavior", WARN, "safeBins includes binaries with broader semantics than low-risk stream filters", "remove jq/awk/sed from safeBins; use allowlist entries or approval-gated runs", false),
     check("tools.exec.auto_allow_skills_enabled", WARN, "autoAllowSkills is enabled for exec approvals", "disable autoAllowSkills in the exec approvals (openclaw approvals)", false),
     check("tools.exec.allowlist_interpreter_without_strict_inline_eval", WARN, "Interpreter allowlist entries are missing strictInlineEval hardening", "set tools.exec.strictInlineEval to true (or per agent) when allowlisting interpreters", false),
+    check("tools.exec.agent_skill_mcp_boundary_drift", WARN, "Agent skill allowlists do not constrain host exec MCP clients", "set exec security to deny or a tight allowlist for agents that need MCP isolation, or sandbox them where the MCP registry is not readable", false),
+    check("tools.exec.mcporter_registry_inspection_incomplete", WARN, "Global mcporter registry could not be inspected", "repair or remove skills/config/mcporter.json (a regular readable file, valid JSON, under 16 MiB)", false),
     check("ir.exec.approvals_unreadable", INFO, "Exec approvals could not be read", "inspect state/openclaw.sqlite (table exec_approvals_config) by hand", false),
     check("tools.profile_minimal_overridden", WARN, "Global tools.profile=minimal is overridden by agent profiles", "set those agents to minimal", false),
     check("sandbox.docker_config_mode_off", WARN, "Sandbox docker settings configured while sandbox mode is off", "enable sandbox mode or remove the docker settings", false),
@@ -164,6 +166,8 @@ pub const CHECKS: &[Check] = &[
     check("skills.workspace.symlink_escape", WARN, "Workspace skill files resolve outside the workspace root", "replace symlinked skills with real files inside the workspace", false),
     check("skills.workspace.scan_truncated", WARN, "Workspace skill scan reached the directory visit limit", "flatten the skills/ tree or move large skill collections to a managed skill location", false),
     check("plugins.extensions_no_allowlist", VARIES, "Extensions exist but plugins.allow is not set", "set plugins.allow to the plugin ids you trust", false),
+    check("plugins.allow_phantom_entries", WARN, "plugins.allow contains entries with no matching installed plugin", "remove unused entries from plugins.allow, or install the plugins they name", false),
+    check("ir.plugins.allow_not_checked", INFO, "plugins.allow was not checked for phantom entries", "find the host's openclaw package (npm root -g) and check plugins.allow against its dist/extensions by hand", false),
     check("plugins.tools_reachable_permissive_policy", WARN, "Extension plugin tools may be reachable under permissive tool policy", "use a restrictive tools.profile (minimal/coding) or an explicit tools.allow without plugin tools for agents handling untrusted input", false),
     check("plugins.installs_unpinned_npm_specs", WARN, "Plugin index includes unpinned npm specs", "pin install specs to exact versions (@scope/pkg@1.2.3)", false),
     check("plugins.installs_missing_integrity", WARN, "Plugin index is missing integrity metadata", "reinstall or update the plugins to record integrity hashes", false),
@@ -174,6 +178,7 @@ pub const CHECKS: &[Check] = &[
     check("plugins.code_safety.entry_path", WARN, "Plugin entry path is hidden or node_modules", "prefer extension entrypoints under dist/ or src/", false),
     check("plugins.code_safety.entry_escape", CRITICAL, "Plugin has extension entry path traversal", "keep every openclaw.extensions entry inside the plugin dir", false),
     check("skills.code_safety", VARIES, "Skill contains dangerous or suspicious code patterns", "review the skill source; if untrusted, remove its dir", false),
+    check("ir.skills.code_safety_shadowed", WARN, "A skill OpenClaw does not load (shadowed by a same-named one) contains dangerous or suspicious code", "remove the shadowed skill dir: it loads the day the winning skill is removed", false),
     check("ir.code_safety.scan_capped", WARN, "Deep code scan stopped at ir's read budget", "scan the remaining plugins and skills by hand", false),
     check("hooks.installs_unpinned_npm_specs", WARN, "Hook installs include unpinned npm specs", "pin hook install specs to exact versions (@scope/pkg@1.2.3)", false),
     check("hooks.installs_missing_integrity", WARN, "Hook installs are missing integrity metadata", "reinstall or update the hooks to record integrity hashes", false),
@@ -262,6 +267,7 @@ pub const DEEP_ONLY: &[NotChecked] = &[
     nc("plugins.code_safety.entry_path", RUN_DEEP),
     nc("plugins.code_safety.entry_escape", RUN_DEEP),
     nc("skills.code_safety", RUN_DEEP),
+    nc("ir.skills.code_safety_shadowed", RUN_DEEP),
     nc("ir.code_safety.scan_capped", RUN_DEEP),
 ];
 const RUN_DEEP: &str = "not checked (run with ir audit --deep)";
