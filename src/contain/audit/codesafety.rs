@@ -508,6 +508,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn skill_names_come_from_the_frontmatter_else_the_dir() {
+        let md = |t: &str| frontmatter_name(t);
+        assert_eq!(
+            md("---\nname: evil\ndescription: x\n---\n"),
+            Some("evil".into())
+        );
+        assert_eq!(md("---\nname: \"q r\" \n---\n"), Some("q r".into()));
+        assert_eq!(md("---\ndescription: x\n---\nname: late\n"), None);
+        assert_eq!(md("# no frontmatter\nname: x\n"), None);
+        assert_eq!(md("---\nname:   \n---\n"), None);
+    }
+
+    #[test]
+    fn a_skill_shadowed_in_every_workspace_is_not_a_winner() {
+        let sk = |dir: &str, name: &str| Skill {
+            dir: PathBuf::from(dir),
+            md: PathBuf::from(dir).join("SKILL.md"),
+            name: name.into(),
+        };
+        let managed = PathBuf::from("/s/skills");
+        let (a, b) = (PathBuf::from("/a/skills"), PathBuf::from("/b/skills"));
+        let listed = vec![
+            (
+                managed.clone(),
+                vec![sk("/s/skills/evil", "evil"), sk("/s/skills/x", "x")],
+            ),
+            (a.clone(), vec![sk("/a/skills/evil", "evil")]),
+            (b.clone(), vec![sk("/b/skills/other", "x")]),
+        ];
+        let none = PathBuf::from("/none");
+        let ws = [[none.clone(), a.clone()], [none.clone(), b.clone()]];
+        let win = winners(&listed, std::slice::from_ref(&managed), &ws);
+        // evil: shadowed in a, but b has none of its own, so it wins there.
+        assert!(win.contains(Path::new("/s/skills/evil")));
+        assert!(win.contains(Path::new("/s/skills/x")));
+        // Shadowed in the only workspace: not a winner.
+        let win = winners(&listed, std::slice::from_ref(&managed), &ws[..1]);
+        assert!(!win.contains(Path::new("/s/skills/evil")));
+        assert!(win.contains(Path::new("/a/skills/evil")));
+        // No workspace at all: the global roots alone.
+        let win = winners(&listed, std::slice::from_ref(&managed), &[]);
+        assert!(win.contains(Path::new("/s/skills/evil")));
+    }
+
+    #[test]
     fn entries_resolve_lexically_and_escapes_are_caught() {
         let d = Path::new("/s/extensions/p");
         assert_eq!(inside(d, "./dist/index.js"), Some(d.join("dist/index.js")));
