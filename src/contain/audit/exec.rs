@@ -5,7 +5,8 @@
 //! `exec_approvals_config`, row `current`; 2026.9.6 no longer reads an
 //! `exec-approvals.json`). The name lists are OpenClaw 2026.9.6's, copied
 //! as data (`exec-safe-bin-runtime-policy`, `exec-safe-bin-trust`,
-//! `command-analysis/inline-eval`).
+//! `command-analysis/inline-eval`). The approvals loaded here also set
+//! the floor of each scope's exec policy in [`super::boundary`].
 //!
 //! An attacker who wants shell on the host without touching the config
 //! widens these: an interpreter in `safeBins`, `autoAllowSkills`, or a
