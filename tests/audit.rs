@@ -922,11 +922,22 @@ fn plugins_allow_phantoms_are_judged_against_the_hosts_own_package() {
         d.contains("ghost") && !d.contains("openai") && !d.contains("evil"),
         "{d}"
     );
+    // A plugin under plugins.load.paths is in the registry too.
+    write(
+        &h,
+        "/opt/plugs/loadplug/openclaw.plugin.json",
+        r#"{"id":"loadplug"}"#,
+    );
+    set_config(
+        &h,
+        "plugins.load.paths",
+        serde_json::json!(["/opt/plugs/loadplug"]),
+    );
     // Every entry owned: nothing.
     set_config(
         &h,
         "plugins.allow",
-        serde_json::json!(["evil-plugin", "openai-codex"]),
+        serde_json::json!(["evil-plugin", "openai-codex", "loadplug"]),
     );
     let (_, v) = audit(&h, &[]);
     assert!(finding(&v, "plugins.allow_phantom_entries").is_none());

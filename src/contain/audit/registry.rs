@@ -14,8 +14,10 @@
 //! before) or at the usual global npm prefixes, all
 //! under `--root` and never through a link out of it. Without that
 //! package the check is reported as not checked, never guessed.
-//! Workspace plugins (`<workspace>/.openclaw/extensions`) and
-//! `plugins.load.paths` are not read.
+//! `plugins.load.paths` are read too (absolute or `~` ones); workspace
+//! plugins (`<workspace>/.openclaw/extensions`) are not, as OpenClaw's
+//! audit's registry does not hold them either (checked: an allowlisted
+//! workspace plugin is a phantom to it).
 
 use super::Findings;
 use crate::host::Root;
@@ -26,8 +28,9 @@ use std::path::{Path, PathBuf};
 
 /// A manifest is small; a huge one is not parsed.
 const MAX_MANIFEST_BYTES: u64 = 1 << 20;
-/// Plugin dirs read per extensions dir, at most.
+/// Plugin dirs read per extensions dir, and load paths taken, at most.
 const MAX_PLUGINS: usize = 2_000;
+const MAX_LOAD_PATHS: usize = 64;
 
 /// Global npm prefixes, host paths (`~` is the user's home).
 const PREFIXES: &[&str] = &[
@@ -158,8 +161,16 @@ fn manifest_names(m: &Value) -> Option<(String, Vec<String>)> {
     Some((id, aliases))
 }
 
-/// The plugin ids and aliases of every plugin dir under `dir` with a
-/// readable `openclaw.plugin.json` (links neither walked nor read).
+/// The id and aliases of the plugin at `dir`, from its readable
+/// `openclaw.plugin.json` (never through a link).
+fn manifest_at(dir: &Path) -> Option<(String, Vec<String>)> {
+    let bytes =
+        crate::safefs::read_bounded(&dir.join("openclaw.plugin.json"), MAX_MANIFEST_BYTES).ok()?;
+    manifest_names(&serde_json::from_slice::<Value>(&bytes).ok()?)
+}
+
+/// The plugin ids and aliases of every plugin dir under `dir` (links
+/// neither walked nor read).
 fn manifests_in(dir: &Path, ids: &mut BTreeSet<String>, aliases: &mut BTreeSet<String>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
@@ -168,21 +179,33 @@ fn manifests_in(dir: &Path, ids: &mut BTreeSet<String>, aliases: &mut BTreeSet<S
         if !e.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
-        let Ok(bytes) =
-            crate::safefs::read_bounded(&e.path().join("openclaw.plugin.json"), MAX_MANIFEST_BYTES)
-        else {
-            continue;
-        };
-        let Some((id, al)) = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .as_ref()
-            .and_then(manifest_names)
-        else {
-            continue;
-        };
-        ids.insert(id);
-        aliases.extend(al);
+        if let Some((id, al)) = manifest_at(&e.path()) {
+            ids.insert(id);
+            aliases.extend(al);
+        }
     }
+}
+
+/// The `plugins.load.paths` OpenClaw's discovery adds: absolute or `~`
+/// paths (a relative one is relative to the gateway's cwd, unknown here),
+/// as local dirs resolved under `--root`.
+fn load_paths(dep: &Deployment, c: &Value) -> Vec<PathBuf> {
+    let root = Root::new(&dep.root);
+    let home = &dep.paths.user_home;
+    config::get(c, "plugins.load.paths")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .take(MAX_LOAD_PATHS)
+        .map(str::trim)
+        .filter_map(|s| match s.strip_prefix("~/") {
+            Some(rest) => Some(home.join(rest)),
+            None => Some(PathBuf::from(s)).filter(|p| p.is_absolute()),
+        })
+        .filter_map(|host| root.resolve(&host))
+        .map(|host| root.join(host))
+        .collect()
 }
 
 /// The entries of `allow` OpenClaw calls phantom, given the installed dir
@@ -237,6 +260,16 @@ pub(super) fn check(out: &mut Findings, dep: &Deployment, c: &Value) {
         &mut ids,
         &mut aliases,
     );
+    // A load path is a plugin dir, or a dir of plugins.
+    for dir in load_paths(dep, c) {
+        match manifest_at(&dir) {
+            Some((id, al)) => {
+                ids.insert(id);
+                aliases.extend(al);
+            }
+            None => manifests_in(&dir, &mut ids, &mut aliases),
+        }
+    }
     let p = phantoms(allow, &installed, &ids, &aliases);
     if !p.is_empty() {
         out.raise(
