@@ -754,8 +754,16 @@ fn the_deep_scan_flags_malicious_code_and_not_calm_code() {
     std::os::unix::fs::symlink("/opt/drop/evil.js", ws.join("skills/calm/linked.js")).unwrap();
     // A project skill (`<ws>/.agents/skills`) is loaded, so scanned, too.
     std::fs::create_dir_all(ws.join(".agents/skills/proj")).unwrap();
-    std::fs::write(ws.join(".agents/skills/proj/SKILL.md"), "# proj\n").unwrap();
+    std::fs::write(
+        ws.join(".agents/skills/proj/SKILL.md"),
+        "---\nname: proj\ndescription: A project skill.\n---\n# proj\n",
+    )
+    .unwrap();
     std::fs::write(ws.join(".agents/skills/proj/a.js"), "eval(x);\n").unwrap();
+    // One without a description, which OpenClaw's loader drops (checked).
+    std::fs::create_dir_all(ws.join("skills/nodesc")).unwrap();
+    std::fs::write(ws.join("skills/nodesc/SKILL.md"), "# nodesc\n").unwrap();
+    std::fs::write(ws.join("skills/nodesc/a.js"), "eval(x);\n").unwrap();
     let (_, v) = audit(&h, &[]);
     assert!(
         !ids(&v).iter().any(|i| i.contains("code_safety")),
@@ -790,6 +798,7 @@ fn the_deep_scan_flags_malicious_code_and_not_calm_code() {
         ("skills.code_safety", "critical", "evil"),
         ("skills.code_safety", "critical", "proj"),
         ("skills.code_safety", "warn", "relay"),
+        ("ir.skills.code_safety_not_loaded", "warn", "nodesc"),
     ]
     .into_iter()
     .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))

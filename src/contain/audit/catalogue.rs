@@ -179,6 +179,7 @@ pub const CHECKS: &[Check] = &[
     check("plugins.code_safety.entry_escape", CRITICAL, "Plugin has extension entry path traversal", "keep every openclaw.extensions entry inside the plugin dir", false),
     check("skills.code_safety", VARIES, "Skill contains dangerous or suspicious code patterns", "review the skill source; if untrusted, remove its dir", false),
     check("ir.skills.code_safety_shadowed", WARN, "A skill OpenClaw does not load (shadowed by a same-named one) contains dangerous or suspicious code", "remove the shadowed skill dir: it loads the day the winning skill is removed", false),
+    check("ir.skills.code_safety_not_loaded", WARN, "A skill OpenClaw does not load (no description) contains dangerous or suspicious code", "remove the skill dir: it loads the day its SKILL.md gets a description", false),
     check("ir.code_safety.scan_capped", WARN, "Deep code scan stopped at ir's read budget", "scan the remaining plugins and skills by hand", false),
     check("hooks.installs_unpinned_npm_specs", WARN, "Hook installs include unpinned npm specs", "pin hook install specs to exact versions (@scope/pkg@1.2.3)", false),
     check("hooks.installs_missing_integrity", WARN, "Hook installs are missing integrity metadata", "reinstall or update the hooks to record integrity hashes", false),
@@ -268,6 +269,7 @@ pub const DEEP_ONLY: &[NotChecked] = &[
     nc("plugins.code_safety.entry_escape", RUN_DEEP),
     nc("skills.code_safety", RUN_DEEP),
     nc("ir.skills.code_safety_shadowed", RUN_DEEP),
+    nc("ir.skills.code_safety_not_loaded", RUN_DEEP),
     nc("ir.code_safety.scan_capped", RUN_DEEP),
 ];
 const RUN_DEEP: &str = "not checked (run with ir audit --deep)";

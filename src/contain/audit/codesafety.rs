@@ -242,26 +242,33 @@ fn skill_roots(dep: &Deployment) -> (Vec<PathBuf>, Vec<[PathBuf; 2]>) {
     (global, workspaces)
 }
 
-/// A skill's name as OpenClaw's loader takes it: the frontmatter's
-/// `name`, else the dir's name.
-fn skill_name(md: &Path, dir: &Path) -> String {
-    let text = crate::safefs::read_bounded(md, MAX_SKILL_MD_BYTES).unwrap_or_default();
-    let text = String::from_utf8_lossy(&text);
-    frontmatter_name(&text).unwrap_or_else(|| {
+/// A skill's name as OpenClaw's loader takes it (the frontmatter's
+/// `name`, else the dir's name), and whether the loader takes it at all:
+/// it drops a skill without a `description`. A `SKILL.md` `ir` cannot
+/// read counts as loaded (the louder guess).
+fn skill_head(md: &Path, dir: &Path) -> (String, bool) {
+    let dir_name = || {
         dir.file_name()
             .map_or(String::new(), |n| n.to_string_lossy().trim().to_string())
-    })
+    };
+    let Ok(text) = crate::safefs::read_bounded(md, MAX_SKILL_MD_BYTES) else {
+        return (dir_name(), true);
+    };
+    let text = String::from_utf8_lossy(&text);
+    let name = frontmatter_field(&text, "name").unwrap_or_else(dir_name);
+    let loaded = !name.is_empty() && frontmatter_field(&text, "description").is_some();
+    (name, loaded)
 }
 
-/// The `name:` of a `---` frontmatter block, unquoted, if not blank.
-fn frontmatter_name(text: &str) -> Option<String> {
+/// A `key:` of a `---` frontmatter block, unquoted, if not blank.
+fn frontmatter_field(text: &str, key: &str) -> Option<String> {
     let mut lines = text.trim_start_matches('\u{feff}').lines();
     if lines.next()?.trim_end() != "---" {
         return None;
     }
     lines
         .take_while(|l| l.trim_end() != "---")
-        .find_map(|l| l.strip_prefix("name:"))
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
         .map(|v| {
             let v = v.trim();
             let unq = ['"', '\'']
@@ -272,11 +279,13 @@ fn frontmatter_name(text: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// One skill found under a root: its dir, its `SKILL.md` and its name.
+/// One skill found under a root: its dir, its `SKILL.md`, its name, and
+/// whether OpenClaw's loader takes it.
 struct Skill {
     dir: PathBuf,
     md: PathBuf,
     name: String,
+    loaded: bool,
 }
 
 /// The skill dirs that win their name in at least one workspace: OpenClaw
@@ -300,7 +309,8 @@ fn winners(
             std::collections::HashMap::new();
         for r in roots {
             for (_, found) in listed.iter().filter(|(root, _)| root == r) {
-                for s in found {
+                // A skill the loader drops shadows nothing.
+                for s in found.iter().filter(|s| s.loaded) {
                     by_name.insert(&s.name, &s.dir);
                 }
             }
@@ -314,7 +324,8 @@ fn winners(
 /// plugins (OpenClaw scans those as plugins). A skill another of the same
 /// name shadows in every workspace is one OpenClaw does not scan: its
 /// findings go under `ir.skills.code_safety_shadowed` (live again the day
-/// the winner is removed).
+/// the winner is removed); one its loader drops (no description) under
+/// `ir.skills.code_safety_not_loaded` (live again the day one is added).
 fn skills(out: &mut Findings, dep: &Deployment, budget: &mut Budget) -> Result<()> {
     let ext = resolve_under(&dep.root, &dep.paths.state_dir.join("extensions"));
     let (global, ws) = skill_roots(dep);
@@ -330,8 +341,13 @@ fn skills(out: &mut Findings, dep: &Deployment, budget: &mut Budget) -> Result<(
             if ext.as_ref().is_some_and(|e| dir.starts_with(e)) {
                 continue;
             }
-            let name = skill_name(&md, &dir);
-            found.push(Skill { dir, md, name });
+            let (name, loaded) = skill_head(&md, &dir);
+            found.push(Skill {
+                dir,
+                md,
+                name,
+                loaded,
+            });
         }
         listed.push((root.clone(), found));
     }
@@ -343,7 +359,10 @@ fn skills(out: &mut Findings, dep: &Deployment, budget: &mut Budget) -> Result<(
         }
         let sum = scan_skill(&dep.root, s, budget);
         let shown = format!("Skill \"{}\" ({})", s.name, escape_path(&s.dir));
-        if win.contains(&s.dir) {
+        if !s.loaded {
+            let what = format!("{shown}, not loaded (its SKILL.md has no description)");
+            roll_up(out, "ir.skills.code_safety_not_loaded", &what, &sum);
+        } else if win.contains(&s.dir) {
             roll_up(out, "skills.code_safety", &shown, &sum);
         } else {
             let what = format!("{shown}, shadowed by a same-named skill of higher precedence");
@@ -509,7 +528,11 @@ mod tests {
 
     #[test]
     fn skill_names_come_from_the_frontmatter_else_the_dir() {
-        let md = |t: &str| frontmatter_name(t);
+        let md = |t: &str| frontmatter_field(t, "name");
+        assert_eq!(
+            frontmatter_field("---\nnamed: x\ndescription: ''\n---\n", "description"),
+            None
+        );
         assert_eq!(
             md("---\nname: evil\ndescription: x\n---\n"),
             Some("evil".into())
@@ -518,6 +541,7 @@ mod tests {
         assert_eq!(md("---\ndescription: x\n---\nname: late\n"), None);
         assert_eq!(md("# no frontmatter\nname: x\n"), None);
         assert_eq!(md("---\nname:   \n---\n"), None);
+        assert_eq!(md("---\nnamed: x\n---\n"), None);
     }
 
     #[test]
@@ -526,6 +550,7 @@ mod tests {
             dir: PathBuf::from(dir),
             md: PathBuf::from(dir).join("SKILL.md"),
             name: name.into(),
+            loaded: true,
         };
         let managed = PathBuf::from("/s/skills");
         let (a, b) = (PathBuf::from("/a/skills"), PathBuf::from("/b/skills"));
@@ -547,6 +572,12 @@ mod tests {
         let win = winners(&listed, std::slice::from_ref(&managed), &ws[..1]);
         assert!(!win.contains(Path::new("/s/skills/evil")));
         assert!(win.contains(Path::new("/a/skills/evil")));
+        // A same-named skill the loader drops shadows nothing.
+        let mut dropped = listed;
+        dropped[1].1[0].loaded = false;
+        let win = winners(&dropped, std::slice::from_ref(&managed), &ws[..1]);
+        assert!(win.contains(Path::new("/s/skills/evil")));
+        let listed = dropped;
         // No workspace at all: the global roots alone.
         let win = winners(&listed, std::slice::from_ref(&managed), &[]);
         assert!(win.contains(Path::new("/s/skills/evil")));
