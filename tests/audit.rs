@@ -24,7 +24,8 @@ use std::process::Command;
 pub struct Weakening {
     pub name: String,
     /// Dotted config paths and the values to set (`@GATEWAY_TOKEN@`
-    /// stands for the onboarded gateway token).
+    /// stands for the onboarded gateway token; `@STATE@` in a string, for
+    /// the copied state dir).
     #[serde(default)]
     pub set: serde_json::Map<String, Value>,
     /// Modes to give paths relative to the state dir (`.` is the dir).
@@ -61,6 +62,29 @@ pub fn weakenings() -> Vec<Weakening> {
     serde_json::from_str(include_str!("data/audit-configs.json")).unwrap()
 }
 
+/// The configurations `IR_AUDIT_CONFIGS` (comma-separated names) selects,
+/// all without it: a new check is compared on its own configurations
+/// without the quarter hour of the whole set.
+fn selected() -> (Vec<Weakening>, bool) {
+    let all = weakenings();
+    let Ok(names) = std::env::var("IR_AUDIT_CONFIGS") else {
+        return (all, false);
+    };
+    let names: Vec<&str> = names.split(',').map(str::trim).collect();
+    for n in &names {
+        assert!(
+            all.iter().any(|w| w.name == *n),
+            "IR_AUDIT_CONFIGS names {n}, which tests/data/audit-configs.json does not hold"
+        );
+    }
+    (
+        all.into_iter()
+            .filter(|w| names.contains(&w.name.as_str()))
+            .collect(),
+        true,
+    )
+}
+
 fn set_path(v: &mut Value, dotted: &str, val: Value) {
     let mut cur = v;
     let keys: Vec<&str> = dotted.split('.').collect();
@@ -81,10 +105,12 @@ pub fn apply(base: &Path, token: &str, w: &Weakening, dir: &Path) -> std::path::
     let cfgp = st.join("openclaw.json");
     let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfgp).unwrap()).unwrap();
     for (k, v) in &w.set {
-        let v = if v == "@GATEWAY_TOKEN@" {
-            Value::String(token.into())
-        } else {
-            v.clone()
+        let v = match v.as_str() {
+            Some("@GATEWAY_TOKEN@") => Value::String(token.into()),
+            Some(s) if s.contains("@STATE@") => {
+                Value::String(s.replace("@STATE@", &st.to_string_lossy()))
+            }
+            _ => v.clone(),
         };
         set_path(&mut cfg, k, v);
     }
@@ -221,8 +247,8 @@ fn ir_audit_reports_the_same_openclaw_ids_as_openclaw_on_every_configuration() {
         );
     };
     let bin = openclaw_version_bin("2026.9.6").unwrap_or_else(|| gw.bin.clone());
-    let ws = weakenings();
-    assert!(ws.len() >= 20, "{}", ws.len());
+    let (ws, filtered) = selected();
+    assert!(filtered || ws.len() >= 20, "{}", ws.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -250,11 +276,17 @@ fn ir_audit_reports_the_same_openclaw_ids_as_openclaw_on_every_configuration() {
                 t.difference(&o).collect::<Vec<_>>(),
                 o.difference(&t).collect::<Vec<_>>()
             )),
-            Ok(t) => covered.extend(t.into_iter().map(|(id, _)| id)),
+            Ok(t) => {
+                if filtered {
+                    // What each selected configuration raised, for the record.
+                    eprintln!("{name}: {t:?}");
+                }
+                covered.extend(t.into_iter().map(|(id, _)| id))
+            }
         }
     }
     assert!(bad.is_empty(), "the audits disagree:\n{}", bad.join("\n"));
-    assert!(covered.len() >= 40, "{covered:?}");
+    assert!(filtered || covered.len() >= 40, "{covered:?}");
 }
 
 /// A default onboarded install: the same verdict from both audits (one
@@ -722,8 +754,16 @@ fn the_deep_scan_flags_malicious_code_and_not_calm_code() {
     std::os::unix::fs::symlink("/opt/drop/evil.js", ws.join("skills/calm/linked.js")).unwrap();
     // A project skill (`<ws>/.agents/skills`) is loaded, so scanned, too.
     std::fs::create_dir_all(ws.join(".agents/skills/proj")).unwrap();
-    std::fs::write(ws.join(".agents/skills/proj/SKILL.md"), "# proj\n").unwrap();
+    std::fs::write(
+        ws.join(".agents/skills/proj/SKILL.md"),
+        "---\nname: proj\ndescription: A project skill.\n---\n# proj\n",
+    )
+    .unwrap();
     std::fs::write(ws.join(".agents/skills/proj/a.js"), "eval(x);\n").unwrap();
+    // One without a description, which OpenClaw's loader drops (checked).
+    std::fs::create_dir_all(ws.join("skills/nodesc")).unwrap();
+    std::fs::write(ws.join("skills/nodesc/SKILL.md"), "# nodesc\n").unwrap();
+    std::fs::write(ws.join("skills/nodesc/a.js"), "eval(x);\n").unwrap();
     let (_, v) = audit(&h, &[]);
     assert!(
         !ids(&v).iter().any(|i| i.contains("code_safety")),
@@ -758,6 +798,7 @@ fn the_deep_scan_flags_malicious_code_and_not_calm_code() {
         ("skills.code_safety", "critical", "evil"),
         ("skills.code_safety", "critical", "proj"),
         ("skills.code_safety", "warn", "relay"),
+        ("ir.skills.code_safety_not_loaded", "warn", "nodesc"),
     ]
     .into_iter()
     .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
@@ -819,4 +860,168 @@ fn the_deep_scan_agrees_with_openclaws_on_its_own_skills_and_planted_code() {
             .any(|(id, s, n)| id == "skills.code_safety" && s == "critical" && n == "evil"),
         "{t:?}"
     );
+}
+
+/// Sets `key` of bob's config to `val`.
+fn set_config(h: &Host, key: &str, val: Value) {
+    let cfgp = h.state().join("openclaw.json");
+    let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfgp).unwrap()).unwrap();
+    let mut cur = &mut cfg;
+    let keys: Vec<&str> = key.split('.').collect();
+    for k in &keys[..keys.len() - 1] {
+        if !cur.get(*k).is_some_and(Value::is_object) {
+            cur[*k] = serde_json::json!({});
+        }
+        cur = cur.get_mut(*k).unwrap();
+    }
+    cur[keys[keys.len() - 1]] = val;
+    std::fs::write(&cfgp, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+}
+
+/// The first finding `id` of an audit document.
+fn finding<'a>(v: &'a Value, id: &str) -> Option<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+}
+
+/// `plugins.allow` is checked against the host's own installed package
+/// (its bundled plugins, by id or alias) and the installed extensions; with
+/// no package found, or only one reached through a link out of `--root`,
+/// the check is reported as not checked, never guessed.
+#[test]
+fn plugins_allow_phantoms_are_judged_against_the_hosts_own_package() {
+    let h = Host::sqlite();
+    std::fs::create_dir_all(h.state().join("extensions/evil-plugin")).unwrap();
+    set_config(
+        &h,
+        "plugins.allow",
+        serde_json::json!(["evil-plugin", "ghost", "openai", "OpenAI-Codex"]),
+    );
+    let (_, v) = audit(&h, &[]);
+    assert!(finding(&v, "plugins.allow_phantom_entries").is_none());
+    let nc = finding(&v, "ir.plugins.allow_not_checked").expect("not checked");
+    assert_eq!(nc["severity"], "info");
+    // A package outside the root, linked from a global prefix: not followed.
+    let outside = tempfile::tempdir().unwrap();
+    let fake = |pkg: &Path| {
+        std::fs::create_dir_all(pkg.join("dist/extensions/openai")).unwrap();
+        std::fs::write(pkg.join("package.json"), r#"{"name":"openclaw"}"#).unwrap();
+        std::fs::write(
+            pkg.join("dist/extensions/openai/openclaw.plugin.json"),
+            r#"{"id":"openai","providers":["openai","openai-codex"]}"#,
+        )
+        .unwrap();
+    };
+    fake(outside.path());
+    std::fs::create_dir_all(h.path("/usr/lib/node_modules")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), h.path("/usr/lib/node_modules/openclaw")).unwrap();
+    let (_, v) = audit(&h, &[]);
+    assert!(finding(&v, "ir.plugins.allow_not_checked").is_some());
+    // The package at a global prefix inside the root: judged.
+    fake(&h.path("/usr/local/lib/node_modules/openclaw"));
+    let (_, v) = audit(&h, &[]);
+    assert!(finding(&v, "ir.plugins.allow_not_checked").is_none());
+    let f = finding(&v, "plugins.allow_phantom_entries").expect("phantom");
+    assert_eq!(f["severity"], "warn");
+    let d = f["detail"].as_str().unwrap();
+    assert!(
+        d.contains("ghost") && !d.contains("openai") && !d.contains("evil"),
+        "{d}"
+    );
+    // A plugin under plugins.load.paths is in the registry too.
+    write(
+        &h,
+        "/opt/plugs/loadplug/openclaw.plugin.json",
+        r#"{"id":"loadplug"}"#,
+    );
+    set_config(
+        &h,
+        "plugins.load.paths",
+        serde_json::json!(["/opt/plugs/loadplug"]),
+    );
+    // Every entry owned: nothing.
+    set_config(
+        &h,
+        "plugins.allow",
+        serde_json::json!(["evil-plugin", "openai-codex", "loadplug"]),
+    );
+    let (_, v) = audit(&h, &[]);
+    assert!(finding(&v, "plugins.allow_phantom_entries").is_none());
+}
+
+/// A skill allowlist on a scope whose exec runs on the host, with MCP
+/// servers in the global mcporter registry, is OpenClaw's boundary drift;
+/// exec denied, it is not; a registry that cannot be parsed is reported as
+/// not inspected; one linked out of `--root` is never read.
+#[test]
+fn skill_allowlists_with_host_exec_and_mcp_servers_are_boundary_drift() {
+    let drift = "tools.exec.agent_skill_mcp_boundary_drift";
+    let incomplete = "tools.exec.mcporter_registry_inspection_incomplete";
+    let h = Host::sqlite();
+    let reg = h.state().join("skills/config/mcporter.json");
+    std::fs::create_dir_all(reg.parent().unwrap()).unwrap();
+    let servers = r#"{"mcpServers":{"linear":{"url":"https://x"},"old":{"enabled":false}}}"#;
+    std::fs::write(&reg, servers).unwrap();
+    let (_, v) = audit(&h, &[]);
+    assert!(finding(&v, drift).is_none(), "no skill allowlist");
+    set_config(&h, "agents.defaults.skills", serde_json::json!(["weather"]));
+    let (_, v) = audit(&h, &[]);
+    let f = finding(&v, drift).expect("drift");
+    assert_eq!(f["severity"], "warn");
+    let d = f["detail"].as_str().unwrap();
+    assert!(
+        d.contains("security=full") && d.contains("linear") && !d.contains("old"),
+        "{d}"
+    );
+    std::fs::write(&reg, "{\"mcpServers\": {").unwrap();
+    let (_, v) = audit(&h, &[]);
+    assert!(finding(&v, drift).is_none());
+    let f = finding(&v, incomplete).expect("incomplete");
+    assert!(
+        f["detail"].as_str().unwrap().contains("not valid JSON"),
+        "{f}"
+    );
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("m.json"), servers).unwrap();
+    std::fs::remove_file(&reg).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("m.json"), &reg).unwrap();
+    let (_, v) = audit(&h, &[]);
+    assert!(finding(&v, drift).is_none() && finding(&v, incomplete).is_none());
+    std::fs::remove_file(&reg).unwrap();
+    std::fs::write(&reg, servers).unwrap();
+    set_config(&h, "tools.exec", serde_json::json!({"security": "deny"}));
+    let (_, v) = audit(&h, &[]);
+    assert!(finding(&v, drift).is_none());
+}
+
+/// A managed skill shadowed by a workspace skill of the same name is not
+/// one OpenClaw loads or scans: its dangerous code is reported under
+/// `ir.skills.code_safety_shadowed` (warn), never `skills.code_safety`.
+#[test]
+fn a_shadowed_skill_is_reported_under_its_own_id() {
+    let h = Host::sqlite();
+    let ws = h.path("/srv/openclaw/bob-workspace");
+    plant_code(&h.state(), &h.state().join("skills"));
+    let md = "---\nname: evil\ndescription: A calm one.\n---\n# evil\nReads the weather.\n";
+    std::fs::create_dir_all(ws.join("skills/evil")).unwrap();
+    std::fs::write(ws.join("skills/evil/SKILL.md"), md).unwrap();
+    let (_, v) = audit(&h, &["--deep"]);
+    let got: BTreeSet<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"].as_str().unwrap().contains("skills.code_safety"))
+        .map(|f| subject(f, "id", "detail"))
+        .collect();
+    let want: BTreeSet<_> = [
+        ("ir.skills.code_safety_shadowed", "warn", "evil"),
+        ("skills.code_safety", "warn", "relay"),
+    ]
+    .into_iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(got, want);
 }

@@ -10,14 +10,16 @@
 //! under `ir.*`: the hardening checklist's config items, the host (SSH,
 //! firewall, VPN; [`host`]) and config keys the installed version rejects
 //! ([`schema`]). The submodules decide which checks fire, one per area:
-//! [`fs`], [`gateway`], [`nodes`], [`tools`], [`exec`], [`reach`] (with
-//! [`policy`]), [`channels`], [`skills`], [`installs`].
+//! [`fs`], [`gateway`], [`nodes`], [`tools`], [`exec`] (with
+//! [`boundary`]), [`reach`] (with [`policy`]), [`channels`], [`skills`],
+//! [`installs`], [`registry`].
 //!
 //! `--fix` applies only safe, reversible changes: chmod of the state dir
 //! and secret files (never through a link), open group policies flipped to
 //! allowlist; each change is journaled. It never touches sshd or the
 //! firewall.
 
+mod boundary;
 mod catalogue;
 mod channels;
 mod codesafety;
@@ -30,6 +32,7 @@ mod installs;
 mod nodes;
 mod policy;
 mod reach;
+mod registry;
 mod schema;
 mod skills;
 mod tools;
@@ -148,6 +151,7 @@ pub fn audit_deep(dep: &Deployment, deep: bool) -> Result<Vec<Finding>> {
     reach::check(&mut found, dep, c);
     channels::check(&mut found, c);
     fs::check_plugins(&mut found, dep, c);
+    registry::check(&mut found, dep, c);
     installs::check(&mut found, dep);
     skills::check(&mut found, dep)?;
     host::check(&mut found, dep)?;
@@ -257,6 +261,8 @@ mod tests {
             include_str!("audit/schema.rs"),
             include_str!("audit/skills.rs"),
             include_str!("audit/codesafety.rs"),
+            include_str!("audit/boundary.rs"),
+            include_str!("audit/registry.rs"),
         ];
         let re =
             regex::Regex::new(r#"(?:raise(?:_for|_at)?\(\s*|\(0o[0-7]+,\s*)"([^"]+)""#).unwrap();

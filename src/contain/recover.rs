@@ -58,7 +58,7 @@ pub struct StartWith {
 const PKG: &str = "/node_modules/openclaw";
 
 /// The openclaw package dir a path lies in, if it does.
-fn package_of(path: &str) -> Option<PathBuf> {
+pub(crate) fn package_of(path: &str) -> Option<PathBuf> {
     let i = path
         .find(&format!("{PKG}/"))
         .or_else(|| path.ends_with(PKG).then(|| path.len() - PKG.len()))?;
@@ -105,7 +105,7 @@ fn package_from(snap: &PreStopSnapshot) -> Option<PathBuf> {
 /// own `logs/config-audit.jsonl` (each line records the writer's argv):
 /// the one clue a 2026.7.1 gateway, retitled and holding nothing open in
 /// its package, leaves in its state dir. Newest line first, bounded.
-fn package_from_config_audit(state_dir: &Path) -> Option<PathBuf> {
+pub(crate) fn package_from_config_audit(state_dir: &Path) -> Option<PathBuf> {
     #[derive(serde::Deserialize)]
     struct Line {
         #[serde(default)]

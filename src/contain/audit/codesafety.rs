@@ -202,14 +202,15 @@ fn skipped_path(entry: &str) -> bool {
 }
 
 /// The skill roots OpenClaw's audit loads (`resolveWorkspaceSkillSourcePlan`
-/// less the bundled and plugin ones): `skills.load.extraDirs`, the managed
-/// `$STATE/skills`, `~/.agents/skills` with the default state dir, and each
-/// workspace's `.agents/skills` and `skills`. Local paths under `--root`;
-/// a relative extra dir (relative to the gateway's cwd) is skipped.
-fn skill_roots(dep: &Deployment) -> Vec<PathBuf> {
+/// less the bundled and plugin ones), lowest precedence first: the global
+/// ones (`skills.load.extraDirs`, the managed `$STATE/skills`,
+/// `~/.agents/skills` with the default state dir), then each workspace's
+/// `.agents/skills` and `skills`. Local paths under `--root`; a relative
+/// extra dir (relative to the gateway's cwd) is skipped.
+fn skill_roots(dep: &Deployment) -> (Vec<PathBuf>, Vec<[PathBuf; 2]>) {
     let host = |p: &Path| dep.root.join(p.strip_prefix("/").unwrap_or(p));
     let home = &dep.paths.user_home;
-    let mut roots: Vec<PathBuf> = dep
+    let mut global: Vec<PathBuf> = dep
         .config
         .as_ref()
         .and_then(|c| crate::openclaw::config::get(c, "skills.load.extraDirs"))
@@ -226,50 +227,165 @@ fn skill_roots(dep: &Deployment) -> Vec<PathBuf> {
         })
         .map(|p| host(&p))
         .collect();
-    roots.push(dep.paths.state_dir.join("skills"));
+    global.push(dep.paths.state_dir.join("skills"));
     if dep.paths.state_dir_source == "default" {
-        roots.push(host(&home.join(".agents/skills")));
+        global.push(host(&home.join(".agents/skills")));
     }
-    for ws in dep.agents.iter().filter_map(|a| a.workspace.as_deref()) {
-        roots.push(ws.join(".agents/skills"));
-        roots.push(ws.join("skills"));
+    let mut seen = HashSet::new();
+    let workspaces = dep
+        .agents
+        .iter()
+        .filter_map(|a| a.workspace.clone())
+        .filter(|ws| seen.insert(ws.clone()))
+        .map(|ws| [ws.join(".agents/skills"), ws.join("skills")])
+        .collect();
+    (global, workspaces)
+}
+
+/// A skill's name as OpenClaw's loader takes it (the frontmatter's
+/// `name`, else the dir's name), and whether the loader takes it at all:
+/// it drops a skill without a `description`. A `SKILL.md` `ir` cannot
+/// read counts as loaded (the louder guess).
+fn skill_head(md: &Path, dir: &Path) -> (String, bool) {
+    let dir_name = || {
+        dir.file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().trim().to_string())
+    };
+    let Ok(text) = crate::safefs::read_bounded(md, MAX_SKILL_MD_BYTES) else {
+        return (dir_name(), true);
+    };
+    let text = String::from_utf8_lossy(&text);
+    let name = frontmatter_field(&text, "name").unwrap_or_else(dir_name);
+    let loaded = !name.is_empty() && frontmatter_field(&text, "description").is_some();
+    (name, loaded)
+}
+
+/// A `key:` of a `---` frontmatter block, unquoted, if not blank.
+fn frontmatter_field(text: &str, key: &str) -> Option<String> {
+    let mut lines = text.trim_start_matches('\u{feff}').lines();
+    if lines.next()?.trim_end() != "---" {
+        return None;
     }
-    roots
+    lines
+        .take_while(|l| l.trim_end() != "---")
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .map(|v| {
+            let v = v.trim();
+            let unq = ['"', '\'']
+                .iter()
+                .find_map(|q| v.strip_prefix(*q).and_then(|r| r.strip_suffix(*q)));
+            unq.unwrap_or(v).trim().to_string()
+        })
+        .filter(|v| !v.is_empty())
+}
+
+/// One skill found under a root: its dir, its `SKILL.md`, its name, and
+/// whether OpenClaw's loader takes it.
+struct Skill {
+    dir: PathBuf,
+    md: PathBuf,
+    name: String,
+    loaded: bool,
+}
+
+/// The skill dirs that win their name in at least one workspace: OpenClaw
+/// merges each workspace's roots by name, a later root replacing an
+/// earlier one's skill, and scans only what is left.
+fn winners(
+    listed: &[(PathBuf, Vec<Skill>)],
+    global: &[PathBuf],
+    ws: &[[PathBuf; 2]],
+) -> HashSet<PathBuf> {
+    let contexts: Vec<Vec<&PathBuf>> = if ws.is_empty() {
+        vec![global.iter().collect()]
+    } else {
+        ws.iter()
+            .map(|w| global.iter().chain(w.iter()).collect())
+            .collect()
+    };
+    let mut win = HashSet::new();
+    for roots in contexts {
+        let mut by_name: std::collections::HashMap<&str, &PathBuf> =
+            std::collections::HashMap::new();
+        for r in roots {
+            for (_, found) in listed.iter().filter(|(root, _)| root == r) {
+                // A skill the loader drops shadows nothing.
+                for s in found.iter().filter(|s| s.loaded) {
+                    by_name.insert(&s.name, &s.dir);
+                }
+            }
+        }
+        win.extend(by_name.into_values().cloned());
+    }
+    win
 }
 
 /// Every skill of [`skill_roots`], each dir once, less those inside
-/// plugins (OpenClaw scans those as plugins).
+/// plugins (OpenClaw scans those as plugins). A skill another of the same
+/// name shadows in every workspace is one OpenClaw does not scan: its
+/// findings go under `ir.skills.code_safety_shadowed` (live again the day
+/// the winner is removed); one its loader drops (no description) under
+/// `ir.skills.code_safety_not_loaded` (live again the day one is added).
 fn skills(out: &mut Findings, dep: &Deployment, budget: &mut Budget) -> Result<()> {
     let ext = resolve_under(&dep.root, &dep.paths.state_dir.join("extensions"));
+    let (global, ws) = skill_roots(dep);
     let mut seen = HashSet::new();
-    for root in skill_roots(dep) {
-        for md in skill_files_in(&dep.root, &root).0 {
+    let mut listed = Vec::new();
+    for root in global.iter().chain(ws.iter().flatten()) {
+        let mut found = Vec::new();
+        for md in skill_files_in(&dep.root, root).0 {
             crate::signal::check()?;
             let Some(dir) = md.parent().map(Path::to_path_buf) else {
                 continue;
             };
-            if ext.as_ref().is_some_and(|e| dir.starts_with(e)) || !seen.insert(dir.clone()) {
+            if ext.as_ref().is_some_and(|e| dir.starts_with(e)) {
                 continue;
             }
-            let mut s = scan_dir(&dep.root, &dir, &[], budget);
-            if let Ok(text) = crate::safefs::read_bounded(&md, MAX_SKILL_MD_BYTES) {
-                let text = String::from_utf8_lossy(&text);
-                s.scanned += 1;
-                for f in scan_skill_content(&text)
-                    .into_iter()
-                    .chain(scan_source(&text))
-                {
-                    s.findings.push(("SKILL.md".into(), f));
-                }
-            }
-            let name = dir
-                .file_name()
-                .map_or("?".into(), |n| n.to_string_lossy().into_owned());
-            let what = format!("Skill \"{name}\" ({})", escape_path(&dir));
-            roll_up(out, "skills.code_safety", &what, &s);
+            let (name, loaded) = skill_head(&md, &dir);
+            found.push(Skill {
+                dir,
+                md,
+                name,
+                loaded,
+            });
+        }
+        listed.push((root.clone(), found));
+    }
+    let win = winners(&listed, &global, &ws);
+    for s in listed.iter().flat_map(|(_, s)| s) {
+        crate::signal::check()?;
+        if !seen.insert(s.dir.clone()) {
+            continue;
+        }
+        let sum = scan_skill(&dep.root, s, budget);
+        let shown = format!("Skill \"{}\" ({})", s.name, escape_path(&s.dir));
+        if !s.loaded {
+            let what = format!("{shown}, not loaded (its SKILL.md has no description)");
+            roll_up(out, "ir.skills.code_safety_not_loaded", &what, &sum);
+        } else if win.contains(&s.dir) {
+            roll_up(out, "skills.code_safety", &shown, &sum);
+        } else {
+            let what = format!("{shown}, shadowed by a same-named skill of higher precedence");
+            roll_up(out, "ir.skills.code_safety_shadowed", &what, &sum);
         }
     }
     Ok(())
+}
+
+/// One skill's dir scan plus its `SKILL.md`.
+fn scan_skill(root: &Path, s: &Skill, budget: &mut Budget) -> Summary {
+    let mut sum = scan_dir(root, &s.dir, &[], budget);
+    if let Ok(text) = crate::safefs::read_bounded(&s.md, MAX_SKILL_MD_BYTES) {
+        let text = String::from_utf8_lossy(&text);
+        sum.scanned += 1;
+        for f in scan_skill_content(&text)
+            .into_iter()
+            .chain(scan_source(&text))
+        {
+            sum.findings.push(("SKILL.md".into(), f));
+        }
+    }
+    sum
 }
 
 /// One finding for a dir: critical if any rule finding is, else warn if
@@ -292,6 +408,13 @@ fn roll_up(out: &mut Findings, id: &str, what: &str, s: &Summary) {
                 s.scanned,
                 hits.join("; ")
             );
+            // A shadowed skill's findings are a warning whatever their
+            // own severity: nothing loads the skill today.
+            let sev = if id.starts_with("ir.") {
+                Severity::Warn
+            } else {
+                sev
+            };
             out.raise_at(id, sev, detail);
             return;
         }
@@ -402,6 +525,63 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skill_names_come_from_the_frontmatter_else_the_dir() {
+        let md = |t: &str| frontmatter_field(t, "name");
+        assert_eq!(
+            frontmatter_field("---\nnamed: x\ndescription: ''\n---\n", "description"),
+            None
+        );
+        assert_eq!(
+            md("---\nname: evil\ndescription: x\n---\n"),
+            Some("evil".into())
+        );
+        assert_eq!(md("---\nname: \"q r\" \n---\n"), Some("q r".into()));
+        assert_eq!(md("---\ndescription: x\n---\nname: late\n"), None);
+        assert_eq!(md("# no frontmatter\nname: x\n"), None);
+        assert_eq!(md("---\nname:   \n---\n"), None);
+        assert_eq!(md("---\nnamed: x\n---\n"), None);
+    }
+
+    #[test]
+    fn a_skill_shadowed_in_every_workspace_is_not_a_winner() {
+        let sk = |dir: &str, name: &str| Skill {
+            dir: PathBuf::from(dir),
+            md: PathBuf::from(dir).join("SKILL.md"),
+            name: name.into(),
+            loaded: true,
+        };
+        let managed = PathBuf::from("/s/skills");
+        let (a, b) = (PathBuf::from("/a/skills"), PathBuf::from("/b/skills"));
+        let listed = vec![
+            (
+                managed.clone(),
+                vec![sk("/s/skills/evil", "evil"), sk("/s/skills/x", "x")],
+            ),
+            (a.clone(), vec![sk("/a/skills/evil", "evil")]),
+            (b.clone(), vec![sk("/b/skills/other", "x")]),
+        ];
+        let none = PathBuf::from("/none");
+        let ws = [[none.clone(), a.clone()], [none.clone(), b.clone()]];
+        let win = winners(&listed, std::slice::from_ref(&managed), &ws);
+        // evil: shadowed in a, but b has none of its own, so it wins there.
+        assert!(win.contains(Path::new("/s/skills/evil")));
+        assert!(win.contains(Path::new("/s/skills/x")));
+        // Shadowed in the only workspace: not a winner.
+        let win = winners(&listed, std::slice::from_ref(&managed), &ws[..1]);
+        assert!(!win.contains(Path::new("/s/skills/evil")));
+        assert!(win.contains(Path::new("/a/skills/evil")));
+        // A same-named skill the loader drops shadows nothing.
+        let mut dropped = listed;
+        dropped[1].1[0].loaded = false;
+        let win = winners(&dropped, std::slice::from_ref(&managed), &ws[..1]);
+        assert!(win.contains(Path::new("/s/skills/evil")));
+        let listed = dropped;
+        // No workspace at all: the global roots alone.
+        let win = winners(&listed, std::slice::from_ref(&managed), &[]);
+        assert!(win.contains(Path::new("/s/skills/evil")));
+    }
 
     #[test]
     fn entries_resolve_lexically_and_escapes_are_caught() {

@@ -5,7 +5,8 @@
 //! `exec_approvals_config`, row `current`; 2026.9.6 no longer reads an
 //! `exec-approvals.json`). The name lists are OpenClaw 2026.9.6's, copied
 //! as data (`exec-safe-bin-runtime-policy`, `exec-safe-bin-trust`,
-//! `command-analysis/inline-eval`).
+//! `command-analysis/inline-eval`). The approvals loaded here also set
+//! the floor of each scope's exec policy in [`super::boundary`].
 //!
 //! An attacker who wants shell on the host without touching the config
 //! widens these: an interpreter in `safeBins`, `autoAllowSkills`, or a
@@ -139,14 +140,32 @@ const INLINE_EVAL_NAMES: &[&str] = &[
 /// one is not parsed).
 const MAX_APPROVALS_BYTES: i64 = 4 << 20;
 
-/// Runs the safe-bin and exec-approval checks.
+/// The exec approvals OpenClaw would load.
+pub(super) enum Approvals {
+    /// No database, table or row: OpenClaw's empty document.
+    Absent,
+    /// A row OpenClaw cannot parse: it falls back to deny-all.
+    Malformed,
+    /// The parsed document.
+    Doc(Value),
+    /// `ir` could not read them (reported as `ir.exec.approvals_unreadable`).
+    Unreadable,
+}
+
+/// Runs the safe-bin, exec-approval and skill/MCP boundary checks.
 pub(super) fn check(out: &mut Findings, dep: &Deployment, c: &Value) {
     safe_bins(out, c);
-    match approvals(dep) {
-        Ok(Some(a)) => approval_checks(out, c, &a),
-        Ok(None) => {}
-        Err(e) => out.raise("ir.exec.approvals_unreadable", format!("{e:#}")),
+    let a = match approvals(dep) {
+        Ok(a) => a,
+        Err(e) => {
+            out.raise("ir.exec.approvals_unreadable", format!("{e:#}"));
+            Approvals::Unreadable
+        }
+    };
+    if let Approvals::Doc(d) = &a {
+        approval_checks(out, c, d);
     }
+    super::boundary::check(out, dep, c, &a);
 }
 
 /// A safeBins entry reduced to its executable name (`normalizeSafeBinName`).
@@ -236,17 +255,16 @@ fn safe_bins(out: &mut Findings, c: &Value) {
     }
 }
 
-/// The exec approvals document OpenClaw would load, `None` when there is
-/// none (no database, no table, no row, or a row OpenClaw would reject).
-fn approvals(dep: &Deployment) -> anyhow::Result<Option<Value>> {
+/// The exec approvals document OpenClaw would load.
+fn approvals(dep: &Deployment) -> anyhow::Result<Approvals> {
     use anyhow::Context;
     let db = dep.paths.state_dir.join("state").join("openclaw.sqlite");
     if crate::safefs::lstat(&db)?.is_none() {
-        return Ok(None);
+        return Ok(Approvals::Absent);
     }
     let conn = crate::sqlite::open_isolated(&db)?;
     if !crate::sqlite::has_table(&conn.conn, "exec_approvals_config") {
-        return Ok(None);
+        return Ok(Approvals::Absent);
     }
     let row = conn.conn.query_row(
         "SELECT length(raw_json), CASE WHEN length(raw_json) <= ?1 THEN raw_json END \
@@ -256,7 +274,7 @@ fn approvals(dep: &Deployment) -> anyhow::Result<Option<Value>> {
     );
     let (len, raw) = match row {
         Ok(r) => r,
-        Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
+        Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(Approvals::Absent),
         Err(e) => {
             return Err(e).with_context(|| format!("reading exec approvals in {}", db.display()));
         }
@@ -271,12 +289,13 @@ fn approvals(dep: &Deployment) -> anyhow::Result<Option<Value>> {
     // A malformed row makes OpenClaw fall back to a deny-all policy.
     Ok(serde_json::from_str::<Value>(&raw)
         .ok()
-        .filter(Value::is_object))
+        .filter(Value::is_object)
+        .map_or(Approvals::Malformed, Approvals::Doc))
 }
 
 /// The approvals' agents with the legacy `default` entry folded into
 /// `main` (OpenClaw's `normalizeExecApprovalsInternal`).
-fn approval_agents(a: &Value) -> Vec<(String, Value)> {
+pub(super) fn approval_agents(a: &Value) -> Vec<(String, Value)> {
     let mut agents: serde_json::Map<String, Value> = a
         .get("agents")
         .and_then(Value::as_object)
@@ -287,9 +306,12 @@ fn approval_agents(a: &Value) -> Vec<(String, Value)> {
             Some(Value::Object(mut m)) => {
                 let mut list: Vec<Value> = allowlist(&Value::Object(m.clone()));
                 list.extend(allowlist(&legacy));
-                if m.get("autoAllowSkills").is_none_or(Value::is_null) {
-                    if let Some(v) = legacy.get("autoAllowSkills") {
-                        m.insert("autoAllowSkills".into(), v.clone());
+                // `current ?? legacy` per field (`mergeLegacyAgent`).
+                for k in ["autoAllowSkills", "security", "ask", "askFallback"] {
+                    if m.get(k).is_none_or(Value::is_null) {
+                        if let Some(v) = legacy.get(k) {
+                            m.insert(k.into(), v.clone());
+                        }
                     }
                 }
                 m.insert("allowlist".into(), Value::Array(list));
