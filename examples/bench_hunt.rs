@@ -1,10 +1,13 @@
 //! Plants the corpus of `bench/corpus/` into OpenClaw transcripts of both
 //! layouts (a JSONL file; SQLite `transcript_events`, every third event
-//! zstd-compressed), runs `ir hunt` on each, and prints recall per family
-//! for injection texts and dangerous commands and the false-positive rate
-//! on benign text and commands, beside the playbook's grep one-liner on the
-//! same JSONL. Run it through `scripts/bench-hunt.sh`; it is a measurement,
-//! not a test, and it never uses the network.
+//! zstd-compressed), runs `ir hunt` on each, and prints recall for
+//! injection texts and dangerous commands and the false-positive rate on
+//! benign text and commands, for the tuned half, the held-out dev and test
+//! halves and all, per family and per source, beside the playbook's grep
+//! one-liner on the same JSONL. Misses and false positives of the tuned and
+//! dev halves go to `WORK_DIR/misses.jsonl` (never the test half's). Run it
+//! through `scripts/bench-hunt.sh`; it is a measurement, not a test, and it
+//! never uses the network.
 //!
 //! Each injection text and benign paragraph is placed three ways, as the
 //! agent would read it: a user message, a `web_fetch` result (JSON inside
