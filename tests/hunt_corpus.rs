@@ -502,7 +502,7 @@ fn benign_text_and_everyday_commands_are_not_flagged() {
         (
             found(
                 "tldr-pages commands",
-                sample(&jsonl("commands-benign-heldout.jsonl"), &["tldr"], 80),
+                sample(&jsonl("commands-benign-heldout.jsonl"), &["tldr"], 60),
                 EXEC,
             ),
             2,
@@ -510,7 +510,7 @@ fn benign_text_and_everyday_commands_are_not_flagged() {
         (
             found(
                 "everyday commands",
-                sample(&commands("commands-benign.txt"), &["everyday"], 60),
+                sample(&commands("commands-benign.txt"), &["everyday"], 40),
                 EXEC,
             ),
             0,
