@@ -1,10 +1,13 @@
 //! Plants the corpus of `bench/corpus/` into OpenClaw transcripts of both
 //! layouts (a JSONL file; SQLite `transcript_events`, every third event
-//! zstd-compressed), runs `ir hunt` on each, and prints recall per family
-//! for injection texts and dangerous commands and the false-positive rate
-//! on benign text and commands, beside the playbook's grep one-liner on the
-//! same JSONL. Run it through `scripts/bench-hunt.sh`; it is a measurement,
-//! not a test, and it never uses the network.
+//! zstd-compressed), runs `ir hunt` on each, and prints recall for
+//! injection texts and dangerous commands and the false-positive rate on
+//! benign text and commands, for the tuned half, the held-out dev and test
+//! halves and all, per family and per source, beside the playbook's grep
+//! one-liner on the same JSONL. Misses and false positives of the tuned and
+//! dev halves go to `WORK_DIR/misses.jsonl` (never the test half's). Run it
+//! through `scripts/bench-hunt.sh`; it is a measurement, not a test, and it
+//! never uses the network.
 //!
 //! Each injection text and benign paragraph is placed three ways, as the
 //! agent would read it: a user message, a `web_fetch` result (JSON inside
@@ -29,9 +32,33 @@ struct Item {
     kind: &'static str,
     family: String,
     placement: &'static str,
+    /// "tuned" (the rules were written looking at it), "held-out dev"
+    /// (may be read to improve the rules) or "held-out test" (never read).
+    set: &'static str,
+    /// Where it comes from, shortened to repository and file.
+    source: String,
+    /// What was planted (text or command), for the list of misses.
+    text: String,
 }
 
-fn corpus_text(path: &Path) -> Result<Vec<(String, String)>> {
+/// One corpus entry: family, source, text, and for held-out entries the
+/// split ("dev" or "test").
+type Entry = (String, String, String, Option<String>);
+
+/// `repo@commit file` of a source line; "derived" for derived entries.
+fn short_source(s: &str) -> String {
+    if s.starts_with("derived") {
+        return "derived (from the public entries)".into();
+    }
+    let s = s.split(" (").next().unwrap_or(s);
+    // One line per repository for the sources sampled page by page.
+    if s.starts_with("tldr-pages/") || s.starts_with("redcanaryco/") {
+        return s.split_whitespace().next().unwrap_or(s).to_string();
+    }
+    s.chars().take(100).collect()
+}
+
+fn corpus_text(path: &Path) -> Result<Vec<Entry>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut out = Vec::new();
@@ -40,24 +67,37 @@ fn corpus_text(path: &Path) -> Result<Vec<(String, String)>> {
             serde_json::from_str(l).with_context(|| format!("{}: bad line", path.display()))?;
         out.push((
             v["family"].as_str().unwrap_or("").to_string(),
+            short_source(v["source"].as_str().unwrap_or("")),
             v["text"].as_str().unwrap_or("").to_string(),
+            v["split"].as_str().map(str::to_string),
         ));
     }
     Ok(out)
 }
 
-fn corpus_commands(path: &Path, default: &str) -> Result<Vec<(String, String)>> {
+fn corpus_commands(path: &Path, default: &str) -> Result<Vec<Entry>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let own = "ir bench (hand-written)".to_string();
     Ok(text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| match l.split_once('\t') {
             // Further tabs in a command stand for newlines (heredocs, patches).
-            Some((f, c)) if default.is_empty() => (f.to_string(), c.replace('\t', "\n")),
-            _ => (default.to_string(), l.to_string()),
+            Some((f, c)) if default.is_empty() => {
+                (f.to_string(), own.clone(), c.replace('\t', "\n"), None)
+            }
+            _ => (default.to_string(), own.clone(), l.to_string(), None),
         })
         .collect())
+}
+
+fn split_set(set: &'static str, split: Option<&str>) -> &'static str {
+    match (set, split) {
+        ("held out", Some("dev")) => "held-out dev",
+        ("held out", _) => "held-out test",
+        _ => set,
+    }
 }
 
 fn message(n: usize, m: Value) -> Value {
@@ -81,11 +121,30 @@ fn events(dir: &Path) -> Result<(Vec<Value>, Vec<Option<Item>>)> {
     ];
     let mut items: Vec<Option<Item>> = vec![None];
     let texts = [
-        ("injection", corpus_text(&dir.join("injections.jsonl"))?),
-        ("benign_text", corpus_text(&dir.join("benign-text.jsonl"))?),
+        (
+            "injection",
+            "tuned",
+            corpus_text(&dir.join("injections.jsonl"))?,
+        ),
+        (
+            "benign_text",
+            "tuned",
+            corpus_text(&dir.join("benign-text.jsonl"))?,
+        ),
+        (
+            "injection",
+            "held out",
+            corpus_text(&dir.join("injections-heldout.jsonl"))?,
+        ),
+        (
+            "benign_text",
+            "held out",
+            corpus_text(&dir.join("benign-heldout.jsonl"))?,
+        ),
     ];
-    for (kind, list) in texts {
-        for (family, t) in list {
+    for (kind, set, list) in texts {
+        for (family, source, t, split) in list {
+            let set = split_set(set, split.as_deref());
             for placement in ["user message", "web_fetch result", "read result"] {
                 let n = ev.len();
                 let m = match placement {
@@ -102,6 +161,9 @@ fn events(dir: &Path) -> Result<(Vec<Value>, Vec<Option<Item>>)> {
                     kind,
                     family: family.clone(),
                     placement,
+                    set,
+                    source: source.clone(),
+                    text: t.clone(),
                 }));
             }
         }
@@ -109,21 +171,37 @@ fn events(dir: &Path) -> Result<(Vec<Value>, Vec<Option<Item>>)> {
     let cmds = [
         (
             "dangerous_cmd",
+            "tuned",
             corpus_commands(&dir.join("commands-dangerous.txt"), "")?,
         ),
         (
             "benign_cmd",
+            "tuned",
             corpus_commands(&dir.join("commands-benign.txt"), "everyday")?,
         ),
+        (
+            "dangerous_cmd",
+            "held out",
+            corpus_text(&dir.join("commands-dangerous-heldout.jsonl"))?,
+        ),
+        (
+            "benign_cmd",
+            "held out",
+            corpus_text(&dir.join("commands-benign-heldout.jsonl"))?,
+        ),
     ];
-    for (kind, list) in cmds {
-        for (family, c) in list {
+    for (kind, set, list) in cmds {
+        for (family, source, c, split) in list {
+            let set = split_set(set, split.as_deref());
             let n = ev.len();
-            ev.push(message(n, json!({"role": "assistant", "content": [{"type": "toolCall", "id": format!("c{n}"), "name": "exec", "arguments": {"command": c}}], "stopReason": "toolUse"})));
+            ev.push(message(n, json!({"role": "assistant", "content": [{"type": "toolCall", "id": format!("c{n}"), "name": "exec", "arguments": {"command": &c}}], "stopReason": "toolUse"})));
             items.push(Some(Item {
                 kind,
                 family,
                 placement: "exec call",
+                set,
+                source,
+                text: c,
             }));
         }
     }
@@ -278,9 +356,22 @@ fn pct((f, n): (usize, usize)) -> String {
 }
 
 fn report(name: &str, items: &[Option<Item>], flagged: &[bool]) {
-    let kinds = tally(items, flagged, |i| i.kind.to_string());
-    let get = |k: &str| kinds.get(k).copied().unwrap_or_default();
     println!("{name}:");
+    for set in ["tuned", "held-out dev", "held-out test", "held out", "all"] {
+        let kinds = tally(items, flagged, |i| {
+            if set == "all" || i.set == set || (set == "held out" && i.set.starts_with("held")) {
+                i.kind.to_string()
+            } else {
+                String::new()
+            }
+        });
+        println!(" {set}:");
+        report_kinds(&kinds);
+    }
+}
+
+fn report_kinds(kinds: &Tally) {
+    let get = |k: &str| kinds.get(k).copied().unwrap_or_default();
     println!(
         "  injection texts flagged (recall)   {}",
         pct(get("injection"))
@@ -301,8 +392,16 @@ fn report(name: &str, items: &[Option<Item>], flagged: &[bool]) {
 
 fn details(items: &[Option<Item>], flagged: &[bool]) {
     println!("  per family:");
-    for (k, v) in tally(items, flagged, |i| format!("{} {}", i.kind, i.family)) {
-        println!("    {k:<40} {}", pct(v));
+    for (k, v) in tally(items, flagged, |i| {
+        format!("{:<13} {} {}", i.set, i.kind, i.family)
+    }) {
+        println!("    {k:<48} {}", pct(v));
+    }
+    println!("  per source:");
+    for (k, v) in tally(items, flagged, |i| {
+        format!("{:<13} {:<13} {}", i.set, i.kind, i.source)
+    }) {
+        println!("    {k:<110} {}", pct(v));
     }
     println!("  injection texts per placement:");
     for (k, v) in tally(items, flagged, |i| {
@@ -316,6 +415,30 @@ fn details(items: &[Option<Item>], flagged: &[bool]) {
             println!("    {k:<40} {}", pct(v));
         }
     }
+}
+
+/// Each missed attack and each flagged benign item of the tuned and dev
+/// sets, one JSON line apiece (first placement only), to read when
+/// improving the rules.
+fn write_misses(path: &Path, items: &[Option<Item>], flagged: &[bool]) -> Result<()> {
+    let mut out = String::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, it) in items.iter().enumerate() {
+        let Some(it) = it else { continue };
+        let hit = flagged.get(i).copied().unwrap_or(false);
+        let wrong = if it.kind.starts_with("benign") {
+            hit
+        } else {
+            !hit
+        };
+        // The test split is never read, so its misses are not written.
+        if wrong && it.set != "held-out test" && seen.insert((it.kind, it.text.clone())) {
+            let j = json!({"kind": it.kind, "set": it.set, "family": it.family, "source": it.source, "placement": it.placement, "text": it.text});
+            out.push_str(&j.to_string());
+            out.push('\n');
+        }
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
 }
 
 fn main() -> Result<()> {
@@ -366,7 +489,11 @@ fn main() -> Result<()> {
         &items,
         &g,
     );
-    println!("ir hunt, JSONL layout, in detail:");
+    write_misses(&work.join("misses.jsonl"), &items, &f_files)?;
+    println!(
+        "ir hunt, JSONL layout, in detail (misses and false positives in {}):",
+        work.join("misses.jsonl").display()
+    );
     details(&items, &f_files);
     println!("grep one-liner, in detail:");
     details(&items, &g);

