@@ -236,6 +236,8 @@ struct Hunter<'a> {
     rules: &'a [Rule],
     /// Which of `rules` can match a text (see [`Rule::prefilter`]).
     filter: Prefilter,
+    /// Events matched on the calling thread so far (see [`INLINE`]).
+    inlined: usize,
     report: Report,
     /// The deployment's secrets, kept out of every quote.
     redactor: crate::redact::Redactor,
@@ -826,12 +828,16 @@ impl Hunter<'_> {
         };
         let report = &mut self.report;
         let sink = &mut self.sink;
-        // A source's first events are matched here: threads started for
-        // every small file cost more than they save (each new thread warms
-        // its own regex caches from nothing).
+        // The hunt's first events are matched here: threads started for a
+        // few small files cost more than they save (each new thread warms
+        // its own regex caches). The budget is the hunt's, not each
+        // source's, so a deployment of many small session files is still
+        // matched on every core.
         let mut inflater = Inflater::default();
-        for job in jobs.by_ref().take(INLINE) {
+        let budget = INLINE.saturating_sub(self.inlined);
+        for job in jobs.by_ref().take(budget) {
             crate::signal::check()?;
+            self.inlined += 1;
             report.absorb(judge.job(job, &mut inflater), sink);
         }
         let n = workers();
@@ -1197,6 +1203,7 @@ pub fn run_in_case<'a>(
     let mut h = Hunter {
         rules,
         filter: Rule::prefilter(rules),
+        inlined: 0,
         report: Report::default(),
         redactor: crate::redact::Redactor::for_deployment(dep),
         identity,
@@ -1524,7 +1531,7 @@ const BATCH: usize = 64;
 const BATCH_BYTES: usize = 1 << 20;
 /// Batches queued per thread.
 const QUEUE: usize = 2;
-/// Events of a source matched on the calling thread before threads start.
+/// Events of a hunt matched on the calling thread before threads start.
 const INLINE: usize = 4096;
 
 /// How many threads match: the cores there are, at most four (the hunt
@@ -2398,6 +2405,7 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
         let mut h = Hunter {
             rules: &rules,
             filter: Rule::prefilter(&rules),
+            inlined: 0,
             report: Report::default(),
             redactor: Default::default(),
             identity: Default::default(),
@@ -2459,7 +2467,7 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
         #[test]
         fn entries_never_panic(s in "\\PC{0,300}") {
             let rules = rules(None).unwrap();
-            let mut h = Hunter { rules: &rules, filter: Rule::prefilter(&rules), report: Report::default(), redactor: Default::default(), identity: Default::default(), sink: EventSink::default() };
+            let mut h = Hunter { rules: &rules, filter: Rule::prefilter(&rules), inlined: 0, report: Report::default(), redactor: Default::default(), identity: Default::default(), sink: EventSink::default() };
             if let Ok(v) = serde_json::from_str::<Value>(&s) {
                 h.judge().entry(&mut Found::default(), &v, &Where { source: "x:1".into(), session: "s", agent: "a", time: None });
             }
