@@ -116,6 +116,12 @@ fn open_copy(path: &Path, wal: &Path) -> Result<ReadOnlyDb> {
     )
     .with_context(|| format!("opening a copy of {}", path.display()))?;
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    // The copy is thrown away: checkpointing its WAL into it on close
+    // would write the whole WAL again (and sync it) for nothing.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )?;
     Ok(ReadOnlyDb {
         conn,
         _copy: Some(dir),

@@ -98,6 +98,16 @@ pub fn join(
     calls: &[ToolCall],
     facts: &CaseFacts,
 ) -> Vec<AttackChain> {
+    let mut keys = SessionKeys::default();
+    // The warn-or-worse rules each row hit, looked up once per call below
+    // (searching every hit for every call of every chain was quadratic).
+    let mut rules_at: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+    for h in hits
+        .iter()
+        .filter(|h| h.severity >= Severity::Warn && !h.rule.starts_with("chain."))
+    {
+        rules_at.entry(&h.source).or_default().push(&h.rule);
+    }
     chains
         .iter()
         .filter_map(|c| {
@@ -115,7 +125,7 @@ pub fn join(
                         && !is_copy(&h.source)
                 })
                 .unwrap_or(first);
-            let after = calls_after(entry, hits, calls);
+            let after = calls_after(entry, &rules_at, calls);
             let files = after
                 .iter()
                 .flat_map(|(call, raw)| raw.writes.iter().map(move |w| (call, w)))
@@ -134,7 +144,7 @@ pub fn join(
                 rule: entry.rule.clone(),
                 title: entry.title.clone(),
                 snippet: entry.snippet.clone(),
-                origin: origin(dep, entry, calls),
+                origin: origin(dep, entry, calls, &mut keys),
                 calls: after.into_iter().map(|(c, _)| c).collect(),
                 files,
             })
@@ -208,10 +218,10 @@ fn is_copy(source: &str) -> bool {
 const MAX_CALLS: usize = 40;
 
 /// The tool calls of the entry's session read after it, each with the
-/// rules it hit, paired with the call itself.
+/// rules it hit (`rules_at` its row), paired with the call itself.
 fn calls_after<'a>(
     entry: &Hit,
-    hits: &[Hit],
+    rules_at: &std::collections::HashMap<&str, Vec<&str>>,
     calls: &'a [ToolCall],
 ) -> Vec<(ChainCall, &'a ToolCall)> {
     let session = entry.session.as_deref().unwrap_or("");
@@ -235,11 +245,11 @@ fn calls_after<'a>(
         .filter(|c| !twin(c))
         .take(MAX_CALLS)
         .map(|c| {
-            let mut rules: Vec<String> = hits
-                .iter()
-                .filter(|h| h.source == c.source && h.severity >= Severity::Warn)
-                .filter(|h| !h.rule.starts_with("chain."))
-                .map(|h| h.rule.clone())
+            let mut rules: Vec<String> = rules_at
+                .get(c.source.as_str())
+                .into_iter()
+                .flatten()
+                .map(|r| r.to_string())
                 .collect();
             rules.dedup();
             let call = ChainCall {
@@ -312,7 +322,12 @@ fn asked(entry: &Hit, calls: &[ToolCall]) -> Option<(String, Asked)> {
 }
 
 /// Where the injected text came from.
-fn origin(dep: &Deployment, entry: &Hit, calls: &[ToolCall]) -> ChainOrigin {
+fn origin(
+    dep: &Deployment,
+    entry: &Hit,
+    calls: &[ToolCall],
+    keys: &mut SessionKeys,
+) -> ChainOrigin {
     let text = entry.origin.clone().unwrap_or_default();
     let mut o = ChainOrigin {
         kind: "unknown".into(),
@@ -350,34 +365,57 @@ fn origin(dep: &Deployment, entry: &Hit, calls: &[ToolCall]) -> ChainOrigin {
     if o.channel.is_none() {
         let session = entry.session.as_deref().unwrap_or("");
         let agent = entry.agent.as_deref().unwrap_or("");
-        if let Some(key) = session_key(dep, agent, session) {
+        if let Some(key) = keys.key(dep, agent, session) {
             (o.channel, o.sender) = channel_and_sender(&key);
         }
     }
     o
 }
 
-/// The key of session `id` (`agent:main:telegram:direct:991`): the agent
-/// database's session windows and nodes, else the legacy `sessions.json`.
-fn session_key(dep: &Deployment, agent: &str, id: &str) -> Option<String> {
-    for db in dep
-        .layout
-        .databases
-        .iter()
-        .filter(|d| d.role.as_deref() == Some("agent") && d.agent_id.as_deref() == Some(agent))
-    {
-        let Ok(c) = crate::sqlite::open_isolated(&db.path) else {
-            continue;
-        };
-        for q in [
-            "SELECT session_key FROM session_windows WHERE session_id = ?1 LIMIT 1",
-            "SELECT session_key FROM session_nodes WHERE current_session_id = ?1 LIMIT 1",
-        ] {
-            if let Ok(k) = c.conn.query_row(q, [id], |r| r.get::<_, String>(0)) {
-                return Some(k);
+/// The agent databases a join has opened, each once: opening one copies
+/// it and its WAL (see [`crate::sqlite::open_isolated`]), which costs as
+/// much as reading it, so a hunt with a chain in every session must not
+/// pay that per chain.
+#[derive(Default)]
+struct SessionKeys {
+    /// Each agent's open databases (`None`: did not open).
+    dbs: Vec<(std::path::PathBuf, Option<crate::sqlite::ReadOnlyDb>)>,
+}
+
+impl SessionKeys {
+    /// The key of session `id` (`agent:main:telegram:direct:991`): the
+    /// agent database's session windows and nodes, else the legacy
+    /// `sessions.json`.
+    fn key(&mut self, dep: &Deployment, agent: &str, id: &str) -> Option<String> {
+        for db in
+            dep.layout.databases.iter().filter(|d| {
+                d.role.as_deref() == Some("agent") && d.agent_id.as_deref() == Some(agent)
+            })
+        {
+            let i = match self.dbs.iter().position(|(p, _)| *p == db.path) {
+                Some(i) => i,
+                None => {
+                    let c = crate::sqlite::open_isolated(&db.path).ok();
+                    self.dbs.push((db.path.clone(), c));
+                    self.dbs.len() - 1
+                }
+            };
+            let Some(c) = &self.dbs[i].1 else { continue };
+            for q in [
+                "SELECT session_key FROM session_windows WHERE session_id = ?1 LIMIT 1",
+                "SELECT session_key FROM session_nodes WHERE current_session_id = ?1 LIMIT 1",
+            ] {
+                if let Ok(k) = c.conn.query_row(q, [id], |r| r.get::<_, String>(0)) {
+                    return Some(k);
+                }
             }
         }
+        sessions_json_key(dep, agent, id)
     }
+}
+
+/// The key of session `id` in the agent's legacy `sessions.json`.
+fn sessions_json_key(dep: &Deployment, agent: &str, id: &str) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Entry {
         #[serde(rename = "sessionId", default)]

@@ -26,6 +26,7 @@ use super::attribution::Owner;
 use crate::openclaw::Deployment;
 use crate::record::{EventLane, Severity};
 use crate::triage::normalize;
+use crate::triage::prefilter::Prefilter;
 use anyhow::{Context, Result, bail};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -147,6 +148,19 @@ fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
     Ok((f.mode, out))
 }
 
+impl Rule {
+    /// One automaton over every rule's literals ([`crate::triage::prefilter`]): key
+    /// `2 * i` is rule `i`'s `regex`, `2 * i + 1` its `command_regex`.
+    pub fn prefilter(rules: &[Rule]) -> Prefilter {
+        Prefilter::new(rules.iter().flat_map(|r| {
+            [
+                Some(r.regex.as_str()),
+                r.command_regex.as_ref().map(Regex::as_str),
+            ]
+        }))
+    }
+}
+
 /// The built-in rules, extended or replaced by `extra`.
 pub fn rules(extra: Option<&Path>) -> Result<Vec<Rule>> {
     let (_, mut rules) = compile(BUILTIN_RULES, "built-in rules")?;
@@ -220,6 +234,10 @@ struct Where<'a> {
 
 struct Hunter<'a> {
     rules: &'a [Rule],
+    /// Which of `rules` can match a text (see [`Rule::prefilter`]).
+    filter: Prefilter,
+    /// Events matched on the calling thread so far (see [`INLINE`]).
+    inlined: usize,
     report: Report,
     /// The deployment's secrets, kept out of every quote.
     redactor: crate::redact::Redactor,
@@ -453,6 +471,8 @@ impl Report {
 #[derive(Clone, Copy)]
 struct Judge<'a> {
     rules: &'a [Rule],
+    /// [`Rule::prefilter`] of `rules`.
+    filter: &'a Prefilter,
     redactor: &'a crate::redact::Redactor,
     /// Whether to put each event's artifact line in its [`Found`].
     events: bool,
@@ -471,6 +491,7 @@ impl Hunter<'_> {
     fn judge(&self) -> Judge<'_> {
         Judge {
             rules: self.rules,
+            filter: &self.filter,
             redactor: &self.redactor,
             events: self.sink.wanted(),
         }
@@ -510,17 +531,51 @@ impl Judge<'_> {
         origin: Option<&str>,
     ) {
         if !text.is_empty() {
-            self.match_views(out, field, &views_of(field, text), w, origin, false);
+            let views = views_of(field, text);
+            let may = self.scan(&views);
+            self.match_views(out, field, &views, &may, w, origin, false);
         }
+    }
+
+    /// For each view, which rule keys may match it ([`Rule::prefilter`]).
+    fn scan(&self, views: &normalize::Views) -> Vec<Vec<bool>> {
+        views
+            .views
+            .iter()
+            .map(|v| {
+                let mut may = Vec::new();
+                self.filter.scan(&v.text, &mut may);
+                may
+            })
+            .collect()
+    }
+
+    /// The first view `re` (rule key `key`) matches, and where; views the
+    /// prefilter rules out are not searched.
+    fn first<'v>(
+        views: &'v normalize::Views,
+        may: &[Vec<bool>],
+        key: usize,
+        re: &Regex,
+    ) -> Option<(&'v normalize::View, regex::Match<'v>)> {
+        views
+            .views
+            .iter()
+            .zip(may)
+            .filter(|(_, m)| m.get(key).copied().unwrap_or(true))
+            .find_map(|(v, _)| re.find(&v.text).map(|m| (v, m)))
     }
 
     /// [`Self::check_from`], leaving out the rules that judge a parsed
     /// command when `parsed` (they are asked by [`Self::match_stages`]).
+    /// `may` is [`Self::scan`] of `views`.
+    #[allow(clippy::too_many_arguments)]
     fn match_views(
         &self,
         out: &mut Found,
         field: &str,
         views: &normalize::Views,
+        may: &[Vec<bool>],
         w: &Where,
         origin: Option<&str>,
         parsed: bool,
@@ -533,7 +588,7 @@ impl Judge<'_> {
             (Some(o), None) => Some(o.to_string()),
             _ => None,
         };
-        for r in self.rules.iter().filter(of_field) {
+        for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| of_field(r)) {
             if out
                 .hits
                 .iter()
@@ -541,11 +596,7 @@ impl Judge<'_> {
             {
                 continue;
             }
-            let Some((v, m)) = views
-                .views
-                .iter()
-                .find_map(|v| r.regex.find(&v.text).map(|m| (v, m)))
-            else {
+            let Some((v, m)) = Self::first(views, may, 2 * i, &r.regex) else {
                 continue;
             };
             out.hits.push(self.hit(
@@ -566,11 +617,12 @@ impl Judge<'_> {
         out: &mut Found,
         line: &str,
         views: &normalize::Views,
+        may: &[Vec<bool>],
         stages: &[crate::triage::shell::Stage],
         w: &Where,
     ) {
-        let staged = |r: &&Rule| !r.stages.is_empty() && r.fields.iter().any(|f| f == "tool");
-        for r in self.rules.iter().filter(staged) {
+        let staged = |r: &Rule| !r.stages.is_empty() && r.fields.iter().any(|f| f == "tool");
+        for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| staged(r)) {
             if out
                 .hits
                 .iter()
@@ -585,11 +637,7 @@ impl Judge<'_> {
                 continue;
             }
             let Some(re) = &r.command_regex else { continue };
-            if let Some((v, m)) = views
-                .views
-                .iter()
-                .find_map(|v| re.find(&v.text).map(|m| (v, m)))
-            {
+            if let Some((v, m)) = Self::first(views, may, 2 * i + 1, re) {
                 out.hits
                     .push(self.hit(r, w, snippet(self.redactor, &v.text, m), v.how, None));
             }
@@ -675,9 +723,10 @@ impl Judge<'_> {
         match command {
             Some(c) => {
                 let views = normalize::views(&line);
-                self.match_views(out, "tool", &views, w, None, true);
+                let may = self.scan(&views);
+                self.match_views(out, "tool", &views, &may, w, None, true);
                 let stages = crate::triage::shell::stages(c);
-                self.match_stages(out, &line, &views, &stages, w);
+                self.match_stages(out, &line, &views, &may, &stages, w);
             }
             None => self.check_from(out, "tool", &line, w, None),
         }
@@ -773,17 +822,22 @@ impl Hunter<'_> {
     fn match_all(&mut self, mut jobs: impl Iterator<Item = Job>) -> Result<()> {
         let judge = Judge {
             rules: self.rules,
+            filter: &self.filter,
             redactor: &self.redactor,
             events: self.sink.wanted(),
         };
         let report = &mut self.report;
         let sink = &mut self.sink;
-        // A source's first events are matched here: threads started for
-        // every small file cost more than they save (each new thread warms
-        // its own regex caches from nothing).
+        // The hunt's first events are matched here: threads started for a
+        // few small files cost more than they save (each new thread warms
+        // its own regex caches). The budget is the hunt's, not each
+        // source's, so a deployment of many small session files is still
+        // matched on every core.
         let mut inflater = Inflater::default();
-        for job in jobs.by_ref().take(INLINE) {
+        let budget = INLINE.saturating_sub(self.inlined);
+        for job in jobs.by_ref().take(budget) {
             crate::signal::check()?;
+            self.inlined += 1;
             report.absorb(judge.job(job, &mut inflater), sink);
         }
         let n = workers();
@@ -1148,6 +1202,8 @@ pub fn run_in_case<'a>(
     identity.add_pids(&facts.pids);
     let mut h = Hunter {
         rules,
+        filter: Rule::prefilter(rules),
+        inlined: 0,
         report: Report::default(),
         redactor: crate::redact::Redactor::for_deployment(dep),
         identity,
@@ -1482,7 +1538,7 @@ const BATCH: usize = 64;
 const BATCH_BYTES: usize = 1 << 20;
 /// Batches queued per thread.
 const QUEUE: usize = 2;
-/// Events of a source matched on the calling thread before threads start.
+/// Events of a hunt matched on the calling thread before threads start.
 const INLINE: usize = 4096;
 
 /// How many threads match: the cores there are, at most four (the hunt
@@ -2022,6 +2078,153 @@ mod tests {
             .any(|v| rule.regex.is_match(&v.text))
     }
 
+    /// What matching `text` as read text, and as an `exec` command, hits
+    /// with `filter`.
+    fn hits_with(rules: &[Rule], filter: &Prefilter, text: &str) -> Vec<(String, String)> {
+        let redactor = Default::default();
+        let j = Judge {
+            rules,
+            filter,
+            redactor: &redactor,
+            events: false,
+        };
+        let w = Where {
+            source: "x:1".into(),
+            session: "s",
+            agent: "a",
+            time: None,
+        };
+        let mut f = Found::default();
+        j.check_from(&mut f, "text", text, &w, Some("user message"));
+        let call =
+            serde_json::json!({"type": "toolCall", "name": "exec", "arguments": {"command": text}});
+        j.tool_call(&mut f, &call, &w);
+        f.hits.into_iter().map(|h| (h.rule, h.snippet)).collect()
+    }
+
+    #[test]
+    fn a_rule_with_no_literal_is_still_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let extra = dir.path().join("extra.toml");
+        std::fs::write(
+            &extra,
+            r#"
+[[rule]]
+id = "custom.digits"
+severity = "warn"
+title = "Five word characters then a digit"
+fields = ["text"]
+regex = '\w{5}\d'
+
+[[rule]]
+id = "custom.canary"
+severity = "critical"
+title = "The canary token"
+fields = ["text", "tool"]
+regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
+"#,
+        )
+        .unwrap();
+        let rules = rules(Some(&extra)).unwrap();
+        let at = |id: &str| rules.iter().position(|r| r.id == id).unwrap();
+        let filter = Rule::prefilter(&rules);
+        let mut may = Vec::new();
+        // No literal: always a candidate, and it still hits.
+        filter.scan("plain words only", &mut may);
+        assert!(may[2 * at("custom.digits")]);
+        assert!(!may[2 * at("custom.canary")]);
+        let ids = |t: &str| -> Vec<String> {
+            hits_with(&rules, &filter, t)
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect()
+        };
+        assert!(ids("serial abcde7 here").contains(&"custom.digits".to_string()));
+        // The extra rule's literal is found in any case and its rule run.
+        filter.scan("a ZEBRA_Canary42 token", &mut may);
+        assert!(may[2 * at("custom.canary")]);
+        assert!(ids("a ZEBRA_Canary42 token").contains(&"custom.canary".to_string()));
+        assert!(!ids("a zebra token").contains(&"custom.canary".to_string()));
+        assert!(
+            ids("run: echo zebra canary07")
+                .iter()
+                .filter(|r| *r == "custom.canary")
+                .count()
+                == 1
+        );
+    }
+
+    /// Words of every rule's regex, the pieces texts below are built of.
+    fn rule_words() -> &'static (Vec<Rule>, Prefilter, Vec<String>) {
+        static W: std::sync::OnceLock<(Vec<Rule>, Prefilter, Vec<String>)> =
+            std::sync::OnceLock::new();
+        W.get_or_init(|| {
+            let rules = rules(None).unwrap();
+            let word = Regex::new(r"[A-Za-z0-9_][A-Za-z0-9_ ./~-]{1,30}").unwrap();
+            let mut words: Vec<String> = rules
+                .iter()
+                .flat_map(|r| {
+                    let c = r.command_regex.as_ref().map(Regex::as_str).unwrap_or("");
+                    [r.regex.as_str().to_string(), c.to_string()]
+                })
+                .flat_map(|re| {
+                    word.find_iter(&re)
+                        .map(|m| m.as_str().to_string())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            words.extend(
+                [
+                    " ", "\n", ": ", " | ", " > ", "$(", "`", "<", ">", "=", "@", "-", "~/",
+                    "\u{200b}",
+                ]
+                .map(String::from),
+            );
+            words.sort();
+            words.dedup();
+            let filter = Rule::prefilter(&rules);
+            (rules, filter, words)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Prefiltered matching gives the same hits as running every rule,
+        /// on texts made of the rules' own words (in any case, with the
+        /// Unicode letters `(?i)` also folds).
+        #[test]
+        fn prefiltered_and_unfiltered_matching_agree(
+            parts in prop::collection::vec((any::<prop::sample::Index>(), 0u8..4), 1..16)
+        ) {
+            let (rules, filter, words) = rule_words();
+            let text: String = parts
+                .iter()
+                .map(|(i, how)| {
+                    let w = i.get(words).as_str();
+                    match how {
+                        0 => w.to_string(),
+                        1 => w.to_uppercase(),
+                        2 => w.replace('k', "\u{212A}").replace('s', "\u{17F}"),
+                        _ => format!("{w} "),
+                    }
+                })
+                .collect();
+            let every = Prefilter::all(filter.len());
+            prop_assert_eq!(
+                hits_with(rules, filter, &text),
+                hits_with(rules, &every, &text)
+            );
+            let mut may = Vec::new();
+            filter.scan(&text, &mut may);
+            for (i, r) in rules.iter().enumerate() {
+                prop_assert!(may[2 * i] || !r.regex.is_match(&text), "{} skipped", r.id);
+                if let Some(c) = &r.command_regex {
+                    prop_assert!(may[2 * i + 1] || !c.is_match(&text), "{} command skipped", r.id);
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_rule_family_catches_its_cases_and_spares_everyday_text() {
         let r = rules(None).unwrap();
@@ -2042,8 +2245,10 @@ mod tests {
     /// The rules of an `exec` call of `cmd` that hit.
     fn judged(rules: &[Rule], cmd: &str) -> Vec<String> {
         let redactor = Default::default();
+        let filter = Rule::prefilter(rules);
         let j = Judge {
             rules,
+            filter: &filter,
             redactor: &redactor,
             events: false,
         };
@@ -2175,8 +2380,10 @@ mod tests {
         assert!(matches!(inf.inflate(b"not zstd"), Inflated::Bad));
         let redactor = Default::default();
         let rules = rules(None).unwrap();
+        let filter = Rule::prefilter(&rules);
         let j = Judge {
             rules: &rules,
+            filter: &filter,
             redactor: &redactor,
             events: false,
         };
@@ -2204,6 +2411,8 @@ mod tests {
         let mut events = crate::artifact::EventWriter::create(case.path(), "e.jsonl").unwrap();
         let mut h = Hunter {
             rules: &rules,
+            filter: Rule::prefilter(&rules),
+            inlined: 0,
             report: Report::default(),
             redactor: Default::default(),
             identity: Default::default(),
@@ -2265,7 +2474,7 @@ mod tests {
         #[test]
         fn entries_never_panic(s in "\\PC{0,300}") {
             let rules = rules(None).unwrap();
-            let mut h = Hunter { rules: &rules, report: Report::default(), redactor: Default::default(), identity: Default::default(), sink: EventSink::default() };
+            let mut h = Hunter { rules: &rules, filter: Rule::prefilter(&rules), inlined: 0, report: Report::default(), redactor: Default::default(), identity: Default::default(), sink: EventSink::default() };
             if let Ok(v) = serde_json::from_str::<Value>(&s) {
                 h.judge().entry(&mut Found::default(), &v, &Where { source: "x:1".into(), session: "s", agent: "a", time: None });
             }

@@ -10,6 +10,7 @@ pub mod normalize;
 pub mod packages;
 pub mod payload;
 pub mod persistence;
+pub mod prefilter;
 pub mod rpmdb;
 pub mod rules;
 pub mod shell;

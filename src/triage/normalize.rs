@@ -205,6 +205,11 @@ fn look_alike(c: char) -> Option<char> {
         ('ℓ', 'l'),
     ];
     let n = c as u32;
+    // ASCII is never a look-alike: spare every plain character of a
+    // non-ASCII text the table's scan.
+    if n < 0x80 {
+        return None;
+    }
     let ascii = |v: u32| char::from_u32(v);
     match n {
         0xFF01..=0xFF5E => ascii(n - 0xFF01 + 0x21),

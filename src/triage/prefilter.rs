@@ -1,0 +1,336 @@
+//! Which hunt rules can match a text at all, found in one pass over it.
+//!
+//! Most of what an agent reads is harmless and matches no rule, yet every
+//! rule's regex (long Unicode case-insensitive alternations) would be run
+//! over every view of it. Instead, each regex is read once
+//! ([`regex_syntax`]) for a set of literals one of which every match must
+//! contain (`ignore|disregard|…` for the override rule, `91.92.242.30` for
+//! an IOC), and one Aho-Corasick automaton over all the rules' literals
+//! says which rules' literals occur in a text; only those rules are run.
+//!
+//! The literals come from the regexes themselves, never from a list kept
+//! by hand, so a rule added to `hunt-rules.toml` or a user's `--rules`
+//! file is prefiltered as well. The sets are exact supersets: a literal is
+//! searched ASCII-case-insensitively (a superset of what a case-sensitive
+//! regex asks), every member of a small class is its own alternative (the
+//! Kelvin sign that `(?i)k` matches included), and a regex with no literal
+//! every match needs (`\w{5}`), or one that does not parse here, is simply
+//! always run. Prefiltered and unfiltered matching give the same hits
+//! (property-tested below).
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
+use std::collections::BTreeSet;
+
+/// Most strings a literal set may hold before it is given up on.
+const MAX_SET: usize = 64;
+/// Most characters of a class enumerated as alternatives.
+const MAX_CLASS: usize = 8;
+
+type Set = BTreeSet<Vec<u8>>;
+
+/// What one part of a regex says about its matches.
+struct Info {
+    /// Every string it can match, when few.
+    exact: Option<Set>,
+    /// Strings one of which occurs in every match (`None`: no such set).
+    need: Option<Set>,
+}
+
+impl Info {
+    fn exact(s: Set) -> Info {
+        let need = usable(&s).then(|| s.clone());
+        Info {
+            exact: Some(s),
+            need,
+        }
+    }
+
+    fn unknown() -> Info {
+        Info {
+            exact: None,
+            need: None,
+        }
+    }
+
+    /// The best requirement it offers.
+    fn need(&self) -> Option<&Set> {
+        self.need.as_ref()
+    }
+}
+
+/// A set is a requirement only when it holds no empty string (which every
+/// text contains).
+fn usable(s: &Set) -> bool {
+    !s.iter().any(Vec::is_empty)
+}
+
+/// How good a requirement is: longer shortest literals first, then fewer
+/// literals.
+fn score(s: &Set) -> (usize, std::cmp::Reverse<usize>) {
+    let shortest = s.iter().map(Vec::len).min().unwrap_or(usize::MAX);
+    (shortest.min(8), std::cmp::Reverse(s.len()))
+}
+
+fn better(a: Option<Set>, b: Option<Set>) -> Option<Set> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+fn lower(b: &[u8]) -> Vec<u8> {
+    b.to_ascii_lowercase()
+}
+
+fn class(c: &Class) -> Info {
+    let mut out = Set::new();
+    match c {
+        Class::Unicode(u) => {
+            for r in u.ranges() {
+                for ch in r.start()..=r.end() {
+                    if out.len() > MAX_CLASS {
+                        return Info::unknown();
+                    }
+                    let mut buf = [0u8; 4];
+                    out.insert(lower(ch.encode_utf8(&mut buf).as_bytes()));
+                }
+            }
+        }
+        Class::Bytes(b) => {
+            for r in b.ranges() {
+                for byte in r.start()..=r.end() {
+                    if out.len() > MAX_CLASS {
+                        return Info::unknown();
+                    }
+                    out.insert(lower(&[byte]));
+                }
+            }
+        }
+    }
+    Info::exact(out)
+}
+
+/// Every string of `a` followed by one of `b`, when not too many.
+fn cross(a: &Set, b: &Set) -> Option<Set> {
+    if a.len().saturating_mul(b.len()) > MAX_SET {
+        return None;
+    }
+    Some(
+        a.iter()
+            .flat_map(|x| b.iter().map(move |y| [x.as_slice(), y].concat()))
+            .collect(),
+    )
+}
+
+fn concat(parts: &[Hir]) -> Info {
+    let mut best: Option<Set> = None;
+    // The exact strings of the run of exact parts just read.
+    let mut run: Option<Set> = Some(Set::from([Vec::new()]));
+    let mut all_exact = true;
+    for p in parts {
+        let i = info(p);
+        match (i.exact, run.take()) {
+            (Some(e), Some(r)) => match cross(&r, &e) {
+                Some(x) => run = Some(x),
+                None => {
+                    all_exact = false;
+                    best = better(best, Some(r).filter(usable));
+                    run = Some(e);
+                }
+            },
+            (Some(e), None) => run = Some(e),
+            (None, r) => {
+                all_exact = false;
+                best = better(best, r.filter(usable));
+                best = better(best, i.need);
+                run = Some(Set::from([Vec::new()]));
+            }
+        }
+    }
+    if all_exact && let Some(r) = run {
+        return Info::exact(r);
+    }
+    best = better(best, run.filter(usable));
+    Info {
+        exact: None,
+        need: best,
+    }
+}
+
+fn alternation(parts: &[Hir]) -> Info {
+    let infos: Vec<Info> = parts.iter().map(info).collect();
+    let exact = infos
+        .iter()
+        .map(|i| i.exact.as_ref())
+        .collect::<Option<Vec<_>>>()
+        .map(|sets| sets.into_iter().flatten().cloned().collect::<Set>())
+        .filter(|s| s.len() <= MAX_SET);
+    if let Some(e) = exact {
+        return Info::exact(e);
+    }
+    let mut need = Set::new();
+    for i in &infos {
+        match i.need() {
+            Some(n) => need.extend(n.iter().cloned()),
+            None => return Info::unknown(),
+        }
+    }
+    Info {
+        exact: None,
+        need: (need.len() <= MAX_SET).then_some(need),
+    }
+}
+
+fn info(h: &Hir) -> Info {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Info::exact(Set::from([Vec::new()])),
+        HirKind::Literal(l) => Info::exact(Set::from([lower(&l.0)])),
+        HirKind::Class(c) => class(c),
+        HirKind::Capture(c) => info(&c.sub),
+        HirKind::Repetition(r) => {
+            let sub = info(&r.sub);
+            match (r.min, r.max) {
+                (0, Some(1)) => match sub.exact {
+                    Some(mut e) if e.len() < MAX_SET => {
+                        e.insert(Vec::new());
+                        Info::exact(e)
+                    }
+                    _ => Info::unknown(),
+                },
+                (0, _) => Info::unknown(),
+                (1, Some(1)) => sub,
+                _ => Info {
+                    exact: None,
+                    need: sub.need,
+                },
+            }
+        }
+        HirKind::Concat(parts) => concat(parts),
+        HirKind::Alternation(parts) => alternation(parts),
+    }
+}
+
+/// Literals one of which every match of `regex` contains (ASCII letters in
+/// lower case), or `None` when there is no such set or the regex does not
+/// parse here: the regex must then always be run.
+pub fn literals(regex: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(regex)
+        .ok()?;
+    let need = info(&hir).need?;
+    (!need.is_empty() && usable(&need)).then(|| need.into_iter().collect())
+}
+
+/// One automaton over the literals of many regexes (their *keys*, `0..n`).
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    ac: Option<AhoCorasick>,
+    /// The key of each of the automaton's patterns.
+    owner: Vec<usize>,
+    /// Keys with no literals: always run.
+    always: Vec<bool>,
+}
+
+impl Prefilter {
+    /// The prefilter of `regexes`, key `i` for `regexes[i]` (`None`: no
+    /// regex, never a candidate).
+    pub fn new<'a>(regexes: impl IntoIterator<Item = Option<&'a str>>) -> Prefilter {
+        let (mut pats, mut owner, mut always) = (Vec::new(), Vec::new(), Vec::new());
+        for (key, re) in regexes.into_iter().enumerate() {
+            match re.map(literals) {
+                Some(Some(lits)) => {
+                    owner.extend(std::iter::repeat_n(key, lits.len()));
+                    pats.extend(lits);
+                    always.push(false);
+                }
+                Some(None) => always.push(true),
+                None => always.push(false),
+            }
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&pats)
+            .ok();
+        if ac.is_none() {
+            // Cannot happen with these limits; run everything if it does.
+            always.iter_mut().for_each(|a| *a = true);
+        }
+        Prefilter { ac, owner, always }
+    }
+
+    /// A prefilter over `n` keys that rules nothing out (matching without
+    /// it, to compare).
+    pub fn all(n: usize) -> Prefilter {
+        Prefilter {
+            ac: None,
+            owner: Vec::new(),
+            always: vec![true; n],
+        }
+    }
+
+    /// How many keys it was built for.
+    pub fn len(&self) -> usize {
+        self.always.len()
+    }
+
+    /// Whether it was built for no keys.
+    pub fn is_empty(&self) -> bool {
+        self.always.is_empty()
+    }
+
+    /// Sets `may[k]` for each key whose regex may match `text` (`may` is
+    /// resized to [`Self::len`] and cleared first).
+    pub fn scan(&self, text: &str, may: &mut Vec<bool>) {
+        may.clear();
+        may.extend_from_slice(&self.always);
+        let Some(ac) = &self.ac else { return };
+        for m in ac.find_overlapping_iter(text) {
+            may[self.owner[m.pattern().as_usize()]] = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lits(re: &str) -> Option<Vec<String>> {
+        literals(re).map(|v| {
+            v.into_iter()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn literals_are_required_factors() {
+        assert_eq!(lits("91\\.92\\.242\\.30").unwrap(), ["91.92.242.30"]);
+        let l = lits("(?i)(?-u:\\b)(ignore|disregard)(?-u:\\b)\\s+all").unwrap();
+        assert!(l.contains(&"ignore".to_string()) && l.contains(&"disregard".to_string()));
+        // `(?i)k` also matches the Kelvin sign, which stays a literal.
+        assert!(
+            lits("(?i)kill")
+                .unwrap()
+                .iter()
+                .any(|l| l.contains('\u{212A}'))
+        );
+        assert_eq!(lits("\\w{5}\\d"), None);
+        assert_eq!(lits("(a|b*)"), None);
+        assert_eq!(lits("x?y?"), None);
+        // A regex this parser refuses is always run.
+        assert_eq!(lits("(unclosed"), None);
+    }
+
+    #[test]
+    fn a_rule_without_literals_is_always_a_candidate() {
+        let p = Prefilter::new([Some("\\w{5}\\d"), Some("needle"), None]);
+        let mut may = Vec::new();
+        p.scan("nothing here", &mut may);
+        assert_eq!(may, [true, false, false]);
+        p.scan("a NEEDLE", &mut may);
+        assert_eq!(may, [true, true, false]);
+    }
+}
