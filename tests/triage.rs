@@ -1991,7 +1991,15 @@ fn chain_joins_a_planted_cron_job_with_persistence_in_files() {
         let text: Vec<String> = ev.iter().map(Value::to_string).collect();
         std::fs::write(dir.join(format!("{id}.jsonl")), text.join("\n")).unwrap();
     }
-    let _ = assert_chain_joined(&h, crontab);
+    // The legacy index names the session's channel and peer.
+    let index = dir.join("sessions.json");
+    let mut keys: Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    keys["agent:main:discord:direct:cron-peer"] = serde_json::json!({"sessionId": "sess-cron"});
+    std::fs::write(&index, keys.to_string()).unwrap();
+    let v = assert_chain_joined(&h, crontab);
+    let origin = &chain_of(&v, "sess-cron")["origin"];
+    assert_eq!(origin["channel"], "discord", "{origin}");
+    assert_eq!(origin["sender"], "cron-peer", "{origin}");
 }
 
 /// The chain of `session` in a hunt's JSON.

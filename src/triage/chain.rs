@@ -372,14 +372,17 @@ fn origin(
     o
 }
 
-/// The agent databases a join has opened, each once: opening one copies
-/// it and its WAL (see [`crate::sqlite::open_isolated`]), which costs as
-/// much as reading it, so a hunt with a chain in every session must not
-/// pay that per chain.
+/// The agent databases and legacy `sessions.json` files a join has
+/// opened, each once: opening a database copies it and its WAL (see
+/// [`crate::sqlite::open_isolated`]) and a `sessions.json` may be tens of
+/// MiB, so a hunt with a chain in every session must not pay that per
+/// chain.
 #[derive(Default)]
 struct SessionKeys {
     /// Each agent's open databases (`None`: did not open).
     dbs: Vec<(std::path::PathBuf, Option<crate::sqlite::ReadOnlyDb>)>,
+    /// Each agent's `sessions.json`, as session id to key (empty: none).
+    json: std::collections::HashMap<String, std::collections::HashMap<String, String>>,
 }
 
 impl SessionKeys {
@@ -410,12 +413,17 @@ impl SessionKeys {
                 }
             }
         }
-        sessions_json_key(dep, agent, id)
+        self.json
+            .entry(agent.to_string())
+            .or_insert_with(|| sessions_json_keys(dep, agent))
+            .get(id)
+            .cloned()
     }
 }
 
-/// The key of session `id` in the agent's legacy `sessions.json`.
-fn sessions_json_key(dep: &Deployment, agent: &str, id: &str) -> Option<String> {
+/// The agent's legacy `sessions.json` as session id to key (empty when it
+/// is missing or does not parse).
+fn sessions_json_keys(dep: &Deployment, agent: &str) -> std::collections::HashMap<String, String> {
     #[derive(serde::Deserialize)]
     struct Entry {
         #[serde(rename = "sessionId", default)]
@@ -427,11 +435,19 @@ fn sessions_json_key(dep: &Deployment, agent: &str, id: &str) -> Option<String> 
         .join("agents")
         .join(agent)
         .join("sessions/sessions.json");
-    let bytes = crate::safefs::read_bounded(&file, 64 << 20).ok()?;
-    let map: std::collections::BTreeMap<String, Entry> = serde_json::from_slice(&bytes).ok()?;
-    map.into_iter()
-        .find(|(_, e)| e.session_id.as_deref() == Some(id))
-        .map(|(k, _)| k)
+    let Ok(bytes) = crate::safefs::read_bounded(&file, 64 << 20) else {
+        return Default::default();
+    };
+    let map: std::collections::BTreeMap<String, Entry> =
+        serde_json::from_slice(&bytes).unwrap_or_default();
+    // The first key naming a session wins, as the search in key order did.
+    let mut out = std::collections::HashMap::new();
+    for (k, e) in map {
+        if let Some(id) = e.session_id {
+            out.entry(id).or_insert(k);
+        }
+    }
+    out
 }
 
 /// The channel and peer a session key names:
