@@ -655,6 +655,36 @@ fn a_skill_linked_out_of_the_workspace_is_reported() {
 
 // ---------- the deep code scan ----------
 
+/// Regression: a `skills.load.extraDirs` entry reached through an image's
+/// absolute link (`/srv/extra -> /var/lib/extra-skills`) was followed by
+/// the kernel into the examiner's own filesystem, so the image's skill was
+/// never scanned. It is followed inside the root, as a chroot would.
+#[test]
+fn an_extra_skills_dir_behind_an_images_absolute_link_is_scanned_inside_the_root() {
+    let h = Host::sqlite();
+    write(
+        &h,
+        "/var/lib/extra-skills/linked/SKILL.md",
+        "---\nname: linked\ndescription: A linked skill.\n---\n# linked\n",
+    );
+    write(&h, "/var/lib/extra-skills/linked/a.js", "eval(x);\n");
+    std::fs::create_dir_all(h.path("/srv")).unwrap();
+    std::os::unix::fs::symlink("/var/lib/extra-skills", h.path("/srv/extra")).unwrap();
+    set_config(
+        &h,
+        "skills.load.extraDirs",
+        serde_json::json!(["/srv/extra"]),
+    );
+    let (_, v) = audit(&h, &["--deep"]);
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "skills.code_safety")
+        .unwrap_or_else(|| panic!("{:?}", ids(&v)));
+    assert!(f["detail"].as_str().unwrap().contains("linked"), "{f}");
+}
+
 /// Writes a malicious skill (child_process exec, eval, env harvest sent
 /// with fetch, pipe-to-shell in its text) under `skills`, a warn-only one
 /// (WebSocket to a non-standard port), a calm one, and three plugins under

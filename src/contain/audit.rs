@@ -229,6 +229,36 @@ fn fix_open_groups(dep: &Deployment, run: &Run) -> Result<Vec<Change>> {
     Ok(changes)
 }
 
+/// Most dirs read from one config list (`skills.load.extraDirs`,
+/// `plugins.load.paths`): the config is the host's, and may list millions.
+const MAX_CONFIG_DIRS: usize = 64;
+
+/// The dirs a config list of paths names, as local paths under `--root`:
+/// `~` and `~/…` in the user's home, absolute paths as they are, relative
+/// ones skipped (relative to the gateway's cwd, unknown here). Each is
+/// followed inside the root as a chroot would, the dir itself included
+/// ([`crate::host::Root::resolve`]), so an image's absolute links never
+/// lead into the examiner's files; a link loop drops the entry.
+pub(super) fn config_dirs(dep: &Deployment, c: &Value, key: &str) -> Vec<std::path::PathBuf> {
+    let root = crate::host::Root::new(&dep.root);
+    let home = &dep.paths.user_home;
+    config::get(c, key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .take(MAX_CONFIG_DIRS)
+        .map(str::trim)
+        .filter_map(|s| match s.strip_prefix("~/") {
+            Some(rest) => Some(home.join(rest)),
+            None if s == "~" => Some(home.clone()),
+            None => Some(std::path::PathBuf::from(s)).filter(|p| p.is_absolute()),
+        })
+        .filter_map(|host| root.resolve(&host))
+        .map(|host| root.join(host))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,8 +38,6 @@ const MAX_SKILL_MD_BYTES: u64 = 256_000;
 const MAX_DIRS: usize = 20_000;
 const MAX_ENTRIES: usize = 10_000;
 const MAX_TOTAL_BYTES: u64 = 512 << 20;
-/// `skills.load.extraDirs` entries taken (the config is hostile too).
-const MAX_EXTRA_DIRS: usize = 64;
 
 /// One dir's scan: files scanned and findings, with paths relative to it.
 #[derive(Default)]
@@ -208,28 +206,15 @@ fn skipped_path(entry: &str) -> bool {
 /// `.agents/skills` and `skills`. Local paths under `--root`; a relative
 /// extra dir (relative to the gateway's cwd) is skipped.
 fn skill_roots(dep: &Deployment) -> (Vec<PathBuf>, Vec<[PathBuf; 2]>) {
-    let host = |p: &Path| dep.root.join(p.strip_prefix("/").unwrap_or(p));
-    let home = &dep.paths.user_home;
     let mut global: Vec<PathBuf> = dep
         .config
         .as_ref()
-        .and_then(|c| crate::openclaw::config::get(c, "skills.load.extraDirs"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .take(MAX_EXTRA_DIRS)
-        .map(str::trim)
-        .filter_map(|s| match s.strip_prefix("~/") {
-            Some(rest) => Some(home.join(rest)),
-            None if s == "~" => Some(home.clone()),
-            None => Some(PathBuf::from(s)).filter(|p| p.is_absolute()),
-        })
-        .map(|p| host(&p))
-        .collect();
+        .map(|c| super::config_dirs(dep, c, "skills.load.extraDirs"))
+        .unwrap_or_default();
     global.push(dep.paths.state_dir.join("skills"));
     if dep.paths.state_dir_source == "default" {
-        global.push(host(&home.join(".agents/skills")));
+        let root = crate::host::Root::new(&dep.root);
+        global.push(root.join(dep.paths.user_home.join(".agents/skills")));
     }
     let mut seen = HashSet::new();
     let workspaces = dep

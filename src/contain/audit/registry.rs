@@ -28,9 +28,8 @@ use std::path::{Path, PathBuf};
 
 /// A manifest is small; a huge one is not parsed.
 const MAX_MANIFEST_BYTES: u64 = 1 << 20;
-/// Plugin dirs read per extensions dir, and load paths taken, at most.
+/// Plugin dirs read per extensions dir, at most.
 const MAX_PLUGINS: usize = 2_000;
-const MAX_LOAD_PATHS: usize = 64;
 
 /// Global npm prefixes, host paths (`~` is the user's home).
 const PREFIXES: &[&str] = &[
@@ -186,28 +185,6 @@ fn manifests_in(dir: &Path, ids: &mut BTreeSet<String>, aliases: &mut BTreeSet<S
     }
 }
 
-/// The `plugins.load.paths` OpenClaw's discovery adds: absolute or `~`
-/// paths (a relative one is relative to the gateway's cwd, unknown here),
-/// as local dirs resolved under `--root`.
-fn load_paths(dep: &Deployment, c: &Value) -> Vec<PathBuf> {
-    let root = Root::new(&dep.root);
-    let home = &dep.paths.user_home;
-    config::get(c, "plugins.load.paths")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .take(MAX_LOAD_PATHS)
-        .map(str::trim)
-        .filter_map(|s| match s.strip_prefix("~/") {
-            Some(rest) => Some(home.join(rest)),
-            None => Some(PathBuf::from(s)).filter(|p| p.is_absolute()),
-        })
-        .filter_map(|host| root.resolve(&host))
-        .map(|host| root.join(host))
-        .collect()
-}
-
 /// The entries of `allow` OpenClaw calls phantom, given the installed dir
 /// names and the registry's ids and aliases (all lowercase).
 fn phantoms(
@@ -261,7 +238,7 @@ pub(super) fn check(out: &mut Findings, dep: &Deployment, c: &Value) {
         &mut aliases,
     );
     // A load path is a plugin dir, or a dir of plugins.
-    for dir in load_paths(dep, c) {
+    for dir in super::config_dirs(dep, c, "plugins.load.paths") {
         match manifest_at(&dir) {
             Some((id, al)) => {
                 ids.insert(id);
