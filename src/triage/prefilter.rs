@@ -17,6 +17,14 @@
 //! every match needs (`\w{5}`), or one that does not parse here, is simply
 //! always run. Prefiltered and unfiltered matching give the same hits
 //! (property-tested below).
+//!
+//! Two things keep the sets small enough to be kept. `(?i)` lets `s`
+//! match `ſ` and `k` the Kelvin sign, which doubled a literal's spellings
+//! per such letter until the set was given up (nearly every injection rule
+//! ran on every text): those two are folded to ASCII ([`fold`]) in the
+//! literals and in each scanned text alike. And a rule every match of
+//! which holds a non-ASCII character (invisible or look-alike text) is
+//! never a candidate on an ASCII text.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
@@ -24,6 +32,9 @@ use std::collections::BTreeSet;
 
 /// Most strings a literal set may hold before it is given up on.
 const MAX_SET: usize = 64;
+/// Most strings an alternation's requirement (the union of its branches')
+/// may hold: a union is never crossed with anything, so it may be larger.
+const MAX_UNION: usize = 1024;
 /// Most characters of a class enumerated as alternatives.
 const MAX_CLASS: usize = 8;
 
@@ -83,6 +94,33 @@ fn lower(b: &[u8]) -> Vec<u8> {
     b.to_ascii_lowercase()
 }
 
+/// The two non-ASCII characters `(?i)` folds into ASCII letters, as
+/// those letters; done to literals and scanned text alike, so a literal
+/// needs one spelling for them.
+fn fold_char(c: char) -> char {
+    match c {
+        '\u{17F}' => 's',
+        '\u{212A}' => 'k',
+        c => c,
+    }
+}
+
+/// `text` with [`fold_char`] applied, copied only when it changes.
+fn fold(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.is_ascii() || !text.contains(['\u{17F}', '\u{212A}']) {
+        return text.into();
+    }
+    text.chars().map(fold_char).collect::<String>().into()
+}
+
+/// A literal's bytes folded and lowercased; `None` when they are not
+/// UTF-8 (a `&str` regex never has such a literal; it is then run
+/// always rather than folded wrongly).
+fn folded(b: &[u8]) -> Option<Vec<u8>> {
+    let s = std::str::from_utf8(b).ok()?;
+    Some(lower(fold(s).as_bytes()))
+}
+
 fn class(c: &Class) -> Info {
     let mut out = Set::new();
     match c {
@@ -93,7 +131,7 @@ fn class(c: &Class) -> Info {
                         return Info::unknown();
                     }
                     let mut buf = [0u8; 4];
-                    out.insert(lower(ch.encode_utf8(&mut buf).as_bytes()));
+                    out.insert(lower(fold_char(ch).encode_utf8(&mut buf).as_bytes()));
                 }
             }
         }
@@ -178,14 +216,17 @@ fn alternation(parts: &[Hir]) -> Info {
     }
     Info {
         exact: None,
-        need: (need.len() <= MAX_SET).then_some(need),
+        need: (need.len() <= MAX_UNION).then_some(need),
     }
 }
 
 fn info(h: &Hir) -> Info {
     match h.kind() {
         HirKind::Empty | HirKind::Look(_) => Info::exact(Set::from([Vec::new()])),
-        HirKind::Literal(l) => Info::exact(Set::from([lower(&l.0)])),
+        HirKind::Literal(l) => match folded(&l.0) {
+            Some(f) => Info::exact(Set::from([f])),
+            None => Info::unknown(),
+        },
         HirKind::Class(c) => class(c),
         HirKind::Capture(c) => info(&c.sub),
         HirKind::Repetition(r) => {
@@ -211,6 +252,29 @@ fn info(h: &Hir) -> Info {
     }
 }
 
+/// Whether every match of `h` holds a non-ASCII character.
+fn wide(h: &Hir) -> bool {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Literal(l) => !l.0.is_ascii(),
+        HirKind::Class(Class::Unicode(u)) => u.ranges().iter().all(|r| !r.start().is_ascii()),
+        HirKind::Class(Class::Bytes(b)) => b.ranges().iter().all(|r| !r.start().is_ascii()),
+        HirKind::Capture(c) => wide(&c.sub),
+        HirKind::Repetition(r) => r.min > 0 && wide(&r.sub),
+        HirKind::Concat(parts) => parts.iter().any(wide),
+        HirKind::Alternation(parts) => parts.iter().all(wide),
+    }
+}
+
+/// Whether every match of `regex` holds a non-ASCII character (`false`
+/// when it does not parse here).
+pub fn needs_non_ascii(regex: &str) -> bool {
+    regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(regex)
+        .is_ok_and(|h| wide(&h))
+}
+
 /// Literals one of which every match of `regex` contains (ASCII letters in
 /// lower case), or `None` when there is no such set or the regex does not
 /// parse here: the regex must then always be run.
@@ -231,6 +295,9 @@ pub struct Prefilter {
     owner: Vec<usize>,
     /// Keys with no literals: always run.
     always: Vec<bool>,
+    /// Keys whose every match holds a non-ASCII character: never a
+    /// candidate on an ASCII text.
+    wide: Vec<bool>,
 }
 
 impl Prefilter {
@@ -238,7 +305,9 @@ impl Prefilter {
     /// regex, never a candidate).
     pub fn new<'a>(regexes: impl IntoIterator<Item = Option<&'a str>>) -> Prefilter {
         let (mut pats, mut owner, mut always) = (Vec::new(), Vec::new(), Vec::new());
+        let mut wide = Vec::new();
         for (key, re) in regexes.into_iter().enumerate() {
+            wide.push(re.is_some_and(needs_non_ascii));
             match re.map(literals) {
                 Some(Some(lits)) => {
                     owner.extend(std::iter::repeat_n(key, lits.len()));
@@ -258,7 +327,12 @@ impl Prefilter {
             // Cannot happen with these limits; run everything if it does.
             always.iter_mut().for_each(|a| *a = true);
         }
-        Prefilter { ac, owner, always }
+        Prefilter {
+            ac,
+            owner,
+            always,
+            wide,
+        }
     }
 
     /// A prefilter over `n` keys that rules nothing out (matching without
@@ -268,6 +342,7 @@ impl Prefilter {
             ac: None,
             owner: Vec::new(),
             always: vec![true; n],
+            wide: vec![false; n],
         }
     }
 
@@ -286,9 +361,16 @@ impl Prefilter {
     pub fn scan(&self, text: &str, may: &mut Vec<bool>) {
         may.clear();
         may.extend_from_slice(&self.always);
-        let Some(ac) = &self.ac else { return };
-        for m in ac.find_overlapping_iter(text) {
-            may[self.owner[m.pattern().as_usize()]] = true;
+        if let Some(ac) = &self.ac {
+            for m in ac.find_overlapping_iter(fold(text).as_ref()) {
+                may[self.owner[m.pattern().as_usize()]] = true;
+            }
+        }
+        if text.is_ascii() {
+            may.iter_mut()
+                .zip(&self.wide)
+                .filter(|(_, w)| **w)
+                .for_each(|(m, _)| *m = false);
         }
     }
 }
@@ -310,18 +392,37 @@ mod tests {
         assert_eq!(lits("91\\.92\\.242\\.30").unwrap(), ["91.92.242.30"]);
         let l = lits("(?i)(?-u:\\b)(ignore|disregard)(?-u:\\b)\\s+all").unwrap();
         assert!(l.contains(&"ignore".to_string()) && l.contains(&"disregard".to_string()));
-        // `(?i)k` also matches the Kelvin sign, which stays a literal.
-        assert!(
-            lits("(?i)kill")
-                .unwrap()
-                .iter()
-                .any(|l| l.contains('\u{212A}'))
-        );
+        // `(?i)k` also matches the Kelvin sign and `s` the long s: folded
+        // to ASCII, one spelling is enough.
+        assert_eq!(lits("(?i)kiss").unwrap(), ["kiss"]);
         assert_eq!(lits("\\w{5}\\d"), None);
         assert_eq!(lits("(a|b*)"), None);
         assert_eq!(lits("x?y?"), None);
         // A regex this parser refuses is always run.
         assert_eq!(lits("(unclosed"), None);
+    }
+
+    #[test]
+    fn kelvin_and_long_s_are_folded_in_the_text_too() {
+        let p = Prefilter::new([Some("(?i)kiss"), Some("(?i)disregard")]);
+        let mut may = Vec::new();
+        p.scan("a \u{212A}i\u{17F}s", &mut may);
+        assert_eq!(may, [true, false]);
+        p.scan("DI\u{17F}REGARD", &mut may);
+        assert_eq!(may, [false, true]);
+    }
+
+    #[test]
+    fn a_rule_that_needs_non_ascii_is_no_candidate_on_ascii() {
+        let p = Prefilter::new([Some("[\u{200B}-\u{200F}]{2,}"), Some("\\w{5}")]);
+        let mut may = Vec::new();
+        p.scan("plain ascii text", &mut may);
+        assert_eq!(may, [false, true]);
+        p.scan("zero\u{200B}\u{200B}width", &mut may);
+        assert_eq!(may, [true, true]);
+        assert!(needs_non_ascii("a[\u{430}-\u{44F}]|\u{FF21}+"));
+        assert!(!needs_non_ascii("a[\u{430}-\u{44F}]?"));
+        assert!(!needs_non_ascii("[a\u{430}]"));
     }
 
     #[test]
