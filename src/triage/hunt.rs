@@ -232,20 +232,22 @@ struct Where<'a> {
     time: Option<String>,
 }
 
-struct Hunter<'a> {
+struct Hunter<'a, 's> {
     rules: &'a [Rule],
     /// Which of `rules` can match a text (see [`Rule::prefilter`]).
-    filter: Prefilter,
+    filter: &'a Prefilter,
     /// Events matched on the calling thread so far (see [`INLINE`]).
     inlined: usize,
+    /// The hunt's matching threads (see [`Hunter::with`]).
+    pool: Pool,
     report: Report,
     /// The deployment's secrets, kept out of every quote.
-    redactor: crate::redact::Redactor,
+    redactor: &'a crate::redact::Redactor,
     /// What names this deployment in a shared log.
     identity: super::attribution::Identity,
     /// Where every transcript message, tool call and log line goes, for
     /// the report's timeline.
-    sink: EventSink<'a>,
+    sink: EventSink<'s>,
 }
 
 /// A hit or a tool call, handed on as it joins the report.
@@ -478,12 +480,12 @@ struct Judge<'a> {
     events: bool,
 }
 
-impl Hunter<'_> {
+impl Hunter<'_, '_> {
     /// Records one event of the timeline artifact straight away (a log
     /// line: logs are read in order on this thread).
     fn event(&mut self, lane: EventLane, label: &str, text: &str, w: &Where) {
         if self.sink.wanted() {
-            let e = case_event(&self.redactor, lane, label, text, w);
+            let e = case_event(self.redactor, lane, label, text, w);
             self.sink.push(&e);
         }
     }
@@ -491,8 +493,8 @@ impl Hunter<'_> {
     fn judge(&self) -> Judge<'_> {
         Judge {
             rules: self.rules,
-            filter: &self.filter,
-            redactor: &self.redactor,
+            filter: self.filter,
+            redactor: self.redactor,
             events: self.sink.wanted(),
         }
     }
@@ -777,7 +779,7 @@ impl Judge<'_> {
     }
 }
 
-impl Hunter<'_> {
+impl Hunter<'_, '_> {
     /// One JSONL transcript: its lines are matched on the worker threads.
     fn jsonl(&mut self, path: &Path, r: impl Read, agent: &str, session: &str) -> Result<()> {
         let shown = crate::sanitize::escape_path(path);
@@ -814,23 +816,22 @@ impl Hunter<'_> {
         self.match_all(jobs)
     }
 
-    /// Matches `jobs` on [`workers`] threads and joins what each found into
-    /// the report in reading order. Jobs go in batches through a queue of
-    /// [`QUEUE`] per thread, so memory is bounded by the batch size and the
-    /// largest event, whatever the transcript's size. Ctrl-C is checked
-    /// before every job.
+    /// Matches `jobs` on the hunt's threads ([`Pool`]) and joins what each
+    /// found into the report in reading order. Jobs go in batches through a
+    /// queue of [`QUEUE`] per thread, so memory is bounded by the batch size
+    /// and the largest event, whatever the transcript's size. Ctrl-C is
+    /// checked before every job.
     fn match_all(&mut self, mut jobs: impl Iterator<Item = Job>) -> Result<()> {
         let judge = Judge {
             rules: self.rules,
-            filter: &self.filter,
-            redactor: &self.redactor,
+            filter: self.filter,
+            redactor: self.redactor,
             events: self.sink.wanted(),
         };
-        let report = &mut self.report;
-        let sink = &mut self.sink;
-        // The hunt's first events are matched here: threads started for a
-        // few small files cost more than they save (each new thread warms
-        // its own regex caches). The budget is the hunt's, not each
+        let (report, sink, pool) = (&mut self.report, &mut self.sink, &mut self.pool);
+        // The hunt's first events are matched here: a hunt of a few small
+        // files costs less on one thread than it would to warm each
+        // thread's regex caches. The budget is the hunt's, not each
         // source's, so a deployment of many small session files is still
         // matched on every core.
         let mut inflater = Inflater::default();
@@ -840,49 +841,23 @@ impl Hunter<'_> {
             self.inlined += 1;
             report.absorb(judge.job(job, &mut inflater), sink);
         }
-        let n = workers();
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Job>)>(n * QUEUE);
-        let rx = std::sync::Mutex::new(rx);
-        let (done_tx, done) = std::sync::mpsc::channel::<(usize, Vec<Found>)>();
-        std::thread::scope(|s| {
-            for _ in 0..n {
-                let (rx, done_tx) = (&rx, done_tx.clone());
-                s.spawn(move || {
-                    let mut inflater = Inflater::default();
-                    while let Ok((i, batch)) =
-                        rx.lock().map_err(drop).and_then(|r| r.recv().map_err(drop))
-                    {
-                        let found = batch
-                            .into_iter()
-                            .map(|j| judge.job(j, &mut inflater))
-                            .collect();
-                        if done_tx.send((i, found)).is_err() {
-                            break;
-                        }
-                    }
-                });
+        let (mut batch, mut size) = (Vec::new(), 0usize);
+        for job in jobs {
+            crate::signal::check()?;
+            size += job.size();
+            batch.push(job);
+            if batch.len() >= BATCH || size >= BATCH_BYTES {
+                pool.send(std::mem::take(&mut batch))?;
+                size = 0;
+                pool.take(report, sink, false)?;
             }
-            drop(done_tx);
-            let mut order = InOrder::default();
-            let (mut batch, mut size, mut sent) = (Vec::new(), 0usize, 0usize);
-            for job in jobs {
-                crate::signal::check()?;
-                size += job.size();
-                batch.push(job);
-                if batch.len() >= BATCH || size >= BATCH_BYTES {
-                    tx.send((sent, std::mem::take(&mut batch)))
-                        .context("a hunt thread stopped")?;
-                    (sent, size) = (sent + 1, 0);
-                    order.take(&done, report, sink, false);
-                }
-            }
-            if !batch.is_empty() {
-                tx.send((sent, batch)).context("a hunt thread stopped")?;
-            }
-            drop(tx);
-            order.take(&done, report, sink, true);
-            Ok(())
-        })
+        }
+        if !batch.is_empty() {
+            pool.send(batch)?;
+        }
+        // What came after this source (its notes, the next source) joins
+        // the report after all of it.
+        pool.take(report, sink, true)
     }
 
     /// One log file; in a `shared` one (every instance on the host writes
@@ -1200,52 +1175,26 @@ pub fn run_in_case<'a>(
 ) -> Result<Report> {
     let mut identity = super::attribution::Identity::of(dep);
     identity.add_pids(&facts.pids);
-    let mut h = Hunter {
-        rules,
-        filter: Rule::prefilter(rules),
-        inlined: 0,
-        report: Report::default(),
-        redactor: crate::redact::Redactor::for_deployment(dep),
-        identity,
-        sink: EventSink {
-            writer: taps.events,
-            found: taps.found,
-            ..Default::default()
-        },
+    let filter = Rule::prefilter(rules);
+    let redactor = crate::redact::Redactor::for_deployment(dep);
+    let sink = EventSink {
+        writer: taps.events,
+        found: taps.found,
+        ..Default::default()
     };
-    h.transcript_files(dep)?;
-    for db in dep
-        .layout
-        .databases
-        .iter()
-        .filter(|d| d.role.as_deref() == Some("agent"))
-    {
-        crate::signal::check()?;
-        let agent = db.agent_id.clone().unwrap_or_default();
-        h.sqlite(&db.path, &agent)?;
-    }
-    h.task_runs(dep)?;
-    for (l, shared) in log_files(dep, extra_logs) {
-        crate::signal::check()?;
-        if crate::safefs::lstat(&l)
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.file_type().is_file())
-        {
-            h.log(&l, shared)?;
+    let mut report = Hunter::with(rules, &filter, &redactor, identity, sink, |h| {
+        h.read(dep, extra_logs)?;
+        if let Some(e) = h.sink.error.take() {
+            return Err(e);
         }
-    }
-    crate::signal::test_pause("hunt:read");
-    crate::signal::check()?;
-    if let Some(e) = h.sink.error.take() {
-        return Err(e);
-    }
-    let mut chains = chains(&h.report.hits);
-    let mut told = super::chain::join(dep, &chains, &h.report.hits, &h.report.tool_calls, facts);
+        Ok(std::mem::take(&mut h.report))
+    })?;
+    let mut chains = chains(&report.hits);
+    let mut told = super::chain::join(dep, &chains, &report.hits, &report.tool_calls, facts);
     if let Err(e) = super::chain::attach_timeline(&mut told, facts) {
         // The chains stand without it; what was refused is named.
         let e = crate::sanitize::escape(&format!("{e:#}"));
-        h.report
+        report
             .unreadable
             .push(format!("timeline artifact refused: {e}"));
     }
@@ -1257,15 +1206,96 @@ pub fn run_in_case<'a>(
             c.snippet.push_str(&super::chain::files_line(t));
         }
     }
-    h.report.chains = told;
-    h.report.hits.extend(chains);
-    h.report.hits.sort_by(|a, b| {
+    report.chains = told;
+    report.hits.extend(chains);
+    report.hits.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.time.cmp(&b.time))
             .then_with(|| a.source.cmp(&b.source))
     });
-    Ok(h.report)
+    Ok(report)
+}
+
+impl<'a, 's> Hunter<'a, 's> {
+    /// Runs `hunt` with a hunter whose matching threads ([`Pool`], one set
+    /// for the whole hunt) live as long as the call.
+    fn with<R>(
+        rules: &'a [Rule],
+        filter: &'a Prefilter,
+        redactor: &'a crate::redact::Redactor,
+        identity: super::attribution::Identity,
+        sink: EventSink<'s>,
+        hunt: impl FnOnce(&mut Hunter<'a, 's>) -> R,
+    ) -> R {
+        let judge = Judge {
+            rules,
+            filter,
+            redactor,
+            events: sink.wanted(),
+        };
+        let n = workers();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Job>)>(n * QUEUE);
+        let rx = std::sync::Mutex::new(rx);
+        let (done_tx, done) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            for _ in 0..n {
+                let (rx, done_tx) = (&rx, done_tx.clone());
+                s.spawn(move || judge.serve(rx, &done_tx));
+            }
+            drop(done_tx);
+            let mut h = Hunter {
+                rules,
+                filter,
+                inlined: 0,
+                pool: Pool {
+                    tx: Some(tx),
+                    done,
+                    sent: 0,
+                    next: 0,
+                    waiting: Default::default(),
+                },
+                report: Report::default(),
+                redactor,
+                identity,
+                sink,
+            };
+            let out = hunt(&mut h);
+            // The threads end once the queue is closed.
+            h.pool.tx = None;
+            out
+        })
+    }
+
+    /// Everything the hunt reads, in order.
+    fn read(&mut self, dep: &Deployment, extra_logs: &[PathBuf]) -> Result<()> {
+        let h = self;
+        h.transcript_files(dep)?;
+        for db in dep
+            .layout
+            .databases
+            .iter()
+            .filter(|d| d.role.as_deref() == Some("agent"))
+        {
+            crate::signal::check()?;
+            let agent = db.agent_id.clone().unwrap_or_default();
+            h.sqlite(&db.path, &agent)?;
+        }
+        h.task_runs(dep)?;
+        for (l, shared) in log_files(dep, extra_logs) {
+            crate::signal::check()?;
+            if crate::safefs::lstat(&l)
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.file_type().is_file())
+            {
+                h.log(&l, shared)?;
+            }
+        }
+        crate::signal::test_pause("hunt:read");
+        crate::signal::check()?;
+        Ok(())
+    }
 }
 
 /// Families of what the agent read that can start an attack.
@@ -1361,7 +1391,7 @@ fn chains(hits: &[Hit]) -> Vec<Hit> {
     out
 }
 
-impl Hunter<'_> {
+impl Hunter<'_, '_> {
     /// The task runs of the global state database.
     fn task_runs(&mut self, dep: &Deployment) -> Result<()> {
         for db in dep
@@ -1554,37 +1584,70 @@ fn workers() -> usize {
     }
 }
 
-/// Batches joined into the report in the order they were read, whatever
+/// The hunt's matching threads, started once for the whole hunt (not per
+/// source: each new thread warms its own regex caches, which cost CPU
+/// and, kept by the regexes' pools, memory), and the batches sent to
+/// them, joined into the report in the order they were read whatever
 /// order the threads finish them in.
-#[derive(Default)]
-struct InOrder {
+struct Pool {
+    /// `None` once closed: the threads then end.
+    tx: Option<std::sync::mpsc::SyncSender<(usize, Vec<Job>)>>,
+    done: std::sync::mpsc::Receiver<(usize, Option<Vec<Found>>)>,
+    /// Batches sent, and the next one to join.
+    sent: usize,
     next: usize,
     waiting: std::collections::BTreeMap<usize, Vec<Found>>,
 }
 
-impl InOrder {
-    /// Takes what the threads have finished (all of it, waiting, when
-    /// `all`) and joins every batch whose turn has come.
-    fn take(
-        &mut self,
-        done: &std::sync::mpsc::Receiver<(usize, Vec<Found>)>,
-        report: &mut Report,
-        sink: &mut EventSink,
-        all: bool,
-    ) {
+/// Sends `None` for its batch when a matching thread panics, so the
+/// reader stops waiting for it.
+struct Poison<'a> {
+    done: &'a std::sync::mpsc::Sender<(usize, Option<Vec<Found>>)>,
+    batch: usize,
+}
+
+impl Drop for Poison<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.done.send((self.batch, None));
+        }
+    }
+}
+
+impl Pool {
+    /// Hands one batch to the threads.
+    fn send(&mut self, batch: Vec<Job>) -> Result<()> {
+        let tx = self
+            .tx
+            .as_ref()
+            .context("the hunt's threads were stopped")?;
+        tx.send((self.sent, batch))
+            .context("a hunt thread stopped")?;
+        self.sent += 1;
+        Ok(())
+    }
+
+    /// Takes what the threads have finished (everything sent, waiting for
+    /// it, when `all`) and joins every batch whose turn has come.
+    fn take(&mut self, report: &mut Report, sink: &mut EventSink, all: bool) -> Result<()> {
         loop {
-            let got = if all {
-                done.recv().ok()
+            let got = if all && self.next < self.sent {
+                self.done.recv().ok()
             } else {
-                done.try_recv().ok()
+                self.done.try_recv().ok()
             };
             let Some((i, found)) = got else { break };
+            let found = found.context("a hunt thread stopped")?;
             self.waiting.insert(i, found);
             while let Some(f) = self.waiting.remove(&self.next) {
                 f.into_iter().for_each(|f| report.absorb(f, sink));
                 self.next += 1;
             }
         }
+        if all && self.next < self.sent {
+            bail!("a hunt thread stopped");
+        }
+        Ok(())
     }
 }
 
@@ -1676,6 +1739,27 @@ impl Inflater {
 }
 
 impl Judge<'_> {
+    /// A matching thread: batches from `rx` until it is closed, what each
+    /// found to `done`, under the batch's number.
+    fn serve(
+        self,
+        rx: &std::sync::Mutex<std::sync::mpsc::Receiver<(usize, Vec<Job>)>>,
+        done: &std::sync::mpsc::Sender<(usize, Option<Vec<Found>>)>,
+    ) {
+        let mut inflater = Inflater::default();
+        while let Ok((i, batch)) = rx.lock().map_err(drop).and_then(|r| r.recv().map_err(drop)) {
+            let poison = Poison { done, batch: i };
+            let found = batch
+                .into_iter()
+                .map(|j| self.job(j, &mut inflater))
+                .collect();
+            drop(poison);
+            if done.send((i, Some(found))).is_err() {
+                break;
+            }
+        }
+    }
+
     /// What one job finds: an event inflated, parsed and matched; a cut or
     /// malformed one counted.
     fn job(&self, job: Job, inflater: &mut Inflater) -> Found {
@@ -2409,17 +2493,11 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
         let rules = rules(None).unwrap();
         let case = tempfile::tempdir().unwrap();
         let mut events = crate::artifact::EventWriter::create(case.path(), "e.jsonl").unwrap();
-        let mut h = Hunter {
-            rules: &rules,
-            filter: Rule::prefilter(&rules),
-            inlined: 0,
-            report: Report::default(),
-            redactor: Default::default(),
-            identity: Default::default(),
-            sink: EventSink {
-                writer: Some(&mut events),
-                ..Default::default()
-            },
+        let filter = Rule::prefilter(&rules);
+        let redactor = Default::default();
+        let sink = EventSink {
+            writer: Some(&mut events),
+            ..Default::default()
         };
         let mut text = String::new();
         // Past INLINE, so the later events are matched on the threads.
@@ -2432,17 +2510,18 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
             text.push_str(&serde_json::json!({"type": "message", "message": {"role": "assistant", "content": [{"type": "toolCall", "name": "exec", "arguments": {"command": cmd}}]}}).to_string());
             text.push('\n');
         }
-        h.jsonl(Path::new("t.jsonl"), text.as_bytes(), "a", "s")
-            .unwrap();
-        let at: Vec<usize> = h
-            .report
+        let report = Hunter::with(&rules, &filter, &redactor, Default::default(), sink, |h| {
+            h.jsonl(Path::new("t.jsonl"), text.as_bytes(), "a", "s")
+                .unwrap();
+            std::mem::take(&mut h.report)
+        });
+        let at: Vec<usize> = report
             .tool_calls
             .iter()
             .map(|c| c.source.rsplit(':').next().unwrap().parse().unwrap())
             .collect();
         assert_eq!(at, (1..=6000).collect::<Vec<_>>());
-        let hits: Vec<&str> = h
-            .report
+        let hits: Vec<&str> = report
             .hits
             .iter()
             .filter(|x| x.rule == "exec.download_and_run")
@@ -2453,7 +2532,6 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
             |w| w[0].rsplit(':').next().unwrap().parse::<usize>().unwrap()
                 < w[1].rsplit(':').next().unwrap().parse::<usize>().unwrap()
         ));
-        drop(h);
         let written = events.finish().unwrap();
         let mut lines = Vec::new();
         crate::artifact::read(case.path(), &written, |e| {
@@ -2473,12 +2551,15 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
     proptest! {
         #[test]
         fn entries_never_panic(s in "\\PC{0,300}") {
-            let rules = rules(None).unwrap();
-            let mut h = Hunter { rules: &rules, filter: Rule::prefilter(&rules), inlined: 0, report: Report::default(), redactor: Default::default(), identity: Default::default(), sink: EventSink::default() };
-            if let Ok(v) = serde_json::from_str::<Value>(&s) {
-                h.judge().entry(&mut Found::default(), &v, &Where { source: "x:1".into(), session: "s", agent: "a", time: None });
-            }
-            h.jsonl(Path::new("x"), s.as_bytes(), "a", "s").unwrap();
+            // Compiled once: the rules and their prefilter are read-only.
+            let (rules, filter, _) = rule_words();
+            let redactor = Default::default();
+            Hunter::with(rules, filter, &redactor, Default::default(), EventSink::default(), |h| {
+                if let Ok(v) = serde_json::from_str::<Value>(&s) {
+                    h.judge().entry(&mut Found::default(), &v, &Where { source: "x:1".into(), session: "s", agent: "a", time: None });
+                }
+                h.jsonl(Path::new("x"), s.as_bytes(), "a", "s").unwrap();
+            });
         }
     }
 }
