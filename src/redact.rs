@@ -59,6 +59,17 @@ fn shapes() -> &'static [(Regex, &'static str)] {
     })
 }
 
+/// Strings one of which every match of a [`shapes`] regex holds: a text
+/// with none of them is spared the seven searches (a hunt quotes every
+/// event, most of which hold no key).
+fn shape_marks() -> &'static aho_corasick::AhoCorasick {
+    static M: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
+    M.get_or_init(|| {
+        aho_corasick::AhoCorasick::new(["sk-", "xox", "gh", "AKIA", ":AA", "://"])
+            .expect("shape marks")
+    })
+}
+
 impl Redactor {
     /// The secrets of `dep`: its own tokens and every credential `rotate`
     /// lists.
@@ -104,7 +115,8 @@ impl Redactor {
                 }
             }
         }
-        for (re, label) in shapes() {
+        let shaped = shape_marks().is_match(text);
+        for (re, label) in shapes().iter().filter(|_| shaped) {
             for c in re.captures_iter(text) {
                 let m = c.get(1).or_else(|| c.get(0)).expect("group 0");
                 let r = m.range();
@@ -117,6 +129,31 @@ impl Redactor {
         out
     }
 
+    /// Where `text` may be cut for a quote ending at `end`, leaving out
+    /// nothing that could change the quote (a hunt quotes the first 200
+    /// characters of every event, and searching all of a long page for
+    /// secrets cost more than matching it): at ASCII whitespace, which no
+    /// key shape holds, so no shape's match crosses the cut; past `end` by
+    /// the longest known secret, and none of them crossing it. A secret
+    /// that does cross it, or no such whitespace, keeps the whole text.
+    fn cut(&self, text: &str, end: usize) -> usize {
+        let longest = self.known.iter().map(|(v, _)| v.len()).max().unwrap_or(0);
+        let bytes = text.as_bytes();
+        let from = end.saturating_add(longest);
+        let Some(at) = bytes
+            .get(from..)
+            .and_then(|b| b.iter().position(u8::is_ascii_whitespace))
+        else {
+            return text.len();
+        };
+        let c = from + at;
+        let crosses = self.known.iter().any(|(v, _)| {
+            let near = &bytes[c + 1 - v.len()..(c + v.len() - 1).min(bytes.len())];
+            near.windows(v.len()).any(|w| w == v.as_bytes())
+        });
+        if crosses { text.len() } else { c }
+    }
+
     /// `text`, every secret replaced.
     pub fn redact(&self, text: &str) -> String {
         self.quote(text, 0..text.len())
@@ -126,7 +163,7 @@ impl Redactor {
     /// every secret replaced and the rest escaped for display; `…` marks
     /// where the text goes on.
     pub fn quote(&self, text: &str, window: Range<usize>) -> String {
-        let secrets = self.ranges(text);
+        let secrets = self.ranges(&text[..self.cut(text, window.end)]);
         let (mut start, mut end) = (window.start, window.end);
         for (r, _) in &secrets {
             if r.start < start && r.end > start {
@@ -216,9 +253,82 @@ mod tests {
                 .contains("hunter2")
         );
         assert_eq!(r.redact("nothing secret here"), "nothing secret here");
+        // Every shape holds one of the marks that spare a text the search.
+        for (re, _) in shapes() {
+            let marks = ["sk-", "xox", "gh", "AKIA", ":AA", "://"];
+            assert!(
+                marks
+                    .iter()
+                    .any(|m| re.as_str().replace('\\', "").contains(m)),
+                "{re}"
+            );
+        }
+    }
+
+    /// [`Redactor::quote`] as it was before the cut: every secret of the
+    /// whole text found first.
+    fn quote_whole(r: &Redactor, text: &str, window: Range<usize>) -> String {
+        let whole = Redactor {
+            known: r.known.clone(),
+        };
+        let longest = usize::MAX / 2;
+        // A cut past the end keeps the whole text.
+        assert_eq!(whole.cut(text, longest), text.len());
+        let secrets = whole.ranges(text);
+        let (mut start, mut end) = (window.start, window.end);
+        for (r, _) in &secrets {
+            if r.start < start && r.end > start {
+                start = r.start;
+            }
+            if r.start < end && r.end > end {
+                end = r.end;
+            }
+        }
+        let mut out = String::new();
+        if start > 0 {
+            out.push('…');
+        }
+        let mut at = start;
+        for (r, label) in secrets
+            .iter()
+            .filter(|(r, _)| r.start >= start && r.end <= end)
+        {
+            out.push_str(&crate::sanitize::escape(&text[at..r.start]));
+            out.push_str(label);
+            at = r.end;
+        }
+        out.push_str(&crate::sanitize::escape(&text[at..end]));
+        if end < text.len() {
+            out.push('…');
+        }
+        out
+    }
+
+    #[test]
+    fn a_secret_across_the_cut_keeps_the_whole_text() {
+        let tok = "tok en-0123456789";
+        let r = with(tok);
+        // A shape that runs from inside the window to the known secret,
+        // which is found first and wins: cutting inside the secret would
+        // let the shape widen the quote instead.
+        let text = format!("{}sk-ant-{}{tok} tail", "x".repeat(10), "a".repeat(40));
+        assert_eq!(r.quote(&text, 0..12), quote_whole(&r, &text, 0..12));
+        let c = r.cut(&text, 12);
+        assert_eq!(c, text.len(), "{c}");
     }
 
     proptest::proptest! {
+        #[test]
+        fn a_cut_quote_is_the_whole_text_quote(
+            parts in proptest::collection::vec("[a-z ]{0,12}|sk-ant-[a-z]{14,30}|S3CR3T tok|://u:pw@h| ", 0..30),
+            end in 0usize..300,
+        ) {
+            let text: String = parts.concat();
+            let r = with("S3CR3T tok");
+            let end = end.min(text.len());
+            proptest::prop_assert_eq!(r.quote(&text, 0..end), quote_whole(&r, &text, 0..end));
+        }
+
         #[test]
         fn quoting_never_panics_and_never_leaks(pre in "\\PC{0,40}", post in "\\PC{0,40}", a in 0usize..120, b in 0usize..120) {
             let tok = "S3CR3T-value-0123456789";
