@@ -292,6 +292,13 @@ fn hunt(
         .arg("hunt")
         .output()?;
     let secs = t0.elapsed().as_secs_f64();
+    // Exit 1 is "found something"; anything else would read as 0% recall.
+    anyhow::ensure!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "ir hunt failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout)
         .with_context(|| String::from_utf8_lossy(&out.stderr).into_owned())?;
     let mut flagged = Vec::new();

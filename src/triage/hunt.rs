@@ -105,10 +105,10 @@ fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
         if let Some(bad) = r
             .fields
             .iter()
-            .find(|f| !matches!(f.as_str(), "text" | "tool" | "write" | "read" | "log"))
+            .find(|f| !matches!(f.as_str(), "text" | "result" | "tool" | "write" | "read" | "log"))
         {
             bail!(
-                "{origin}: rule {}: unknown field {bad:?} (text, tool, write, read or log)",
+                "{origin}: rule {}: unknown field {bad:?} (text, result, tool, write, read or log)",
                 r.id
             );
         }
@@ -415,6 +415,12 @@ fn origin_of(role: &str, msg: &Value) -> String {
     }
 }
 
+/// Whether read text with this origin ([`origin_of`]) is what a tool
+/// returned rather than what a person or OpenClaw said.
+fn is_tool_result(origin: &str) -> bool {
+    origin.starts_with("result of ")
+}
+
 /// The views `field` is matched in: what the agent read and ran as the
 /// model saw it ([`normalize`]), paths and log lines as they are.
 fn views_of(field: &str, text: &str) -> normalize::Views {
@@ -584,7 +590,15 @@ impl Judge<'_> {
     ) {
         // A parsed command is judged by the stage rules instead.
         let staged_away = |r: &Rule| parsed && !r.stages.is_empty();
-        let of_field = |r: &&Rule| r.fields.iter().any(|f| f == field) && !staged_away(r);
+        // `result` rules read only what a tool returned: an order about "your
+        // response" is the user's to give, but not a fetched page's.
+        let from_tool = field == "text" && origin.is_some_and(is_tool_result);
+        let of_field = |r: &&Rule| {
+            r.fields
+                .iter()
+                .any(|f| f == field || (from_tool && f == "result"))
+                && !staged_away(r)
+        };
         let origin = match (origin, &views.url) {
             (Some(o), Some(u)) => Some(format!("{o} from {}", crate::sanitize::escape(u))),
             (Some(o), None) => Some(o.to_string()),
