@@ -102,11 +102,12 @@ fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
     })?;
     let mut out = Vec::new();
     for r in f.rule {
-        if let Some(bad) = r
-            .fields
-            .iter()
-            .find(|f| !matches!(f.as_str(), "text" | "result" | "tool" | "write" | "read" | "log"))
-        {
+        if let Some(bad) = r.fields.iter().find(|f| {
+            !matches!(
+                f.as_str(),
+                "text" | "result" | "tool" | "write" | "read" | "log"
+            )
+        }) {
             bail!(
                 "{origin}: rule {}: unknown field {bad:?} (text, result, tool, write, read or log)",
                 r.id
