@@ -164,34 +164,40 @@ impl Redactor {
     /// where the text goes on.
     pub fn quote(&self, text: &str, window: Range<usize>) -> String {
         let secrets = self.ranges(&text[..self.cut(text, window.end)]);
-        let (mut start, mut end) = (window.start, window.end);
-        for (r, _) in &secrets {
-            if r.start < start && r.end > start {
-                start = r.start;
-            }
-            if r.start < end && r.end > end {
-                end = r.end;
-            }
-        }
-        let mut out = String::new();
-        if start > 0 {
-            out.push('…');
-        }
-        let mut at = start;
-        for (r, label) in secrets
-            .iter()
-            .filter(|(r, _)| r.start >= start && r.end <= end)
-        {
-            out.push_str(&crate::sanitize::escape(&text[at..r.start]));
-            out.push_str(label);
-            at = r.end;
-        }
-        out.push_str(&crate::sanitize::escape(&text[at..end]));
-        if end < text.len() {
-            out.push('…');
-        }
-        out
+        assemble(text, window, &secrets)
     }
+}
+
+/// `window` of `text` widened so that none of `secrets` is cut, each secret
+/// replaced by its label and the rest escaped; `…` where the text goes on.
+fn assemble(text: &str, window: Range<usize>, secrets: &[(Range<usize>, String)]) -> String {
+    let (mut start, mut end) = (window.start, window.end);
+    for (r, _) in secrets {
+        if r.start < start && r.end > start {
+            start = r.start;
+        }
+        if r.start < end && r.end > end {
+            end = r.end;
+        }
+    }
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    let mut at = start;
+    for (r, label) in secrets
+        .iter()
+        .filter(|(r, _)| r.start >= start && r.end <= end)
+    {
+        out.push_str(&crate::sanitize::escape(&text[at..r.start]));
+        out.push_str(label);
+        at = r.end;
+    }
+    out.push_str(&crate::sanitize::escape(&text[at..end]));
+    if end < text.len() {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -274,34 +280,7 @@ mod tests {
         let longest = usize::MAX / 2;
         // A cut past the end keeps the whole text.
         assert_eq!(whole.cut(text, longest), text.len());
-        let secrets = whole.ranges(text);
-        let (mut start, mut end) = (window.start, window.end);
-        for (r, _) in &secrets {
-            if r.start < start && r.end > start {
-                start = r.start;
-            }
-            if r.start < end && r.end > end {
-                end = r.end;
-            }
-        }
-        let mut out = String::new();
-        if start > 0 {
-            out.push('…');
-        }
-        let mut at = start;
-        for (r, label) in secrets
-            .iter()
-            .filter(|(r, _)| r.start >= start && r.end <= end)
-        {
-            out.push_str(&crate::sanitize::escape(&text[at..r.start]));
-            out.push_str(label);
-            at = r.end;
-        }
-        out.push_str(&crate::sanitize::escape(&text[at..end]));
-        if end < text.len() {
-            out.push('…');
-        }
-        out
+        assemble(text, window, &whole.ranges(text))
     }
 
     #[test]
