@@ -1284,8 +1284,7 @@ impl<'a, 's> Hunter<'a, 's> {
 
     /// Everything the hunt reads, in order.
     fn read(&mut self, dep: &Deployment, extra_logs: &[PathBuf]) -> Result<()> {
-        let h = self;
-        h.transcript_files(dep)?;
+        self.transcript_files(dep)?;
         for db in dep
             .layout
             .databases
@@ -1294,9 +1293,9 @@ impl<'a, 's> Hunter<'a, 's> {
         {
             crate::signal::check()?;
             let agent = db.agent_id.clone().unwrap_or_default();
-            h.sqlite(&db.path, &agent)?;
+            self.sqlite(&db.path, &agent)?;
         }
-        h.task_runs(dep)?;
+        self.task_runs(dep)?;
         for (l, shared) in log_files(dep, extra_logs) {
             crate::signal::check()?;
             if crate::safefs::lstat(&l)
@@ -1304,7 +1303,7 @@ impl<'a, 's> Hunter<'a, 's> {
                 .flatten()
                 .is_some_and(|m| m.file_type().is_file())
             {
-                h.log(&l, shared)?;
+                self.log(&l, shared)?;
             }
         }
         crate::signal::test_pause("hunt:read");
