@@ -26,6 +26,7 @@ use super::attribution::Owner;
 use crate::openclaw::Deployment;
 use crate::record::{EventLane, Severity};
 use crate::triage::normalize;
+use crate::triage::pattern::Pattern;
 use crate::triage::prefilter::Prefilter;
 use anyhow::{Context, Result, bail};
 use regex::Regex;
@@ -84,13 +85,13 @@ pub struct Rule {
     pub severity: Severity,
     pub title: String,
     pub fields: Vec<String>,
-    pub regex: Regex,
+    pub regex: Pattern,
     pub family: String,
     pub meaning: Option<String>,
     pub attack: Option<String>,
     /// Matchers over a command's parsed stages (see [`RuleSpec`]).
     pub stages: Vec<crate::triage::stage_rules::StageRule>,
-    pub command_regex: Option<Regex>,
+    pub command_regex: Option<Pattern>,
 }
 
 fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
@@ -113,11 +114,7 @@ fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
                 r.id
             );
         }
-        // Rules are long alternations over Unicode text: allow them more
-        // room than the default 10 MiB.
-        let regex = regex::RegexBuilder::new(&r.regex)
-            .size_limit(32 << 20)
-            .build()
+        let regex = Pattern::new(&r.regex)
             .with_context(|| format!("{origin}: rule {}: bad regex", r.id))?;
         let family = r
             .family
@@ -130,7 +127,7 @@ fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
             .with_context(|| format!("{origin}: rule {}: bad stage matcher", r.id))?;
         let command_regex = r
             .command_regex
-            .map(|c| regex::RegexBuilder::new(&c).size_limit(32 << 20).build())
+            .map(|c| Pattern::new(&c))
             .transpose()
             .with_context(|| format!("{origin}: rule {}: bad command_regex", r.id))?;
         out.push(Rule {
@@ -156,7 +153,7 @@ impl Rule {
         Prefilter::new(rules.iter().flat_map(|r| {
             [
                 Some(r.regex.as_str()),
-                r.command_regex.as_ref().map(Regex::as_str),
+                r.command_regex.as_deref().map(Regex::as_str),
             ]
         }))
     }
@@ -487,6 +484,14 @@ struct Judge<'a> {
     events: bool,
 }
 
+/// What the prefilter says of one view of a text.
+struct Scan {
+    /// Which rule keys may match it ([`Prefilter::scan`]).
+    may: Vec<bool>,
+    /// Whether the view is all ASCII ([`Pattern::find_in`]).
+    ascii: bool,
+}
+
 impl Hunter<'_, '_> {
     /// Records one event of the timeline artifact straight away (a log
     /// line: logs are read in order on this thread).
@@ -541,20 +546,23 @@ impl Judge<'_> {
     ) {
         if !text.is_empty() {
             let views = views_of(field, text);
-            let may = self.scan(&views);
-            self.match_views(out, field, &views, &may, w, origin, false);
+            let scans = self.scan(&views);
+            self.match_views(out, field, &views, &scans, w, origin, false);
         }
     }
 
     /// For each view, which rule keys may match it ([`Rule::prefilter`]).
-    fn scan(&self, views: &normalize::Views) -> Vec<Vec<bool>> {
+    fn scan(&self, views: &normalize::Views) -> Vec<Scan> {
         views
             .views
             .iter()
             .map(|v| {
                 let mut may = Vec::new();
                 self.filter.scan(&v.text, &mut may);
-                may
+                Scan {
+                    may,
+                    ascii: v.text.is_ascii(),
+                }
             })
             .collect()
     }
@@ -563,28 +571,28 @@ impl Judge<'_> {
     /// prefilter rules out are not searched.
     fn first<'v>(
         views: &'v normalize::Views,
-        may: &[Vec<bool>],
+        scans: &[Scan],
         key: usize,
-        re: &Regex,
+        re: &Pattern,
     ) -> Option<(&'v normalize::View, regex::Match<'v>)> {
         views
             .views
             .iter()
-            .zip(may)
-            .filter(|(_, m)| m.get(key).copied().unwrap_or(true))
-            .find_map(|(v, _)| re.find(&v.text).map(|m| (v, m)))
+            .zip(scans)
+            .filter(|(_, s)| s.may.get(key).copied().unwrap_or(true))
+            .find_map(|(v, s)| re.find_in(&v.text, s.ascii).map(|m| (v, m)))
     }
 
     /// [`Self::check_from`], leaving out the rules that judge a parsed
     /// command when `parsed` (they are asked by [`Self::match_stages`]).
-    /// `may` is [`Self::scan`] of `views`.
+    /// `scans` is [`Self::scan`] of `views`.
     #[allow(clippy::too_many_arguments)]
     fn match_views(
         &self,
         out: &mut Found,
         field: &str,
         views: &normalize::Views,
-        may: &[Vec<bool>],
+        scans: &[Scan],
         w: &Where,
         origin: Option<&str>,
         parsed: bool,
@@ -613,7 +621,7 @@ impl Judge<'_> {
             {
                 continue;
             }
-            let Some((v, m)) = Self::first(views, may, 2 * i, &r.regex) else {
+            let Some((v, m)) = Self::first(views, scans, 2 * i, &r.regex) else {
                 continue;
             };
             out.hits.push(self.hit(
@@ -634,7 +642,7 @@ impl Judge<'_> {
         out: &mut Found,
         line: &str,
         views: &normalize::Views,
-        may: &[Vec<bool>],
+        scans: &[Scan],
         stages: &[crate::triage::shell::Stage],
         w: &Where,
     ) {
@@ -654,7 +662,7 @@ impl Judge<'_> {
                 continue;
             }
             let Some(re) = &r.command_regex else { continue };
-            if let Some((v, m)) = Self::first(views, may, 2 * i + 1, re) {
+            if let Some((v, m)) = Self::first(views, scans, 2 * i + 1, re) {
                 out.hits
                     .push(self.hit(r, w, snippet(self.redactor, &v.text, m), v.how, None));
             }
@@ -740,10 +748,10 @@ impl Judge<'_> {
         match command {
             Some(c) => {
                 let views = normalize::views(&line);
-                let may = self.scan(&views);
-                self.match_views(out, "tool", &views, &may, w, None, true);
+                let scans = self.scan(&views);
+                self.match_views(out, "tool", &views, &scans, w, None, true);
                 let stages = crate::triage::shell::stages(c);
-                self.match_stages(out, &line, &views, &may, &stages, w);
+                self.match_stages(out, &line, &views, &scans, &stages, w);
             }
             None => self.check_from(out, "tool", &line, w, None),
         }
@@ -1582,8 +1590,11 @@ const BATCH: usize = 64;
 const BATCH_BYTES: usize = 1 << 20;
 /// Batches queued per thread.
 const QUEUE: usize = 2;
-/// Events of a hunt matched on the calling thread before threads start.
-const INLINE: usize = 4096;
+/// Events of a hunt matched on the calling thread before threads start:
+/// enough for a small hunt to skip warming every thread's regex caches,
+/// few enough that a large one is not held on one core while they warm
+/// (4,096 kept two cores half idle for a tenth of a 100,000-event hunt).
+const INLINE: usize = 256;
 
 /// How many threads match: the cores there are, at most four (the hunt
 /// shares the host it examines); `IR_HUNT_THREADS` sets it (1 to 16), for a
@@ -2262,7 +2273,7 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
             let mut words: Vec<String> = rules
                 .iter()
                 .flat_map(|r| {
-                    let c = r.command_regex.as_ref().map(Regex::as_str).unwrap_or("");
+                    let c = r.command_regex.as_deref().map(Regex::as_str).unwrap_or("");
                     [r.regex.as_str().to_string(), c.to_string()]
                 })
                 .flat_map(|re| {
@@ -2316,6 +2327,15 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
             filter.scan(&text, &mut may);
             for (i, r) in rules.iter().enumerate() {
                 prop_assert!(may[2 * i] || !r.regex.is_match(&text), "{} skipped", r.id);
+                // On ASCII text the narrowed regex finds what the regex as
+                // written finds ([`Pattern`]).
+                if text.is_ascii() {
+                    prop_assert_eq!(
+                        r.regex.find_in(&text, true).map(|m| m.range()),
+                        r.regex.find(&text).map(|m| m.range()),
+                        "{} narrowed", r.id
+                    );
+                }
                 if let Some(c) = &r.command_regex {
                     prop_assert!(may[2 * i + 1] || !c.is_match(&text), "{} command skipped", r.id);
                 }

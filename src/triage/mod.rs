@@ -8,6 +8,7 @@ pub mod chain;
 pub mod hunt;
 pub mod normalize;
 pub mod packages;
+pub mod pattern;
 pub mod payload;
 pub mod persistence;
 pub mod prefilter;

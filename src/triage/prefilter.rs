@@ -26,7 +26,7 @@
 //! which holds a non-ASCII character (invisible or look-alike text) is
 //! never a candidate on an ASCII text.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
 use std::collections::BTreeSet;
 
@@ -321,6 +321,10 @@ impl Prefilter {
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            // Every overlapping match is visited, thousands of literals on
+            // every text: a DFA (one table lookup a byte) is faster here
+            // than the default NFA, for a few more MiB.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&pats)
             .ok();
         if ac.is_none() {
