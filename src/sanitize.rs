@@ -36,16 +36,32 @@ fn is_dangerous(c: char) -> bool {
 /// become `\u{XXXX}` (or `\n`, `\t`, `\r`), and backslashes are doubled.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        push_char(&mut out, c);
+    let mut rest = s;
+    while !rest.is_empty() {
+        // Runs of printable ASCII (most text) are copied whole.
+        let plain = rest
+            .bytes()
+            .position(|b| !is_plain(b))
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..plain]);
+        rest = &rest[plain..];
+        if let Some(c) = rest.chars().next() {
+            push_char(&mut out, c);
+            rest = &rest[c.len_utf8()..];
+        }
     }
     out
+}
+
+/// Printable ASCII that [`escape`] leaves as it is.
+fn is_plain(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) && b != b'\\'
 }
 
 /// `s` itself when it holds nothing dangerous (so text escaped earlier is
 /// not escaped twice), else [`escape`]d: the last guard before a terminal.
 pub fn display_safe(s: &str) -> String {
-    if s.chars().any(is_dangerous) {
+    if !s.bytes().all(|b| (0x20..0x7f).contains(&b)) && s.chars().any(is_dangerous) {
         escape(s)
     } else {
         s.to_string()
@@ -182,6 +198,18 @@ mod tests {
             let e = escape_bytes(&bytes);
             prop_assert!(!e.chars().any(is_dangerous));
             prop_assert_eq!(unescape_bytes(&e).unwrap(), bytes);
+        }
+
+        /// The run-copying [`escape`] escapes exactly as one character at
+        /// a time does, and [`display_safe`] leaves only safe text alone.
+        #[test]
+        fn escape_copies_runs_as_chars_would(s in "(\\PC|[\\\\\n\t\r\u{1b}\u{202e}\u{200b}]){0,80}") {
+            let mut one = String::new();
+            s.chars().for_each(|c| push_char(&mut one, c));
+            prop_assert_eq!(escape(&s), one);
+            let shown = display_safe(&s);
+            prop_assert!(!shown.chars().any(is_dangerous));
+            prop_assert!(shown == s || shown == escape(&s));
         }
     }
 }

@@ -317,7 +317,14 @@ fn candidates(text: &str) -> Vec<(&'static str, &str)> {
         ]
     });
     let mut out = Vec::new();
-    for (how, re) in runs {
+    // Percent and entity runs need their marker: a byte search that rules
+    // most texts out before the regex scans them.
+    let marked = |how: &str| match how {
+        "url-encoding" => text.contains('%'),
+        "html entities" => text.contains("&#"),
+        _ => true,
+    };
+    for (how, re) in runs.iter().filter(|(how, _)| marked(how)) {
         for m in re.find_iter(text) {
             if *how == "rot13" {
                 // ROT13 has no alphabet of its own: when the text says so,

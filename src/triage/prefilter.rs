@@ -25,9 +25,15 @@
 //! literals and in each scanned text alike. And a rule every match of
 //! which holds a non-ASCII character (invisible or look-alike text) is
 //! never a candidate on an ASCII text.
+//!
+//! A literal the regex puts between ASCII word boundaries (`\bnc\b`,
+//! `\bat\s`) is kept with them ([`EDGE`]): on an ASCII text, the `nc` of
+//! "once" or the `at` of "what" does not make the rule a candidate. Most
+//! of a hunt's regex time went to rules woken by such short words inside
+//! longer ones.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
 use std::collections::BTreeSet;
 
 /// Most strings a literal set may hold before it is given up on.
@@ -39,6 +45,16 @@ const MAX_UNION: usize = 1024;
 const MAX_CLASS: usize = 8;
 
 type Set = BTreeSet<Vec<u8>>;
+
+/// Stands for an ASCII word boundary inside a literal: a byte no UTF-8
+/// text holds. Taken out before the automaton is built, and checked around
+/// each match instead.
+const EDGE: u8 = 0xFF;
+
+/// A literal's length without its [`EDGE`]s.
+fn content(l: &[u8]) -> usize {
+    l.iter().filter(|b| **b != EDGE).count()
+}
 
 /// What one part of a regex says about its matches.
 struct Info {
@@ -73,13 +89,13 @@ impl Info {
 /// A set is a requirement only when it holds no empty string (which every
 /// text contains).
 fn usable(s: &Set) -> bool {
-    !s.iter().any(Vec::is_empty)
+    !s.iter().any(|l| content(l) == 0)
 }
 
 /// How good a requirement is: longer shortest literals first, then fewer
 /// literals.
 fn score(s: &Set) -> (usize, std::cmp::Reverse<usize>) {
-    let shortest = s.iter().map(Vec::len).min().unwrap_or(usize::MAX);
+    let shortest = s.iter().map(|l| content(l)).min().unwrap_or(usize::MAX);
     (shortest.min(8), std::cmp::Reverse(s.len()))
 }
 
@@ -222,6 +238,7 @@ fn alternation(parts: &[Hir]) -> Info {
 
 fn info(h: &Hir) -> Info {
     match h.kind() {
+        HirKind::Look(Look::WordAscii | Look::WordUnicode) => Info::exact(Set::from([vec![EDGE]])),
         HirKind::Empty | HirKind::Look(_) => Info::exact(Set::from([Vec::new()])),
         HirKind::Literal(l) => match folded(&l.0) {
             Some(f) => Info::exact(Set::from([f])),
@@ -278,7 +295,7 @@ pub fn needs_non_ascii(regex: &str) -> bool {
 /// Literals one of which every match of `regex` contains (ASCII letters in
 /// lower case), or `None` when there is no such set or the regex does not
 /// parse here: the regex must then always be run.
-pub fn literals(regex: &str) -> Option<Vec<Vec<u8>>> {
+fn marked_literals(regex: &str) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new()
         .build()
         .parse(regex)
@@ -287,12 +304,51 @@ pub fn literals(regex: &str) -> Option<Vec<Vec<u8>>> {
     (!need.is_empty() && usable(&need)).then(|| need.into_iter().collect())
 }
 
+/// [`marked_literals`] without their edges.
+pub fn literals(regex: &str) -> Option<Vec<Vec<u8>>> {
+    marked_literals(regex).map(|v| v.into_iter().map(|l| Edged::of(&l).bytes).collect())
+}
+
+/// A literal of the automaton, and whether an ASCII word boundary must
+/// stand before and after it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Edged {
+    bytes: Vec<u8>,
+    start: bool,
+    end: bool,
+}
+
+impl Edged {
+    /// `l` with its [`EDGE`]s taken out: those at its ends become the
+    /// checks, those inside are dropped (never checked: a superset).
+    fn of(l: &[u8]) -> Edged {
+        Edged {
+            bytes: l.iter().copied().filter(|b| *b != EDGE).collect(),
+            start: l.first() == Some(&EDGE),
+            end: l.last() == Some(&EDGE),
+        }
+    }
+
+    /// Whether the match at `at` of `text` (ASCII) has the boundaries
+    /// this literal needs.
+    fn fits(&self, text: &[u8], at: std::ops::Range<usize>) -> bool {
+        let word = |i: Option<usize>| {
+            i.and_then(|i| text.get(i))
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        };
+        let edge = |i: usize| word(i.checked_sub(1)) != word(Some(i));
+        (!self.start || edge(at.start)) && (!self.end || edge(at.end))
+    }
+}
+
 /// One automaton over the literals of many regexes (their *keys*, `0..n`).
 #[derive(Debug, Clone)]
 pub struct Prefilter {
     ac: Option<AhoCorasick>,
     /// The key of each of the automaton's patterns.
     owner: Vec<usize>,
+    /// Each pattern's boundaries, checked on ASCII text ([`Edged`]).
+    edges: Vec<Edged>,
     /// Keys with no literals: always run.
     always: Vec<bool>,
     /// Keys whose every match holds a non-ASCII character: never a
@@ -304,14 +360,14 @@ impl Prefilter {
     /// The prefilter of `regexes`, key `i` for `regexes[i]` (`None`: no
     /// regex, never a candidate).
     pub fn new<'a>(regexes: impl IntoIterator<Item = Option<&'a str>>) -> Prefilter {
-        let (mut pats, mut owner, mut always) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut edges, mut owner, mut always) = (Vec::new(), Vec::new(), Vec::new());
         let mut wide = Vec::new();
         for (key, re) in regexes.into_iter().enumerate() {
             wide.push(re.is_some_and(needs_non_ascii));
-            match re.map(literals) {
+            match re.map(marked_literals) {
                 Some(Some(lits)) => {
                     owner.extend(std::iter::repeat_n(key, lits.len()));
-                    pats.extend(lits);
+                    edges.extend(lits.iter().map(|l| Edged::of(l)));
                     always.push(false);
                 }
                 Some(None) => always.push(true),
@@ -325,7 +381,7 @@ impl Prefilter {
             // every text: a DFA (one table lookup a byte) is faster here
             // than the default NFA, for a few more MiB.
             .kind(Some(AhoCorasickKind::DFA))
-            .build(&pats)
+            .build(edges.iter().map(|e| &e.bytes))
             .ok();
         if ac.is_none() {
             // Cannot happen with these limits; run everything if it does.
@@ -334,6 +390,7 @@ impl Prefilter {
         Prefilter {
             ac,
             owner,
+            edges,
             always,
             wide,
         }
@@ -345,6 +402,7 @@ impl Prefilter {
         Prefilter {
             ac: None,
             owner: Vec::new(),
+            edges: Vec::new(),
             always: vec![true; n],
             wide: vec![false; n],
         }
@@ -365,12 +423,19 @@ impl Prefilter {
     pub fn scan(&self, text: &str, may: &mut Vec<bool>) {
         may.clear();
         may.extend_from_slice(&self.always);
+        let ascii = text.is_ascii();
         if let Some(ac) = &self.ac {
-            for m in ac.find_overlapping_iter(fold(text).as_ref()) {
-                may[self.owner[m.pattern().as_usize()]] = true;
+            let folded = fold(text);
+            for m in ac.find_overlapping_iter(folded.as_ref()) {
+                let p = m.pattern().as_usize();
+                // Boundaries are checked on ASCII text only: folding the
+                // long s or the Kelvin sign would move them.
+                if !ascii || self.edges[p].fits(text.as_bytes(), m.range()) {
+                    may[self.owner[p]] = true;
+                }
             }
         }
-        if text.is_ascii() {
+        if ascii {
             may.iter_mut()
                 .zip(&self.wide)
                 .filter(|(_, w)| **w)
@@ -427,6 +492,26 @@ mod tests {
         assert!(needs_non_ascii("a[\u{430}-\u{44F}]|\u{FF21}+"));
         assert!(!needs_non_ascii("a[\u{430}-\u{44F}]?"));
         assert!(!needs_non_ascii("[a\u{430}]"));
+    }
+
+    #[test]
+    fn a_literal_between_word_boundaries_needs_them_on_ascii_text() {
+        let p = Prefilter::new([
+            Some("(?-u:\\b)nc(?-u:\\b)\\s+-e"),
+            Some("(?i)(?-u:\\b)at(?-u:\\b)"),
+            Some("x(?-u:\\b)-i"),
+        ]);
+        let mut may = Vec::new();
+        p.scan("once upon a time, what next", &mut may);
+        assert_eq!(may, [false, false, false]);
+        p.scan("nc -e /bin/sh; AT now; x-i", &mut may);
+        assert_eq!(may, [true, true, true]);
+        p.scan("(nc)\n_at now", &mut may);
+        assert_eq!(may, [true, false, false]);
+        // On non-ASCII text the boundaries are not checked.
+        p.scan("once é", &mut may);
+        assert_eq!(may, [true, false, false]);
+        assert_eq!(lits("(?-u:\\b)nc(?-u:\\b)").unwrap(), ["nc"]);
     }
 
     #[test]
