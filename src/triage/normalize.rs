@@ -293,38 +293,38 @@ fn decode_all(text: &str, depth: usize, budget: &mut usize, out: &mut Vec<View>)
 
 /// The encoded runs of `text`, each with its encoding.
 fn candidates(text: &str) -> Vec<(&'static str, &str)> {
-    static RUNS: OnceLock<[(&'static str, Regex); 5]> = OnceLock::new();
+    // Each encoding, the marker every run of it holds ("" for none: a
+    // byte search that rules most texts out before the regex scans them),
+    // and its runs.
+    static RUNS: OnceLock<[(&'static str, &'static str, Regex); 5]> = OnceLock::new();
     let runs = RUNS.get_or_init(|| {
         let re = |s: &str| Regex::new(s).expect("decoder regex");
         [
-            ("base64", re(r"[A-Za-z0-9+/_-]{16,}={0,2}")),
+            ("base64", "", re(r"[A-Za-z0-9+/_-]{16,}={0,2}")),
             (
                 "hex",
+                "",
                 re(r"(?-u:\b)(?:[0-9a-fA-F]{2}){8,}(?-u:\b)|(?:\\x[0-9a-fA-F]{2}){4,}"),
             ),
             (
                 "url-encoding",
+                "%",
                 re(r"[^\s%]{0,40}(?:%[0-9a-fA-F]{2}[^%\n]{0,40}){3,}"),
             ),
             (
                 "html entities",
+                "&#",
                 re(r"[^\s&]{0,40}(?:&#x?[0-9a-fA-F]{1,6};[^&\n]{0,40}){3,}"),
             ),
             (
                 "rot13",
+                "",
                 re(r"(?i)(?-u:\b)(?:rot-?13|rot 13|caesar)(?-u:\b)"),
             ),
         ]
     });
     let mut out = Vec::new();
-    // Percent and entity runs need their marker: a byte search that rules
-    // most texts out before the regex scans them.
-    let marked = |how: &str| match how {
-        "url-encoding" => text.contains('%'),
-        "html entities" => text.contains("&#"),
-        _ => true,
-    };
-    for (how, re) in runs.iter().filter(|(how, _)| marked(how)) {
+    for (how, _, re) in runs.iter().filter(|(_, mark, _)| text.contains(mark)) {
         for m in re.find_iter(text) {
             if *how == "rot13" {
                 // ROT13 has no alphabet of its own: when the text says so,

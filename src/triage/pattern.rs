@@ -79,8 +79,9 @@ fn build(re: &str) -> Result<Regex> {
 
 /// `h` with every piece that needs a non-ASCII character removed: what
 /// matches an ASCII text exactly where `h` does. `None` when nothing of it
-/// can match ASCII text.
-fn narrow(h: &Hir) -> Option<Hir> {
+/// can match ASCII text, that is when every match of `h` holds a
+/// non-ASCII character.
+pub(crate) fn narrow(h: &Hir) -> Option<Hir> {
     Some(match h.kind() {
         HirKind::Empty | HirKind::Look(_) => h.clone(),
         HirKind::Literal(l) => {

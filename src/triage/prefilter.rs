@@ -269,27 +269,13 @@ fn info(h: &Hir) -> Info {
     }
 }
 
-/// Whether every match of `h` holds a non-ASCII character.
-fn wide(h: &Hir) -> bool {
-    match h.kind() {
-        HirKind::Empty | HirKind::Look(_) => false,
-        HirKind::Literal(l) => !l.0.is_ascii(),
-        HirKind::Class(Class::Unicode(u)) => u.ranges().iter().all(|r| !r.start().is_ascii()),
-        HirKind::Class(Class::Bytes(b)) => b.ranges().iter().all(|r| !r.start().is_ascii()),
-        HirKind::Capture(c) => wide(&c.sub),
-        HirKind::Repetition(r) => r.min > 0 && wide(&r.sub),
-        HirKind::Concat(parts) => parts.iter().any(wide),
-        HirKind::Alternation(parts) => parts.iter().all(wide),
-    }
-}
-
 /// Whether every match of `regex` holds a non-ASCII character (`false`
 /// when it does not parse here).
 pub fn needs_non_ascii(regex: &str) -> bool {
     regex_syntax::ParserBuilder::new()
         .build()
         .parse(regex)
-        .is_ok_and(|h| wide(&h))
+        .is_ok_and(|h| crate::triage::pattern::narrow(&h).is_none())
 }
 
 /// Literals one of which every match of `regex` contains (ASCII letters in
