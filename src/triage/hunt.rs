@@ -101,8 +101,7 @@ fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
             "see the rule format at the top of src/triage/hunt-rules.toml",
         )
     })?;
-    let mut out = Vec::new();
-    for r in f.rule {
+    for r in &f.rule {
         if let Some(bad) = r.fields.iter().find(|f| {
             !matches!(
                 f.as_str(),
@@ -114,36 +113,45 @@ fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
                 r.id
             );
         }
-        let regex = Pattern::new(&r.regex)
-            .with_context(|| format!("{origin}: rule {}: bad regex", r.id))?;
-        let family = r
-            .family
-            .unwrap_or_else(|| r.id.split('.').next().unwrap_or("").to_string());
-        let stages = r
-            .stage
-            .into_iter()
-            .map(|s| s.compile())
-            .collect::<Result<Vec<_>>>()
-            .with_context(|| format!("{origin}: rule {}: bad stage matcher", r.id))?;
-        let command_regex = r
-            .command_regex
-            .map(|c| Pattern::new(&c))
-            .transpose()
-            .with_context(|| format!("{origin}: rule {}: bad command_regex", r.id))?;
-        out.push(Rule {
-            stages,
-            command_regex,
-            family,
-            meaning: r.meaning,
-            attack: r.attack,
-            id: r.id,
-            severity: r.severity,
-            title: r.title,
-            fields: r.fields,
-            regex,
-        });
     }
+    // Each rule compiles on its own: some fifty long regexes, on every core.
+    let out = super::cores::map(&f.rule, |r| compile_rule(r, origin))
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
     Ok((f.mode, out))
+}
+
+fn compile_rule(r: &RuleSpec, origin: &str) -> Result<Rule> {
+    let regex =
+        Pattern::new(&r.regex).with_context(|| format!("{origin}: rule {}: bad regex", r.id))?;
+    let family = r
+        .family
+        .clone()
+        .unwrap_or_else(|| r.id.split('.').next().unwrap_or("").to_string());
+    let stages = r
+        .stage
+        .iter()
+        .map(|s| s.compile())
+        .collect::<Result<Vec<_>>>()
+        .with_context(|| format!("{origin}: rule {}: bad stage matcher", r.id))?;
+    let command_regex = r
+        .command_regex
+        .as_deref()
+        .map(Pattern::new)
+        .transpose()
+        .with_context(|| format!("{origin}: rule {}: bad command_regex", r.id))?;
+    Ok(Rule {
+        stages,
+        command_regex,
+        family,
+        meaning: r.meaning.clone(),
+        attack: r.attack.clone(),
+        id: r.id.clone(),
+        severity: r.severity,
+        title: r.title.clone(),
+        fields: r.fields.clone(),
+        regex,
+    })
 }
 
 impl Rule {
@@ -486,8 +494,9 @@ struct Judge<'a> {
 
 /// What the prefilter says of one view of a text.
 struct Scan {
-    /// Which rule keys may match it ([`Prefilter::scan`]).
-    may: Vec<bool>,
+    /// The literals it holds, which say which rule keys may match it
+    /// ([`Prefilter::may`]).
+    may: crate::triage::prefilter::Candidates,
     /// Whether the view is all ASCII ([`Pattern::find_in`]).
     ascii: bool,
 }
@@ -556,13 +565,9 @@ impl Judge<'_> {
         views
             .views
             .iter()
-            .map(|v| {
-                let mut may = Vec::new();
-                self.filter.scan(&v.text, &mut may);
-                Scan {
-                    may,
-                    ascii: v.text.is_ascii(),
-                }
+            .map(|v| Scan {
+                may: self.filter.scan(&v.text),
+                ascii: v.text.is_ascii(),
             })
             .collect()
     }
@@ -570,6 +575,7 @@ impl Judge<'_> {
     /// The first view `re` (rule key `key`) matches, and where; views the
     /// prefilter rules out are not searched.
     fn first<'v>(
+        &self,
         views: &'v normalize::Views,
         scans: &[Scan],
         key: usize,
@@ -579,7 +585,7 @@ impl Judge<'_> {
             .views
             .iter()
             .zip(scans)
-            .filter(|(_, s)| s.may.get(key).copied().unwrap_or(true))
+            .filter(|(_, s)| self.filter.may(&s.may, key))
             .find_map(|(v, s)| re.find_in(&v.text, s.ascii).map(|m| (v, m)))
     }
 
@@ -621,7 +627,7 @@ impl Judge<'_> {
             {
                 continue;
             }
-            let Some((v, m)) = Self::first(views, scans, 2 * i, &r.regex) else {
+            let Some((v, m)) = self.first(views, scans, 2 * i, &r.regex) else {
                 continue;
             };
             out.hits.push(self.hit(
@@ -662,7 +668,7 @@ impl Judge<'_> {
                 continue;
             }
             let Some(re) = &r.command_regex else { continue };
-            if let Some((v, m)) = Self::first(views, scans, 2 * i + 1, re) {
+            if let Some((v, m)) = self.first(views, scans, 2 * i + 1, re) {
                 out.hits
                     .push(self.hit(r, w, snippet(self.redactor, &v.text, m), v.how, None));
             }
@@ -1257,7 +1263,7 @@ impl<'a, 's> Hunter<'a, 's> {
             redactor,
             events: sink.wanted(),
         };
-        let n = workers();
+        let n = super::cores::threads();
         let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Job>)>(n * QUEUE);
         let rx = std::sync::Mutex::new(rx);
         let (done_tx, done) = std::sync::mpsc::channel();
@@ -1595,19 +1601,6 @@ const QUEUE: usize = 2;
 /// few enough that a large one is not held on one core while they warm
 /// (4,096 kept two cores half idle for a tenth of a 100,000-event hunt).
 const INLINE: usize = 256;
-
-/// How many threads match: the cores there are, at most four (the hunt
-/// shares the host it examines); `IR_HUNT_THREADS` sets it (1 to 16), for a
-/// host that must not be loaded and for measuring.
-fn workers() -> usize {
-    let set = std::env::var("IR_HUNT_THREADS")
-        .ok()
-        .and_then(|n| n.parse::<usize>().ok());
-    match set {
-        Some(n) => n.clamp(1, 16),
-        None => std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
-    }
-}
 
 /// The hunt's matching threads, started once for the whole hunt (not per
 /// source: each new thread warms its own regex caches, which cost CPU
@@ -2237,11 +2230,10 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
         let rules = rules(Some(&extra)).unwrap();
         let at = |id: &str| rules.iter().position(|r| r.id == id).unwrap();
         let filter = Rule::prefilter(&rules);
-        let mut may = Vec::new();
         // No literal: always a candidate, and it still hits.
-        filter.scan("plain words only", &mut may);
-        assert!(may[2 * at("custom.digits")]);
-        assert!(!may[2 * at("custom.canary")]);
+        let may = filter.scan("plain words only");
+        assert!(filter.may(&may, 2 * at("custom.digits")));
+        assert!(!filter.may(&may, 2 * at("custom.canary")));
         let ids = |t: &str| -> Vec<String> {
             hits_with(&rules, &filter, t)
                 .into_iter()
@@ -2250,8 +2242,8 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
         };
         assert!(ids("serial abcde7 here").contains(&"custom.digits".to_string()));
         // The extra rule's literal is found in any case and its rule run.
-        filter.scan("a ZEBRA_Canary42 token", &mut may);
-        assert!(may[2 * at("custom.canary")]);
+        let may = filter.scan("a ZEBRA_Canary42 token");
+        assert!(filter.may(&may, 2 * at("custom.canary")));
         assert!(ids("a ZEBRA_Canary42 token").contains(&"custom.canary".to_string()));
         assert!(!ids("a zebra token").contains(&"custom.canary".to_string()));
         assert!(
@@ -2323,10 +2315,9 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
                 hits_with(rules, filter, &text),
                 hits_with(rules, &every, &text)
             );
-            let mut may = Vec::new();
-            filter.scan(&text, &mut may);
+            let may = filter.scan(&text);
             for (i, r) in rules.iter().enumerate() {
-                prop_assert!(may[2 * i] || !r.regex.is_match(&text), "{} skipped", r.id);
+                prop_assert!(filter.may(&may, 2 * i) || !r.regex.is_match(&text), "{} skipped", r.id);
                 // On ASCII text the narrowed regex finds what the regex as
                 // written finds ([`Pattern`]).
                 if text.is_ascii() {
@@ -2337,7 +2328,7 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
                     );
                 }
                 if let Some(c) = &r.command_regex {
-                    prop_assert!(may[2 * i + 1] || !c.is_match(&text), "{} command skipped", r.id);
+                    prop_assert!(filter.may(&may, 2 * i + 1) || !c.is_match(&text), "{} command skipped", r.id);
                 }
             }
         }

@@ -5,6 +5,7 @@
 pub mod attributes;
 pub mod attribution;
 pub mod chain;
+pub mod cores;
 pub mod hunt;
 pub mod normalize;
 pub mod packages;

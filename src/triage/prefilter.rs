@@ -31,6 +31,17 @@
 //! "once" or the `at` of "what" does not make the rule a candidate. Most
 //! of a hunt's regex time went to rules woken by such short words inside
 //! longer ones.
+//!
+//! A requirement is a formula, not one set ([`Need`]): each part of a
+//! concatenation must be there, one branch of an alternation. A gapped
+//! rule (`(tell me|share|print) [^.]{0,40} the user's (email|address)`)
+//! is a candidate only where a verb *and* its object occur, not wherever
+//! an everyday verb does. And ASCII text, most of what an agent reads, is
+//! judged by each regex narrowed to ASCII ([`crate::triage::pattern`]), in
+//! an automaton of its own: a multilingual rule's whole requirement (every
+//! script's words) is too large to keep as a formula, its ASCII part is
+//! not. A rule's formula is evaluated only when the hunt asks about that
+//! rule ([`Prefilter::may`]), and only when one of its literals was seen.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
@@ -43,6 +54,10 @@ const MAX_SET: usize = 64;
 const MAX_UNION: usize = 1024;
 /// Most characters of a class enumerated as alternatives.
 const MAX_CLASS: usize = 8;
+/// Most parts of a concatenation asked at once ([`Need::All`]).
+const MAX_ALL: usize = 4;
+/// Shortest literal a part other than the best must have to be asked too.
+const MIN_CONJUNCT: usize = 3;
 
 type Set = BTreeSet<Vec<u8>>;
 
@@ -56,17 +71,123 @@ fn content(l: &[u8]) -> usize {
     l.iter().filter(|b| **b != EDGE).count()
 }
 
+/// What every match of one part of a regex must contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Need {
+    /// One of these strings.
+    Lits(Set),
+    /// What each of these asks (the parts of a concatenation): a gapped
+    /// rule (`verb [^.]{0,40} object`) is a candidate only where a verb
+    /// *and* an object occur, not wherever an everyday verb does.
+    All(Vec<Need>),
+    /// What one of these asks (the branches of an alternation).
+    Any(Vec<Need>),
+}
+
+impl Need {
+    /// How many literals it holds (each one a pattern of the automaton).
+    fn size(&self) -> usize {
+        match self {
+            Need::Lits(s) => s.len(),
+            Need::All(v) | Need::Any(v) => v.iter().map(Need::size).sum(),
+        }
+    }
+
+    /// How selective it is ([`score`]): a conjunction is as good as its
+    /// best part, an alternation as its worst branch.
+    fn score(&self) -> (usize, std::cmp::Reverse<usize>) {
+        match self {
+            Need::Lits(s) => score(s),
+            Need::All(v) => v.iter().map(Need::score).max().unwrap_or_default(),
+            Need::Any(v) => v.iter().map(Need::score).min().unwrap_or_default(),
+        }
+    }
+
+    /// The requirement as one set of strings, as good as one can be:
+    /// the best part of a conjunction, the union of an alternation's
+    /// branches (`None` when too many).
+    fn one_set(&self) -> Option<Set> {
+        match self {
+            Need::Lits(s) => Some(s.clone()),
+            Need::All(v) => v.iter().filter_map(Need::one_set).reduce(better_of),
+            Need::Any(v) => {
+                let mut u = Set::new();
+                for n in v {
+                    u.extend(n.one_set()?);
+                }
+                (u.len() <= MAX_UNION).then_some(u)
+            }
+        }
+    }
+
+    /// Every part of `parts` asked at once. The best parts are kept, and
+    /// only those that are words (a conjunct that is a space or a letter
+    /// would be found in every text and cost the automaton for nothing).
+    fn all(parts: Vec<Need>) -> Option<Need> {
+        let mut flat: Vec<Need> = Vec::new();
+        for p in parts {
+            match p {
+                Need::All(v) => flat.extend(v),
+                p => flat.push(p),
+            }
+        }
+        flat.sort_by_key(|n| std::cmp::Reverse(n.score()));
+        flat.dedup();
+        let mut kept: Vec<Need> = Vec::new();
+        let mut size = 0;
+        for (i, n) in flat.into_iter().enumerate() {
+            let worth = i == 0 || n.score().0 >= MIN_CONJUNCT;
+            if worth && kept.len() < MAX_ALL && size + n.size() <= MAX_UNION {
+                size += n.size();
+                kept.push(n);
+            }
+        }
+        match kept.len() {
+            0 => None,
+            1 => kept.pop(),
+            _ => Some(Need::All(kept)),
+        }
+    }
+
+    /// One of `branches` asked. Plain sets are joined into one; when the
+    /// whole is too large it falls back to [`Need::one_set`].
+    fn any(branches: Vec<Need>) -> Option<Need> {
+        let mut lits = Set::new();
+        let mut rest: Vec<Need> = Vec::new();
+        for b in branches {
+            match b {
+                Need::Lits(s) => lits.extend(s),
+                Need::Any(v) => rest.extend(v),
+                b => rest.push(b),
+            }
+        }
+        if !lits.is_empty() {
+            rest.push(Need::Lits(lits));
+        }
+        let n = if rest.len() == 1 {
+            rest.pop()?
+        } else {
+            Need::Any(rest)
+        };
+        if n.size() <= MAX_UNION {
+            Some(n)
+        } else {
+            n.one_set().map(Need::Lits)
+        }
+    }
+}
+
 /// What one part of a regex says about its matches.
 struct Info {
     /// Every string it can match, when few.
     exact: Option<Set>,
-    /// Strings one of which occurs in every match (`None`: no such set).
-    need: Option<Set>,
+    /// What every match contains (`None`: nothing known).
+    need: Option<Need>,
 }
 
 impl Info {
     fn exact(s: Set) -> Info {
-        let need = usable(&s).then(|| s.clone());
+        let need = usable(&s).then(|| Need::Lits(s.clone()));
         Info {
             exact: Some(s),
             need,
@@ -78,11 +199,6 @@ impl Info {
             exact: None,
             need: None,
         }
-    }
-
-    /// The best requirement it offers.
-    fn need(&self) -> Option<&Set> {
-        self.need.as_ref()
     }
 }
 
@@ -99,11 +215,8 @@ fn score(s: &Set) -> (usize, std::cmp::Reverse<usize>) {
     (shortest.min(8), std::cmp::Reverse(s.len()))
 }
 
-fn better(a: Option<Set>, b: Option<Set>) -> Option<Set> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
-        (a, b) => a.or(b),
-    }
+fn better_of(a: Set, b: Set) -> Set {
+    if score(&b) > score(&a) { b } else { a }
 }
 
 fn lower(b: &[u8]) -> Vec<u8> {
@@ -178,10 +291,13 @@ fn cross(a: &Set, b: &Set) -> Option<Set> {
 }
 
 fn concat(parts: &[Hir]) -> Info {
-    let mut best: Option<Set> = None;
+    let mut needs: Vec<Need> = Vec::new();
     // The exact strings of the run of exact parts just read.
     let mut run: Option<Set> = Some(Set::from([Vec::new()]));
     let mut all_exact = true;
+    let close = |r: Option<Set>, needs: &mut Vec<Need>| {
+        needs.extend(r.filter(usable).map(Need::Lits));
+    };
     for p in parts {
         let i = info(p);
         match (i.exact, run.take()) {
@@ -189,15 +305,15 @@ fn concat(parts: &[Hir]) -> Info {
                 Some(x) => run = Some(x),
                 None => {
                     all_exact = false;
-                    best = better(best, Some(r).filter(usable));
+                    close(Some(r), &mut needs);
                     run = Some(e);
                 }
             },
             (Some(e), None) => run = Some(e),
             (None, r) => {
                 all_exact = false;
-                best = better(best, r.filter(usable));
-                best = better(best, i.need);
+                close(r, &mut needs);
+                needs.extend(i.need);
                 run = Some(Set::from([Vec::new()]));
             }
         }
@@ -205,10 +321,10 @@ fn concat(parts: &[Hir]) -> Info {
     if all_exact && let Some(r) = run {
         return Info::exact(r);
     }
-    best = better(best, run.filter(usable));
+    close(run, &mut needs);
     Info {
         exact: None,
-        need: best,
+        need: Need::all(needs),
     }
 }
 
@@ -223,17 +339,12 @@ fn alternation(parts: &[Hir]) -> Info {
     if let Some(e) = exact {
         return Info::exact(e);
     }
-    let mut need = Set::new();
-    for i in &infos {
-        match i.need() {
-            Some(n) => need.extend(n.iter().cloned()),
-            None => return Info::unknown(),
-        }
-    }
-    Info {
-        exact: None,
-        need: (need.len() <= MAX_UNION).then_some(need),
-    }
+    let need = infos
+        .into_iter()
+        .map(|i| i.need)
+        .collect::<Option<Vec<_>>>()
+        .and_then(Need::any);
+    Info { exact: None, need }
 }
 
 fn info(h: &Hir) -> Info {
@@ -272,32 +383,55 @@ fn info(h: &Hir) -> Info {
 /// Whether every match of `regex` holds a non-ASCII character (`false`
 /// when it does not parse here).
 pub fn needs_non_ascii(regex: &str) -> bool {
-    regex_syntax::ParserBuilder::new()
-        .build()
-        .parse(regex)
-        .is_ok_and(|h| crate::triage::pattern::narrow(&h).is_none())
+    parse(regex).is_some_and(|h| crate::triage::pattern::narrow(&h).is_none())
 }
 
-/// Literals one of which every match of `regex` contains (ASCII letters in
-/// lower case), or `None` when there is no such set or the regex does not
-/// parse here: the regex must then always be run.
-fn marked_literals(regex: &str) -> Option<Vec<Vec<u8>>> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .build()
-        .parse(regex)
-        .ok()?;
-    let need = info(&hir).need?;
-    (!need.is_empty() && usable(&need)).then(|| need.into_iter().collect())
+fn parse(regex: &str) -> Option<Hir> {
+    regex_syntax::ParserBuilder::new().build().parse(regex).ok()
 }
 
-/// [`marked_literals`] without their edges.
+/// Literals one of which every match of `regex` contains, without their
+/// edges ([`Need::one_set`] of its requirement).
 pub fn literals(regex: &str) -> Option<Vec<Vec<u8>>> {
-    marked_literals(regex).map(|v| v.into_iter().map(|l| Edged::of(&l).bytes).collect())
+    let set = info(&parse(regex)?).need?.one_set()?;
+    Some(set.iter().map(|l| Edged::of(l).bytes).collect())
+}
+
+/// A key's requirement over the automaton's sets of literals (its
+/// *leaves*), evaluated once the text was scanned.
+#[derive(Debug, Clone)]
+enum Formula {
+    /// A literal of this leaf was seen.
+    Leaf(usize),
+    All(Vec<Formula>),
+    Any(Vec<Formula>),
+}
+
+impl Formula {
+    fn holds(&self, seen: &[bool]) -> bool {
+        match self {
+            Formula::Leaf(l) => seen[*l],
+            Formula::All(v) => v.iter().all(|f| f.holds(seen)),
+            Formula::Any(v) => v.iter().any(|f| f.holds(seen)),
+        }
+    }
+}
+
+/// When a key is a candidate on one kind of text; `F` is its requirement,
+/// a [`Need`] while the prefilter is built.
+#[derive(Debug, Clone)]
+enum Gate<F = Formula> {
+    /// Never (no regex, or none of its matches can be in such text).
+    Never,
+    /// Always (nothing every match contains is known).
+    Always,
+    /// When the literals seen in the text fit its requirement.
+    When(F),
 }
 
 /// A literal of the automaton, and whether an ASCII word boundary must
 /// stand before and after it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Edged {
     bytes: Vec<u8>,
     start: bool,
@@ -327,105 +461,220 @@ impl Edged {
     }
 }
 
-/// One automaton over the literals of many regexes (their *keys*, `0..n`).
+/// Automata over the literals of many regexes (their *keys*, `0..n`): one
+/// for ASCII text and one for any other.
+///
+/// Two, because ASCII text (most of what an agent reads) needs only the
+/// requirement of each regex narrowed to ASCII: a fraction of the
+/// literals, and far more selective (a multilingual rule's whole
+/// requirement, every script's words, is too large to keep as a
+/// conjunction and falls back to one set of common words).
 #[derive(Debug, Clone)]
 pub struct Prefilter {
-    ac: Option<AhoCorasick>,
-    /// The key of each of the automaton's patterns.
-    owner: Vec<usize>,
-    /// Each pattern's boundaries, checked on ASCII text ([`Edged`]).
-    edges: Vec<Edged>,
-    /// Keys with no literals: always run.
-    always: Vec<bool>,
-    /// Keys whose every match holds a non-ASCII character: never a
-    /// candidate on an ASCII text.
-    wide: Vec<bool>,
+    ascii: Side,
+    other: Side,
 }
 
-impl Prefilter {
-    /// The prefilter of `regexes`, key `i` for `regexes[i]` (`None`: no
-    /// regex, never a candidate).
-    pub fn new<'a>(regexes: impl IntoIterator<Item = Option<&'a str>>) -> Prefilter {
-        let (mut edges, mut owner, mut always) = (Vec::new(), Vec::new(), Vec::new());
-        let mut wide = Vec::new();
-        for (key, re) in regexes.into_iter().enumerate() {
-            wide.push(re.is_some_and(needs_non_ascii));
-            match re.map(marked_literals) {
-                Some(Some(lits)) => {
-                    owner.extend(std::iter::repeat_n(key, lits.len()));
-                    edges.extend(lits.iter().map(|l| Edged::of(l)));
-                    always.push(false);
-                }
-                Some(None) => always.push(true),
-                None => always.push(false),
-            }
-        }
-        let ac = AhoCorasickBuilder::new()
+/// The automaton of one kind of text and each key's gate on it.
+#[derive(Debug, Clone)]
+struct Side {
+    /// `None` when it could not be built: every gate then opens.
+    ac: Option<AhoCorasick>,
+    /// The leaves ([`Formula::Leaf`]) of each of the automaton's patterns:
+    /// a word many rules ask for is one pattern, reported once a match.
+    owner: Vec<Vec<usize>>,
+    /// Each pattern's boundaries, checked on ASCII text ([`Edged`]).
+    edges: Vec<Edged>,
+    /// Each pattern's index in `edges`, while the side is built.
+    index: std::collections::HashMap<Edged, usize>,
+    /// The key each leaf belongs to.
+    leaf_key: Vec<usize>,
+    /// Each key's gate.
+    gates: Vec<Gate>,
+}
+
+/// What the prefilter found in one text: which leaves' literals it holds,
+/// and so which keys' requirements are worth evaluating. A key's gate is
+/// evaluated only when asked ([`Prefilter::may`]): most rules are never
+/// asked about most texts (a rule of another field, or one already hit).
+#[derive(Debug, Default)]
+pub struct Candidates {
+    ascii: bool,
+    /// `None` when the automaton could not be built (everything opens).
+    seen: Option<Vec<bool>>,
+    /// Keys with a leaf seen.
+    touched: Vec<bool>,
+}
+
+impl Side {
+    /// The automaton of the requirements of `gates`, one per key.
+    fn new(gates: &[Gate<Need>]) -> Side {
+        let mut s = Side::all(0);
+        s.gates = gates
+            .iter()
+            .enumerate()
+            .map(|(key, g)| s.gate(key, g))
+            .collect();
+        s.index = Default::default();
+        s.ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             // Every overlapping match is visited, thousands of literals on
             // every text: a DFA (one table lookup a byte) is faster here
             // than the default NFA, for a few more MiB.
             .kind(Some(AhoCorasickKind::DFA))
-            .build(edges.iter().map(|e| &e.bytes))
+            .build(s.edges.iter().map(|e| &e.bytes))
             .ok();
-        if ac.is_none() {
-            // Cannot happen with these limits; run everything if it does.
-            always.iter_mut().for_each(|a| *a = true);
+        s
+    }
+
+    /// `g`, key `key`'s gate, with its requirement's literals added.
+    fn gate(&mut self, key: usize, g: &Gate<Need>) -> Gate {
+        match g {
+            Gate::Never => Gate::Never,
+            Gate::Always => Gate::Always,
+            Gate::When(n) => Gate::When(self.formula(key, n)),
         }
-        Prefilter {
-            ac,
-            owner,
-            edges,
-            always,
-            wide,
+    }
+
+    /// `n` as a formula over new leaves of `key`, their literals added.
+    fn formula(&mut self, key: usize, n: &Need) -> Formula {
+        match n {
+            Need::Lits(set) => {
+                let leaf = self.leaf_key.len();
+                self.leaf_key.push(key);
+                for l in set {
+                    let e = Edged::of(l);
+                    let next = self.edges.len();
+                    let p = *self.index.entry(e.clone()).or_insert(next);
+                    if p == next {
+                        self.edges.push(e);
+                        self.owner.push(Vec::new());
+                    }
+                    self.owner[p].push(leaf);
+                }
+                Formula::Leaf(leaf)
+            }
+            Need::All(v) => Formula::All(v.iter().map(|n| self.formula(key, n)).collect()),
+            Need::Any(v) => Formula::Any(v.iter().map(|n| self.formula(key, n)).collect()),
         }
+    }
+
+    /// The literals of `text`, `ascii` when it is all ASCII.
+    fn scan(&self, text: &str, ascii: bool) -> Candidates {
+        let mut touched = vec![false; self.gates.len()];
+        let seen = self.ac.as_ref().map(|ac| {
+            let mut seen = vec![false; self.leaf_key.len()];
+            for m in ac.find_overlapping_iter(fold(text).as_ref()) {
+                let p = m.pattern().as_usize();
+                // Boundaries are checked on ASCII text only: folding the
+                // long s or the Kelvin sign would move them.
+                if !ascii || self.edges[p].fits(text.as_bytes(), m.range()) {
+                    for l in &self.owner[p] {
+                        seen[*l] = true;
+                        touched[self.leaf_key[*l]] = true;
+                    }
+                }
+            }
+            seen
+        });
+        Candidates {
+            ascii,
+            seen,
+            touched,
+        }
+    }
+
+    /// A side of `n` keys that rules nothing out.
+    fn all(n: usize) -> Side {
+        Side {
+            ac: None,
+            owner: Vec::new(),
+            edges: Vec::new(),
+            index: Default::default(),
+            leaf_key: Vec::new(),
+            gates: vec![Gate::Always; n],
+        }
+    }
+}
+
+/// What `hir` (`None`: nothing) requires, as a gate.
+fn gate_of(hir: Option<&Hir>) -> Gate<Need> {
+    match hir.map(|h| info(h).need) {
+        None => Gate::Never,
+        Some(None) => Gate::Always,
+        Some(Some(n)) => Gate::When(n),
+    }
+}
+
+/// A regex's gates on ASCII text and on other text (`None`: no regex).
+fn gates_of(re: Option<&str>) -> [Gate<Need>; 2] {
+    match re.map(parse) {
+        None => [Gate::Never, Gate::Never],
+        // A regex this parser refuses (the regex crate took it, so this
+        // cannot happen) is always run.
+        Some(None) => [Gate::Always, Gate::Always],
+        Some(Some(hir)) => {
+            let narrow = crate::triage::pattern::narrow(&hir);
+            [gate_of(narrow.as_ref()), gate_of(Some(&hir))]
+        }
+    }
+}
+
+impl Prefilter {
+    /// The prefilter of `regexes`, key `i` for `regexes[i]` (`None`: no
+    /// regex, never a candidate).
+    pub fn new<'a>(regexes: impl IntoIterator<Item = Option<&'a str>>) -> Prefilter {
+        let regexes: Vec<Option<&str>> = regexes.into_iter().collect();
+        // Reading the long multilingual regexes, and building each
+        // automaton, are most of the start of a hunt: on every core.
+        let (ascii, other): (Vec<_>, Vec<_>) =
+            crate::triage::cores::map(&regexes, |re| gates_of(*re))
+                .into_iter()
+                .map(|[a, o]| (a, o))
+                .unzip();
+        let [ascii, other]: [Side; 2] =
+            crate::triage::cores::map(&[ascii, other], |g| Side::new(g))
+                .try_into()
+                .expect("two sides");
+        Prefilter { ascii, other }
     }
 
     /// A prefilter over `n` keys that rules nothing out (matching without
     /// it, to compare).
     pub fn all(n: usize) -> Prefilter {
         Prefilter {
-            ac: None,
-            owner: Vec::new(),
-            edges: Vec::new(),
-            always: vec![true; n],
-            wide: vec![false; n],
+            ascii: Side::all(n),
+            other: Side::all(n),
         }
     }
 
     /// How many keys it was built for.
     pub fn len(&self) -> usize {
-        self.always.len()
+        self.ascii.gates.len()
     }
 
     /// Whether it was built for no keys.
     pub fn is_empty(&self) -> bool {
-        self.always.is_empty()
+        self.len() == 0
     }
 
-    /// Sets `may[k]` for each key whose regex may match `text` (`may` is
-    /// resized to [`Self::len`] and cleared first).
-    pub fn scan(&self, text: &str, may: &mut Vec<bool>) {
-        may.clear();
-        may.extend_from_slice(&self.always);
-        let ascii = text.is_ascii();
-        if let Some(ac) = &self.ac {
-            let folded = fold(text);
-            for m in ac.find_overlapping_iter(folded.as_ref()) {
-                let p = m.pattern().as_usize();
-                // Boundaries are checked on ASCII text only: folding the
-                // long s or the Kelvin sign would move them.
-                if !ascii || self.edges[p].fits(text.as_bytes(), m.range()) {
-                    may[self.owner[p]] = true;
-                }
-            }
+    /// The literals of `text`, to ask [`Self::may`] of.
+    pub fn scan(&self, text: &str) -> Candidates {
+        if text.is_ascii() {
+            self.ascii.scan(text, true)
+        } else {
+            self.other.scan(text, false)
         }
-        if ascii {
-            may.iter_mut()
-                .zip(&self.wide)
-                .filter(|(_, w)| **w)
-                .for_each(|(m, _)| *m = false);
+    }
+
+    /// Whether key `key`'s regex may match the text `c` was scanned from.
+    pub fn may(&self, c: &Candidates, key: usize) -> bool {
+        let side = if c.ascii { &self.ascii } else { &self.other };
+        match (&side.gates[key], &c.seen) {
+            (Gate::Never, _) => false,
+            (Gate::Always, _) | (Gate::When(_), None) => true,
+            (Gate::When(f), Some(seen)) => c.touched[key] && f.holds(seen),
         }
     }
 }
@@ -433,6 +682,12 @@ impl Prefilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Which keys of `p` may match `text`.
+    fn may(p: &Prefilter, text: &str) -> Vec<bool> {
+        let c = p.scan(text);
+        (0..p.len()).map(|k| p.may(&c, k)).collect()
+    }
 
     fn lits(re: &str) -> Option<Vec<String>> {
         literals(re).map(|v| {
@@ -460,21 +715,15 @@ mod tests {
     #[test]
     fn kelvin_and_long_s_are_folded_in_the_text_too() {
         let p = Prefilter::new([Some("(?i)kiss"), Some("(?i)disregard")]);
-        let mut may = Vec::new();
-        p.scan("a \u{212A}i\u{17F}s", &mut may);
-        assert_eq!(may, [true, false]);
-        p.scan("DI\u{17F}REGARD", &mut may);
-        assert_eq!(may, [false, true]);
+        assert_eq!(may(&p, "a \u{212A}i\u{17F}s"), [true, false]);
+        assert_eq!(may(&p, "DI\u{17F}REGARD"), [false, true]);
     }
 
     #[test]
     fn a_rule_that_needs_non_ascii_is_no_candidate_on_ascii() {
         let p = Prefilter::new([Some("[\u{200B}-\u{200F}]{2,}"), Some("\\w{5}")]);
-        let mut may = Vec::new();
-        p.scan("plain ascii text", &mut may);
-        assert_eq!(may, [false, true]);
-        p.scan("zero\u{200B}\u{200B}width", &mut may);
-        assert_eq!(may, [true, true]);
+        assert_eq!(may(&p, "plain ascii text"), [false, true]);
+        assert_eq!(may(&p, "zero\u{200B}\u{200B}width"), [true, true]);
         assert!(needs_non_ascii("a[\u{430}-\u{44F}]|\u{FF21}+"));
         assert!(!needs_non_ascii("a[\u{430}-\u{44F}]?"));
         assert!(!needs_non_ascii("[a\u{430}]"));
@@ -487,26 +736,47 @@ mod tests {
             Some("(?i)(?-u:\\b)at(?-u:\\b)"),
             Some("x(?-u:\\b)-i"),
         ]);
-        let mut may = Vec::new();
-        p.scan("once upon a time, what next", &mut may);
-        assert_eq!(may, [false, false, false]);
-        p.scan("nc -e /bin/sh; AT now; x-i", &mut may);
-        assert_eq!(may, [true, true, true]);
-        p.scan("(nc)\n_at now", &mut may);
-        assert_eq!(may, [true, false, false]);
+        assert_eq!(
+            may(&p, "once upon a time, what next"),
+            [false, false, false]
+        );
+        assert_eq!(may(&p, "nc -e /bin/sh; AT now; x-i"), [true, true, true]);
+        assert_eq!(may(&p, "(nc)\n_at now"), [true, false, false]);
         // On non-ASCII text the boundaries are not checked.
-        p.scan("once é", &mut may);
-        assert_eq!(may, [true, false, false]);
+        assert_eq!(may(&p, "once é"), [true, false, false]);
         assert_eq!(lits("(?-u:\\b)nc(?-u:\\b)").unwrap(), ["nc"]);
+    }
+
+    #[test]
+    fn a_gapped_rule_needs_each_of_its_parts() {
+        let p = Prefilter::new([
+            Some(r"(?i)\b(?:share|print)\b[^.]{0,40}\bthe user'?s (?:email|address)\b"),
+            Some(r"(?i)ignore (?:all|previous) rules|игнорируй\s+правила|(?:tell|show) me\s+\w+"),
+        ]);
+        // A verb alone, or the object alone, is no candidate.
+        assert_eq!(may(&p, "please share this page"), [false, false]);
+        assert_eq!(may(&p, "the user's email is on file"), [false, false]);
+        assert_eq!(may(&p, "Share, now, THE USER'S ADDRESS"), [true, false]);
+        // One branch whole is enough; ASCII text is judged by the ASCII
+        // branches only, other text by all of them.
+        assert_eq!(may(&p, "so ignore all rules"), [false, true]);
+        assert_eq!(may(&p, "tell me more"), [false, true]);
+        assert_eq!(may(&p, "ignore rules"), [false, false]);
+        assert_eq!(may(&p, "игнорируй правила"), [false, true]);
+        assert_eq!(may(&p, "игнорируй это"), [false, false]);
+    }
+
+    #[test]
+    fn a_word_many_rules_ask_for_is_one_pattern() {
+        let p = Prefilter::new([Some("secret token"), Some("(?i)SECRET"), Some("secret")]);
+        assert_eq!(may(&p, "a Secret"), [false, true, true]);
+        assert_eq!(p.ascii.edges.len(), 2, "{:?}", p.ascii.edges);
     }
 
     #[test]
     fn a_rule_without_literals_is_always_a_candidate() {
         let p = Prefilter::new([Some("\\w{5}\\d"), Some("needle"), None]);
-        let mut may = Vec::new();
-        p.scan("nothing here", &mut may);
-        assert_eq!(may, [true, false, false]);
-        p.scan("a NEEDLE", &mut may);
-        assert_eq!(may, [true, true, false]);
+        assert_eq!(may(&p, "nothing here"), [true, false, false]);
+        assert_eq!(may(&p, "a NEEDLE"), [true, true, false]);
     }
 }

@@ -59,7 +59,7 @@ fn regex(s: &str, what: &str) -> Result<Regex> {
 
 impl StageSpec {
     /// Compiles the matcher; an empty program set is refused.
-    pub fn compile(self) -> Result<StageRule> {
+    pub fn compile(&self) -> Result<StageRule> {
         anyhow::ensure!(
             !self.programs.is_empty(),
             "a stage matcher names no programs"
@@ -80,9 +80,9 @@ impl StageSpec {
                 .as_deref()
                 .map(|v| regex(v, "stdin"))
                 .transpose()?,
-            programs: self.programs,
-            options: self.options,
-            piped_into: self.piped_into,
+            programs: self.programs.clone(),
+            options: self.options.clone(),
+            piped_into: self.piped_into.clone(),
             reading_program: self.reading_program,
         })
     }
