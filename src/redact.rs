@@ -108,7 +108,7 @@ impl Redactor {
                 .all(|(o, _)| o.end <= r.start || r.end <= o.start)
         };
         for (v, fp) in &self.known {
-            for (i, _) in text.match_indices(v.as_str()) {
+            for i in occurrences(text.as_bytes(), v.as_bytes()) {
                 let r = i..i + v.len();
                 if free(&out, &r) {
                     out.push((r, format!("[secret sha256:{fp}]")));
@@ -149,7 +149,7 @@ impl Redactor {
         let c = from + at;
         let crosses = self.known.iter().any(|(v, _)| {
             let near = &bytes[c + 1 - v.len()..(c + v.len() - 1).min(bytes.len())];
-            near.windows(v.len()).any(|w| w == v.as_bytes())
+            occurrences(near, v.as_bytes()).next().is_some()
         });
         if crosses { text.len() } else { c }
     }
@@ -166,6 +166,28 @@ impl Redactor {
         let secrets = self.ranges(&text[..self.cut(text, window.end)]);
         assemble(text, window, &secrets)
     }
+}
+
+/// Where `needle` starts in `hay`, left to right and not overlapping (as
+/// [`str::match_indices`] finds them). A hunt quotes every event it reads:
+/// a substring searcher built for each secret and each quote cost a tenth
+/// of the hunt, where finding the first byte (`memchr`) and comparing the
+/// rest costs next to nothing on a quote's few hundred bytes.
+fn occurrences<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let first = *needle.first()?;
+        while let Some(i) = memchr::memchr(first, hay.get(at..)?) {
+            let start = at + i;
+            if hay[start..].starts_with(needle) {
+                at = start + needle.len();
+                return Some(start);
+            }
+            at = start + 1;
+        }
+        at = hay.len() + 1;
+        None
+    })
 }
 
 /// `window` of `text` widened so that none of `secrets` is cut, each secret
@@ -297,6 +319,13 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn occurrences_are_what_match_indices_finds(hay in "[ab]{0,40}", needle in "[ab]{1,4}") {
+            let found: Vec<usize> = occurrences(hay.as_bytes(), needle.as_bytes()).collect();
+            let want: Vec<usize> = hay.match_indices(needle.as_str()).map(|(i, _)| i).collect();
+            proptest::prop_assert_eq!(found, want);
+        }
+
         #[test]
         fn a_cut_quote_is_the_whole_text_quote(
             parts in proptest::collection::vec("[a-z ]{0,12}|sk-ant-[a-z]{14,30}|S3CR3T tok|://u:pw@h| ", 0..30),
