@@ -21,15 +21,79 @@
 //!
 //! Symlinks are never followed (`SQLITE_OPEN_NOFOLLOW`) and the connection
 //! runs in defensive mode, since the file may be crafted.
+//!
+//! A copy ([`Snapshot`]) is shared by every later open of the same file in
+//! the process while someone holds it and the file and its WAL are
+//! unchanged: a 100,000-event agent database and its WAL are hundreds of
+//! MB, and discovery, the hunt and the hunt's chain join each copied them
+//! again (most of what a hunt of the SQLite layout spent beyond the
+//! regexes). Discovery keeps each database's snapshot
+//! ([`crate::openclaw::layout::Database::snapshot`]) for the command.
 
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 
-/// A read-only connection, and the temp dir of a copy when one was needed.
+/// A read-only connection, and the copy it reads when one was needed.
 pub struct ReadOnlyDb {
     pub conn: Connection,
-    _copy: Option<tempfile::TempDir>,
+    copy: Option<Arc<Snapshot>>,
+}
+
+impl ReadOnlyDb {
+    /// The copy it reads, to keep for later opens of the same file.
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.copy.clone()
+    }
+}
+
+/// A private copy of a WAL database and its WAL, removed with its last
+/// holder.
+#[derive(Debug)]
+pub struct Snapshot {
+    dir: tempfile::TempDir,
+    /// What the original and its WAL were when they were copied.
+    of: (FileId, FileId),
+}
+
+/// What says a file is unchanged: its inode, size, and change times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileId {
+    fn of(p: &Path) -> Result<FileId> {
+        use std::os::unix::fs::MetadataExt;
+        let m = crate::safefs::lstat(p)?.with_context(|| format!("{} vanished", p.display()))?;
+        Ok(FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+}
+
+/// The copies of this process, by original path; a copy lives as long as
+/// a connection or a discovered [`crate::openclaw::layout::Database`]
+/// holds it.
+static SNAPSHOTS: Mutex<Vec<(PathBuf, Weak<Snapshot>)>> = Mutex::new(Vec::new());
+
+/// A live copy of `path` taken when it and its WAL were `of`.
+fn shared(path: &Path, of: (FileId, FileId)) -> Option<Arc<Snapshot>> {
+    let mut all = SNAPSHOTS.lock().unwrap_or_else(|p| p.into_inner());
+    all.retain(|(_, w)| w.strong_count() > 0);
+    all.iter()
+        .filter(|(p, _)| p == path)
+        .filter_map(|(_, w)| w.upgrade())
+        .find(|s| s.of == of)
 }
 
 fn sidecar(p: &Path, suffix: &str) -> PathBuf {
@@ -86,7 +150,7 @@ pub fn open_readonly(path: &Path) -> Result<ReadOnlyDb> {
     let ctx = || format!("opening {} read-only", crate::sanitize::escape_path(path));
     if !has_wal {
         let conn = open_uri(&format!("file:{}?immutable=1", uri_path(path))).with_context(ctx)?;
-        return Ok(ReadOnlyDb { conn, _copy: None });
+        return Ok(ReadOnlyDb { conn, copy: None });
     }
     if has_shm && let Ok(conn) = open_uri(&format!("file:{}?mode=ro", uri_path(path))) {
         // The open is lazy: make sure the WAL can really be read.
@@ -94,22 +158,27 @@ pub fn open_readonly(path: &Path) -> Result<ReadOnlyDb> {
             .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
             .is_ok()
         {
-            return Ok(ReadOnlyDb { conn, _copy: None });
+            return Ok(ReadOnlyDb { conn, copy: None });
         }
     }
     open_copy(path, &wal)
 }
 
-/// Copies a database and its WAL into a private temp dir and opens the copy,
-/// so SQLite's WAL recovery runs there and never on the original.
+/// Opens a private copy of a database and its WAL (taken now, or shared:
+/// see the module docs), so SQLite's WAL recovery runs there and never on
+/// the original.
 fn open_copy(path: &Path, wal: &Path) -> Result<ReadOnlyDb> {
-    let dir = tempfile::Builder::new()
-        .prefix("ir-sqlite-")
-        .tempdir()
-        .context("creating a temp dir for a database copy")?;
-    let copy = dir.path().join("db.sqlite");
-    copy_regular(path, &copy)?;
-    copy_regular(wal, &sidecar(&copy, "-wal"))?;
+    let of = (FileId::of(path)?, FileId::of(wal)?);
+    let snap = match shared(path, of) {
+        Some(s) => s,
+        None => {
+            let s = Arc::new(take_copy(path, wal, of)?);
+            let mut all = SNAPSHOTS.lock().unwrap_or_else(|p| p.into_inner());
+            all.push((path.to_path_buf(), Arc::downgrade(&s)));
+            s
+        }
+    };
+    let copy = snap.dir.path().join("db.sqlite");
     let conn = Connection::open_with_flags(
         &copy,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -124,8 +193,20 @@ fn open_copy(path: &Path, wal: &Path) -> Result<ReadOnlyDb> {
     )?;
     Ok(ReadOnlyDb {
         conn,
-        _copy: Some(dir),
+        copy: Some(snap),
     })
+}
+
+/// Copies a database and its WAL, which were `of`, into a private temp dir.
+fn take_copy(path: &Path, wal: &Path, of: (FileId, FileId)) -> Result<Snapshot> {
+    let dir = tempfile::Builder::new()
+        .prefix("ir-sqlite-")
+        .tempdir()
+        .context("creating a temp dir for a database copy")?;
+    let copy = dir.path().join("db.sqlite");
+    copy_regular(path, &copy)?;
+    copy_regular(wal, &sidecar(&copy, "-wal"))?;
+    Ok(Snapshot { dir, of })
 }
 
 /// Opens a database so that the original is never touched at all, not even
@@ -144,7 +225,7 @@ pub fn open_isolated(path: &Path) -> Result<ReadOnlyDb> {
     if crate::safefs::lstat(&wal)?.is_none_or(|m| m.len() == 0) {
         let conn = open_uri(&format!("file:{}?immutable=1", uri_path(path)))
             .with_context(|| format!("opening {} read-only", path.display()))?;
-        return Ok(ReadOnlyDb { conn, _copy: None });
+        return Ok(ReadOnlyDb { conn, copy: None });
     }
     open_copy(path, &wal)
 }
@@ -184,4 +265,38 @@ pub fn lock_for_write(db: &Path, refusal: &str) -> Result<Connection> {
         .into());
     }
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(db: &ReadOnlyDb) -> i64 {
+        db.conn
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_copy_is_shared_while_held_and_the_file_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.sqlite");
+        let w = Connection::open(&p).unwrap();
+        w.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let a = open_isolated(&p).unwrap();
+        let b = open_isolated(&p).unwrap();
+        let (sa, sb) = (a.snapshot().unwrap(), b.snapshot().unwrap());
+        assert!(Arc::ptr_eq(&sa, &sb));
+        assert_eq!(count(&b), 1);
+        // The WAL grew: a new copy, with the new row.
+        w.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        let c = open_isolated(&p).unwrap();
+        assert!(!Arc::ptr_eq(&sa, &c.snapshot().unwrap()));
+        assert_eq!(count(&c), 2);
+        // The copy goes with its last holder.
+        let copy_dir = sa.dir.path().to_path_buf();
+        drop((a, b, sa, sb));
+        assert!(!copy_dir.exists());
+    }
 }

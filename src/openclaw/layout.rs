@@ -49,6 +49,11 @@ pub struct Database {
     pub has_wal: bool,
     /// Why it could not be read, if it could not.
     pub error: Option<String>,
+    /// The private copy discovery read it through (a WAL database), kept
+    /// for the command's later opens of the unchanged file
+    /// ([`crate::sqlite::Snapshot`]).
+    #[serde(skip)]
+    pub snapshot: Option<std::sync::Arc<crate::sqlite::Snapshot>>,
 }
 
 /// What [`detect`] found.
@@ -99,6 +104,7 @@ fn read_meta(path: &Path) -> Database {
         user_version: None,
         has_wal: sidecar_exists(path, "-wal"),
         error: None,
+        snapshot: None,
     };
     let conn = match sqlite::open_isolated(path) {
         Ok(c) => c,
@@ -107,6 +113,7 @@ fn read_meta(path: &Path) -> Database {
             return db;
         }
     };
+    db.snapshot = conn.snapshot();
     let c = &conn.conn;
     db.user_version = c.query_row("PRAGMA user_version", [], |r| r.get(0)).ok();
     if sqlite::has_table(c, "schema_meta") {
