@@ -296,11 +296,11 @@ fn candidates(text: &str) -> Vec<(&'static str, &str)> {
     // Each encoding, the marker every run of it holds ("" for none: a
     // byte search that rules most texts out before the regex scans them),
     // and its runs.
-    static RUNS: OnceLock<[(&'static str, &'static str, Regex); 5]> = OnceLock::new();
+    static RUNS: OnceLock<[(&'static str, &'static str, Runs); 5]> = OnceLock::new();
     let runs = RUNS.get_or_init(|| {
-        let re = |s: &str| Regex::new(s).expect("decoder regex");
+        let re = |s: &str| Runs::Regex(Regex::new(s).expect("decoder regex"));
         [
-            ("base64", "", re(r"[A-Za-z0-9+/_-]{16,}={0,2}")),
+            ("base64", "", Runs::Base64),
             (
                 "hex",
                 "",
@@ -324,15 +324,61 @@ fn candidates(text: &str) -> Vec<(&'static str, &str)> {
         ]
     });
     let mut out = Vec::new();
-    for (how, _, re) in runs.iter().filter(|(_, mark, _)| text.contains(mark)) {
-        for m in re.find_iter(text) {
+    for (how, _, runs) in runs.iter().filter(|(_, mark, _)| text.contains(mark)) {
+        for run in runs.find(text) {
             if *how == "rot13" {
                 // ROT13 has no alphabet of its own: when the text says so,
                 // the whole text is read rotated.
                 out.push((*how, text));
                 break;
             }
-            out.push((*how, m.as_str()));
+            out.push((*how, run));
+        }
+    }
+    out
+}
+
+/// How an encoding's runs are found in a text.
+enum Runs {
+    Regex(Regex),
+    /// What `[A-Za-z0-9+/_-]{16,}={0,2}` finds, by [`base64_runs`].
+    Base64,
+}
+
+impl Runs {
+    fn find<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        match self {
+            Runs::Regex(re) => re.find_iter(text).map(|m| m.as_str()).collect(),
+            Runs::Base64 => base64_runs(text),
+        }
+    }
+}
+
+/// The matches of `[A-Za-z0-9+/_-]{16,}={0,2}`, left to right: each run of
+/// 16 or more base64 characters, whole, and up to two `=` after it. A byte
+/// loop, because the regex ran on every text the hunt reads and its lazy
+/// DFA cost most of building a text's views (property-tested against the
+/// regex below).
+fn base64_runs(text: &str) -> Vec<&str> {
+    let b = text.as_bytes();
+    let base64 = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'_' | b'-');
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !base64(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && base64(b[i]) {
+            i += 1;
+        }
+        if i - start >= 16 {
+            let pad = b[i..].iter().take(2).take_while(|c| **c == b'=').count();
+            i += pad;
+            // Every byte of the run is ASCII: `start` and `i` are char
+            // boundaries.
+            out.push(&text[start..i]);
         }
     }
     out
@@ -416,6 +462,15 @@ fn readable(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn base64_runs_are_what_the_regex_finds(text in "([aB9+/_-]{0,24}(=|==|===| |é|\\.)?){0,8}") {
+            let re = Regex::new(r"[A-Za-z0-9+/_-]{16,}={0,2}").unwrap();
+            let want: Vec<&str> = re.find_iter(&text).map(|m| m.as_str()).collect();
+            proptest::prop_assert_eq!(base64_runs(&text), want);
+        }
+    }
     use proptest::prelude::*;
 
     fn texts(s: &str) -> Vec<String> {

@@ -515,6 +515,7 @@ impl Side {
             .enumerate()
             .map(|(key, g)| s.gate(key, g))
             .collect();
+        // Only the build needs it.
         s.index = Default::default();
         s.ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
