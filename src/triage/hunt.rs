@@ -492,14 +492,10 @@ struct Judge<'a> {
     events: bool,
 }
 
-/// What the prefilter says of one view of a text.
-struct Scan {
-    /// The literals it holds, which say which rule keys may match it
-    /// ([`Prefilter::may`]).
-    may: crate::triage::prefilter::Candidates,
-    /// Whether the view is all ASCII ([`Pattern::find_in`]).
-    ascii: bool,
-}
+/// What the prefilter says of one view of a text: the literals it holds,
+/// which say which rule keys may match it ([`Prefilter::may`]), and
+/// whether it is all ASCII ([`Pattern::find_in`]).
+type Scan = crate::triage::prefilter::Candidates;
 
 impl Hunter<'_, '_> {
     /// Records one event of the timeline artifact straight away (a log
@@ -565,10 +561,7 @@ impl Judge<'_> {
         views
             .views
             .iter()
-            .map(|v| Scan {
-                may: self.filter.scan(&v.text),
-                ascii: v.text.is_ascii(),
-            })
+            .map(|v| self.filter.scan(&v.text))
             .collect()
     }
 
@@ -585,8 +578,8 @@ impl Judge<'_> {
             .views
             .iter()
             .zip(scans)
-            .filter(|(_, s)| self.filter.may(&s.may, key))
-            .find_map(|(v, s)| re.find_in(&v.text, s.ascii).map(|m| (v, m)))
+            .filter(|(_, s)| self.filter.may(s, key))
+            .find_map(|(v, s)| re.find_in(&v.text, s.is_ascii()).map(|m| (v, m)))
     }
 
     /// [`Self::check_from`], leaving out the rules that judge a parsed

@@ -45,7 +45,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// Most strings a literal set may hold before it is given up on.
 const MAX_SET: usize = 64;
@@ -380,12 +380,6 @@ fn info(h: &Hir) -> Info {
     }
 }
 
-/// Whether every match of `regex` holds a non-ASCII character (`false`
-/// when it does not parse here).
-pub fn needs_non_ascii(regex: &str) -> bool {
-    parse(regex).is_some_and(|h| crate::triage::pattern::narrow(&h).is_none())
-}
-
 fn parse(regex: &str) -> Option<Hir> {
     regex_syntax::ParserBuilder::new().build().parse(regex).ok()
 }
@@ -485,13 +479,15 @@ struct Side {
     owner: Vec<Vec<usize>>,
     /// Each pattern's boundaries, checked on ASCII text ([`Edged`]).
     edges: Vec<Edged>,
-    /// Each pattern's index in `edges`, while the side is built.
-    index: std::collections::HashMap<Edged, usize>,
     /// The key each leaf belongs to.
     leaf_key: Vec<usize>,
     /// Each key's gate.
     gates: Vec<Gate>,
 }
+
+/// Each automaton pattern's place in [`Side::edges`], while a side is
+/// built: a word several rules ask for is one pattern.
+type Index = HashMap<Edged, usize>;
 
 /// What the prefilter found in one text: which leaves' literals it holds,
 /// and so which keys' requirements are worth evaluating. A key's gate is
@@ -506,17 +502,23 @@ pub struct Candidates {
     touched: Vec<bool>,
 }
 
+impl Candidates {
+    /// Whether the text was all ASCII.
+    pub fn is_ascii(&self) -> bool {
+        self.ascii
+    }
+}
+
 impl Side {
     /// The automaton of the requirements of `gates`, one per key.
     fn new(gates: &[Gate<Need>]) -> Side {
         let mut s = Side::all(0);
+        let mut index = HashMap::new();
         s.gates = gates
             .iter()
             .enumerate()
-            .map(|(key, g)| s.gate(key, g))
+            .map(|(key, g)| s.gate(&mut index, key, g))
             .collect();
-        // Only the build needs it.
-        s.index = Default::default();
         s.ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -529,17 +531,18 @@ impl Side {
         s
     }
 
-    /// `g`, key `key`'s gate, with its requirement's literals added.
-    fn gate(&mut self, key: usize, g: &Gate<Need>) -> Gate {
+    /// `g`, key `key`'s gate, with its requirement's literals added
+    /// (`index`: each pattern's place in `edges`).
+    fn gate(&mut self, index: &mut Index, key: usize, g: &Gate<Need>) -> Gate {
         match g {
             Gate::Never => Gate::Never,
             Gate::Always => Gate::Always,
-            Gate::When(n) => Gate::When(self.formula(key, n)),
+            Gate::When(n) => Gate::When(self.formula(index, key, n)),
         }
     }
 
     /// `n` as a formula over new leaves of `key`, their literals added.
-    fn formula(&mut self, key: usize, n: &Need) -> Formula {
+    fn formula(&mut self, index: &mut Index, key: usize, n: &Need) -> Formula {
         match n {
             Need::Lits(set) => {
                 let leaf = self.leaf_key.len();
@@ -547,7 +550,7 @@ impl Side {
                 for l in set {
                     let e = Edged::of(l);
                     let next = self.edges.len();
-                    let p = *self.index.entry(e.clone()).or_insert(next);
+                    let p = *index.entry(e.clone()).or_insert(next);
                     if p == next {
                         self.edges.push(e);
                         self.owner.push(Vec::new());
@@ -556,8 +559,8 @@ impl Side {
                 }
                 Formula::Leaf(leaf)
             }
-            Need::All(v) => Formula::All(v.iter().map(|n| self.formula(key, n)).collect()),
-            Need::Any(v) => Formula::Any(v.iter().map(|n| self.formula(key, n)).collect()),
+            Need::All(v) => Formula::All(v.iter().map(|n| self.formula(index, key, n)).collect()),
+            Need::Any(v) => Formula::Any(v.iter().map(|n| self.formula(index, key, n)).collect()),
         }
     }
 
@@ -592,7 +595,6 @@ impl Side {
             ac: None,
             owner: Vec::new(),
             edges: Vec::new(),
-            index: Default::default(),
             leaf_key: Vec::new(),
             gates: vec![Gate::Always; n],
         }
@@ -683,6 +685,12 @@ impl Prefilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether every match of `regex` holds a non-ASCII character: what
+    /// makes its ASCII gate [`Gate::Never`].
+    fn needs_non_ascii(regex: &str) -> bool {
+        parse(regex).is_some_and(|h| crate::triage::pattern::narrow(&h).is_none())
+    }
 
     /// Which keys of `p` may match `text`.
     fn may(p: &Prefilter, text: &str) -> Vec<bool> {
