@@ -29,7 +29,6 @@ use crate::triage::normalize;
 use crate::triage::pattern::Pattern;
 use crate::triage::prefilter::Prefilter;
 use anyhow::{Context, Result, bail};
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Read;
@@ -94,7 +93,9 @@ pub struct Rule {
     pub command_regex: Option<Pattern>,
 }
 
-fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
+/// The rules of `text`; `check` compiles each regex whole now (a user's
+/// file: a rule too large is refused before the hunt, not during it).
+fn compile(text: &str, origin: &str, check: bool) -> Result<(Option<String>, Vec<Rule>)> {
     let f: RuleFile = toml::from_str(text).map_err(|e| {
         crate::exit::hint(
             format!("{origin}: {e}"),
@@ -115,15 +116,21 @@ fn compile(text: &str, origin: &str) -> Result<(Option<String>, Vec<Rule>)> {
         }
     }
     // Each rule compiles on its own: some fifty long regexes, on every core.
-    let out = super::cores::map(&f.rule, |r| compile_rule(r, origin))
+    let out = super::cores::map(&f.rule, |r| compile_rule(r, origin, check))
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
     Ok((f.mode, out))
 }
 
-fn compile_rule(r: &RuleSpec, origin: &str) -> Result<Rule> {
-    let regex =
-        Pattern::new(&r.regex).with_context(|| format!("{origin}: rule {}: bad regex", r.id))?;
+fn compile_rule(r: &RuleSpec, origin: &str, check: bool) -> Result<Rule> {
+    let pattern = |re: &str| {
+        let p = Pattern::new(re)?;
+        if check {
+            p.check()?;
+        }
+        anyhow::Ok(p)
+    };
+    let regex = pattern(&r.regex).with_context(|| format!("{origin}: rule {}: bad regex", r.id))?;
     let family = r
         .family
         .clone()
@@ -137,7 +144,7 @@ fn compile_rule(r: &RuleSpec, origin: &str) -> Result<Rule> {
     let command_regex = r
         .command_regex
         .as_deref()
-        .map(Pattern::new)
+        .map(pattern)
         .transpose()
         .with_context(|| format!("{origin}: rule {}: bad command_regex", r.id))?;
     Ok(Rule {
@@ -155,24 +162,44 @@ fn compile_rule(r: &RuleSpec, origin: &str) -> Result<Rule> {
 }
 
 impl Rule {
-    /// One automaton over every rule's literals ([`crate::triage::prefilter`]): key
-    /// `2 * i` is rule `i`'s `regex`, `2 * i + 1` its `command_regex`.
+    /// Its patterns: `regex`, then `command_regex` when it has one.
+    fn patterns(&self) -> impl Iterator<Item = &Pattern> {
+        std::iter::once(&self.regex).chain(&self.command_regex)
+    }
+
+    /// One automaton over every rule's literals
+    /// ([`crate::triage::prefilter`]), a key for each branch of each
+    /// pattern, numbered by [`rules`].
     pub fn prefilter(rules: &[Rule]) -> Prefilter {
-        Prefilter::new(rules.iter().flat_map(|r| {
-            [
-                Some(r.regex.as_str()),
-                r.command_regex.as_deref().map(Regex::as_str),
-            ]
-        }))
+        let patterns = || rules.iter().flat_map(Rule::patterns);
+        let mut next = 0;
+        for p in patterns() {
+            assert_eq!(p.key(), next, "rules are numbered by `rules()`");
+            next += p.len();
+        }
+        Prefilter::new(patterns().flat_map(Pattern::forms))
+    }
+}
+
+/// Numbers the branches of every rule's patterns, in order: their
+/// prefilter keys.
+fn number(rules: &mut [Rule]) {
+    let mut next = 0;
+    for r in rules {
+        next = r.regex.number(next);
+        if let Some(c) = &mut r.command_regex {
+            next = c.number(next);
+        }
     }
 }
 
 /// The built-in rules, extended or replaced by `extra`.
 pub fn rules(extra: Option<&Path>) -> Result<Vec<Rule>> {
-    let (_, mut rules) = compile(BUILTIN_RULES, "built-in rules")?;
+    // Built-in rules are compiled whole by `builtin_rules_compile`.
+    let (_, mut rules) = compile(BUILTIN_RULES, "built-in rules", false)?;
     if let Some(p) = extra {
         let text = crate::safefs::read_text(p, 4 << 20)?;
-        let (mode, more) = compile(&text, &p.display().to_string())?;
+        let (mode, more) = compile(&text, &p.display().to_string(), true)?;
         match mode.as_deref() {
             None | Some("extend") => {
                 rules.retain(|r| !more.iter().any(|m| m.id == r.id));
@@ -185,6 +212,7 @@ pub fn rules(extra: Option<&Path>) -> Result<Vec<Rule>> {
             ),
         }
     }
+    number(&mut rules);
     Ok(rules)
 }
 
@@ -565,21 +593,18 @@ impl Judge<'_> {
             .collect()
     }
 
-    /// The first view `re` (rule key `key`) matches, and where; views the
-    /// prefilter rules out are not searched.
+    /// The first view `re` matches, and where; the branches of `re` the
+    /// prefilter rules out of a view are not run on it.
     fn first<'v>(
         &self,
         views: &'v normalize::Views,
         scans: &[Scan],
-        key: usize,
         re: &Pattern,
     ) -> Option<(&'v normalize::View, regex::Match<'v>)> {
-        views
-            .views
-            .iter()
-            .zip(scans)
-            .filter(|(_, s)| self.filter.may(s, key))
-            .find_map(|(v, s)| re.find_in(&v.text, s.is_ascii()).map(|m| (v, m)))
+        views.views.iter().zip(scans).find_map(|(v, s)| {
+            re.find_in(&v.text, s.is_ascii(), |k| self.filter.may(s, k))
+                .map(|m| (v, m))
+        })
     }
 
     /// [`Self::check_from`], leaving out the rules that judge a parsed
@@ -612,7 +637,7 @@ impl Judge<'_> {
             (Some(o), None) => Some(o.to_string()),
             _ => None,
         };
-        for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| of_field(r)) {
+        for r in self.rules.iter().filter(of_field) {
             if out
                 .hits
                 .iter()
@@ -620,7 +645,7 @@ impl Judge<'_> {
             {
                 continue;
             }
-            let Some((v, m)) = self.first(views, scans, 2 * i, &r.regex) else {
+            let Some((v, m)) = self.first(views, scans, &r.regex) else {
                 continue;
             };
             out.hits.push(self.hit(
@@ -646,7 +671,7 @@ impl Judge<'_> {
         w: &Where,
     ) {
         let staged = |r: &Rule| !r.stages.is_empty() && r.fields.iter().any(|f| f == "tool");
-        for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| staged(r)) {
+        for r in self.rules.iter().filter(|r| staged(r)) {
             if out
                 .hits
                 .iter()
@@ -661,7 +686,7 @@ impl Judge<'_> {
                 continue;
             }
             let Some(re) = &r.command_regex else { continue };
-            if let Some((v, m)) = self.first(views, scans, 2 * i + 1, re) {
+            if let Some((v, m)) = self.first(views, scans, re) {
                 out.hits
                     .push(self.hit(r, w, snippet(self.redactor, &v.text, m), v.how, None));
             }
@@ -1887,6 +1912,12 @@ mod tests {
     fn builtin_rules_compile() {
         let r = rules(None).unwrap();
         assert!(r.len() > 10);
+        // Built-in branches are compiled when first run (`Pattern`): each
+        // one must compile, in both forms.
+        for p in r.iter().flat_map(Rule::patterns) {
+            p.check()
+                .unwrap_or_else(|e| panic!("{}: {e:#}", p.as_str()));
+        }
         let find = |id: &str| r.iter().find(|x| x.id == id).unwrap();
         assert!(
             find("injection.ignore_instructions")
@@ -2221,12 +2252,12 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
         )
         .unwrap();
         let rules = rules(Some(&extra)).unwrap();
-        let at = |id: &str| rules.iter().position(|r| r.id == id).unwrap();
+        let at = |id: &str| rules.iter().find(|r| r.id == id).unwrap();
         let filter = Rule::prefilter(&rules);
         // No literal: always a candidate, and it still hits.
         let may = filter.scan("plain words only");
-        assert!(filter.may(&may, 2 * at("custom.digits")));
-        assert!(!filter.may(&may, 2 * at("custom.canary")));
+        assert!(may_match(&filter, &may, &at("custom.digits").regex));
+        assert!(!may_match(&filter, &may, &at("custom.canary").regex));
         let ids = |t: &str| -> Vec<String> {
             hits_with(&rules, &filter, t)
                 .into_iter()
@@ -2236,7 +2267,7 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
         assert!(ids("serial abcde7 here").contains(&"custom.digits".to_string()));
         // The extra rule's literal is found in any case and its rule run.
         let may = filter.scan("a ZEBRA_Canary42 token");
-        assert!(filter.may(&may, 2 * at("custom.canary")));
+        assert!(may_match(&filter, &may, &at("custom.canary").regex));
         assert!(ids("a ZEBRA_Canary42 token").contains(&"custom.canary".to_string()));
         assert!(!ids("a zebra token").contains(&"custom.canary".to_string()));
         assert!(
@@ -2248,17 +2279,38 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
         );
     }
 
-    /// Words of every rule's regex, the pieces texts below are built of.
-    fn rule_words() -> &'static (Vec<Rule>, Prefilter, Vec<String>) {
-        static W: std::sync::OnceLock<(Vec<Rule>, Prefilter, Vec<String>)> =
-            std::sync::OnceLock::new();
+    /// Whether a branch of `p` may match the text `c` was scanned from.
+    fn may_match(filter: &Prefilter, c: &Scan, p: &Pattern) -> bool {
+        (p.key()..p.key() + p.len()).any(|k| filter.may(c, k))
+    }
+
+    /// The rules, their prefilter, each pattern compiled whole as written
+    /// (what split matching must agree with), and the words of every
+    /// rule's regex, the pieces texts below are built of.
+    type RuleWords = (Vec<Rule>, Prefilter, Vec<Vec<regex::Regex>>, Vec<String>);
+
+    fn rule_words() -> &'static RuleWords {
+        static W: std::sync::OnceLock<RuleWords> = std::sync::OnceLock::new();
         W.get_or_init(|| {
             let rules = rules(None).unwrap();
-            let word = Regex::new(r"[A-Za-z0-9_][A-Za-z0-9_ ./~-]{1,30}").unwrap();
+            let whole = rules
+                .iter()
+                .map(|r| {
+                    r.patterns()
+                        .map(|p| {
+                            regex::RegexBuilder::new(p.as_str())
+                                .size_limit(32 << 20)
+                                .build()
+                                .unwrap()
+                        })
+                        .collect()
+                })
+                .collect();
+            let word = regex::Regex::new(r"[A-Za-z0-9_][A-Za-z0-9_ ./~-]{1,30}").unwrap();
             let mut words: Vec<String> = rules
                 .iter()
                 .flat_map(|r| {
-                    let c = r.command_regex.as_deref().map(Regex::as_str).unwrap_or("");
+                    let c = r.command_regex.as_ref().map(Pattern::as_str).unwrap_or("");
                     [r.regex.as_str().to_string(), c.to_string()]
                 })
                 .flat_map(|re| {
@@ -2277,7 +2329,7 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
             words.sort();
             words.dedup();
             let filter = Rule::prefilter(&rules);
-            (rules, filter, words)
+            (rules, filter, whole, words)
         })
     }
 
@@ -2290,7 +2342,7 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
         fn prefiltered_and_unfiltered_matching_agree(
             parts in prop::collection::vec((any::<prop::sample::Index>(), 0u8..4), 1..16)
         ) {
-            let (rules, filter, words) = rule_words();
+            let (rules, filter, whole, words) = rule_words();
             let text: String = parts
                 .iter()
                 .map(|(i, how)| {
@@ -2308,20 +2360,17 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
                 hits_with(rules, filter, &text),
                 hits_with(rules, &every, &text)
             );
+            // Each pattern, split into branches, narrowed on ASCII text and
+            // run only where the prefilter lets a branch through, finds
+            // what the regex as written finds ([`Pattern`]).
             let may = filter.scan(&text);
-            for (i, r) in rules.iter().enumerate() {
-                prop_assert!(filter.may(&may, 2 * i) || !r.regex.is_match(&text), "{} skipped", r.id);
-                // On ASCII text the narrowed regex finds what the regex as
-                // written finds ([`Pattern`]).
-                if text.is_ascii() {
+            for (r, whole) in rules.iter().zip(whole) {
+                for (p, w) in r.patterns().zip(whole) {
                     prop_assert_eq!(
-                        r.regex.find_in(&text, true).map(|m| m.range()),
-                        r.regex.find(&text).map(|m| m.range()),
-                        "{} narrowed", r.id
+                        p.find_in(&text, may.is_ascii(), |k| filter.may(&may, k)).map(|m| m.range()),
+                        w.find(&text).map(|m| m.range()),
+                        "{}", r.id
                     );
-                }
-                if let Some(c) = &r.command_regex {
-                    prop_assert!(filter.may(&may, 2 * i + 1) || !c.is_match(&text), "{} command skipped", r.id);
                 }
             }
         }
@@ -2570,7 +2619,7 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
         #[test]
         fn entries_never_panic(s in "\\PC{0,300}") {
             // Compiled once: the rules and their prefilter are read-only.
-            let (rules, filter, _) = rule_words();
+            let (rules, filter, _, _) = rule_words();
             let redactor = Default::default();
             Hunter::with(rules, filter, &redactor, Default::default(), EventSink::default(), |h| {
                 if let Ok(v) = serde_json::from_str::<Value>(&s) {

@@ -1,21 +1,38 @@
-//! A hunt rule's regex compiled twice: as written, for any text, and
-//! narrowed to what can match ASCII text, for the (most common) text that
-//! is all ASCII.
+//! A hunt rule's regex, split into its top-level branches, each compiled
+//! when first needed, in two forms: as written, for any text, and narrowed
+//! to what can match ASCII text, for the (most common) text that is all
+//! ASCII.
 //!
-//! Why: the injection rules are long multilingual alternations. On an ASCII
-//! text their Cyrillic, CJK, Arabic and accented branches can never match,
-//! yet the lazy DFA carries their NFA states through every determinised
-//! state it builds; on gapped patterns (`verb [^.]{0,40} object`) it builds
-//! a new state every few bytes, so those branches made the rules three to
-//! ten times slower than their English part alone. Narrowing is exact on an
-//! ASCII haystack: a dropped piece needs a non-ASCII character to match, so
-//! it never matches there, and leftmost-first matching of what is left
-//! finds the same match.
+//! Why narrowed: the injection rules are long multilingual alternations.
+//! On an ASCII text their Cyrillic, CJK, Arabic and accented branches can
+//! never match, yet the lazy DFA carries their NFA states through every
+//! determinised state it builds; on gapped patterns (`verb [^.]{0,40}
+//! object`) it builds a new state every few bytes, so those branches made
+//! the rules three to ten times slower than their English part alone.
+//! Narrowing is exact on an ASCII haystack: a dropped piece needs a
+//! non-ASCII character to match, so it never matches there, and
+//! leftmost-first matching of what is left finds the same match.
+//!
+//! Why split: each branch is a key of the prefilter
+//! ([`crate::triage::prefilter`]) of its own, so on a text only the
+//! branches whose words it holds are run, each a small automaton, instead
+//! of the whole alternation over the whole text as soon as one branch's
+//! words are there. Most of a hunt's regex time was the lazy DFA building
+//! states for branches that could not match. Splitting is exact too: the
+//! leftmost-first match of `A|B|…` is the match of the branch that starts
+//! leftmost, the earliest branch on a tie ([`Pattern::find_in`]).
+//!
+//! Why compiled when first needed: a rule has dozens of branches, one per
+//! language and phrasing, and a host's text wakes few of them; compiling
+//! them all was a tenth of a hunt's start. Built-in rules are compiled
+//! whole by a unit test; a user's rules file is compiled whole when it is
+//! read ([`Pattern::check`]), so a bad rule is refused up front.
 
 use anyhow::{Context, Result};
 use regex::Regex;
 use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange};
 use regex_syntax::hir::{Hir, HirKind, Repetition};
+use std::sync::OnceLock;
 
 /// Compiled size allowed for a rule: rules are long alternations over
 /// Unicode text, past the regex crate's default 10 MiB.
@@ -26,47 +43,160 @@ const SIZE_LIMIT: usize = 32 << 20;
 /// allocation (a cache grows as states are built).
 const DFA_LIMIT: usize = 64 << 20;
 
-/// A rule regex, with its ASCII-only form.
+/// A rule regex, as top-level branches with their ASCII-only forms.
 #[derive(Debug, Clone)]
 pub struct Pattern {
-    any: Regex,
-    /// `None` when no match is possible on ASCII text.
-    ascii: Option<Regex>,
+    source: String,
+    /// The prefilter key of the first branch; branch `j` is `key + j`.
+    key: usize,
+    branches: Vec<Branch>,
 }
 
-impl std::ops::Deref for Pattern {
-    type Target = Regex;
-    /// The regex as written.
-    fn deref(&self) -> &Regex {
-        &self.any
+/// One top-level branch of a [`Pattern`].
+#[derive(Debug, Clone)]
+struct Branch {
+    any: Form,
+    /// `None` when no match is possible on ASCII text.
+    ascii: Option<Form>,
+}
+
+/// A regex kept as its syntax until first asked for.
+#[derive(Debug, Clone)]
+struct Form {
+    hir: Hir,
+    re: OnceLock<Regex>,
+}
+
+impl Form {
+    fn new(hir: Hir) -> Form {
+        Form {
+            hir,
+            re: OnceLock::new(),
+        }
+    }
+
+    fn compile(&self) -> Result<Regex> {
+        build(&self.hir.to_string())
+    }
+
+    fn regex(&self) -> &Regex {
+        self.re.get_or_init(|| {
+            // `Pattern::check` compiled it when the rules were loaded, or
+            // a unit test did (built-in rules): it cannot fail now.
+            self.compile()
+                .expect("rule regexes are checked when they are loaded")
+        })
     }
 }
 
 impl Pattern {
-    /// Compiles `re` and its ASCII form.
+    /// Reads `re` and splits it; nothing is compiled yet ([`Self::check`]).
     pub fn new(re: &str) -> Result<Pattern> {
-        let any = build(re)?;
-        let ascii = match regex_syntax::ParserBuilder::new().build().parse(re) {
-            Ok(hir) => match narrow(&hir) {
-                Some(h) => Some(build(&h.to_string()).context("narrowed regex")?),
-                None => None,
-            },
-            // The regex crate parsed it, so this cannot happen; keep the
-            // regex as written for ASCII text too.
-            Err(_) => Some(any.clone()),
-        };
-        Ok(Pattern { any, ascii })
+        let hir = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(re)
+            .context("regex syntax")?;
+        let branches = top_branches(&hir)
+            .into_iter()
+            .map(|h| Branch {
+                ascii: narrow(&h).map(Form::new),
+                any: Form::new(h),
+            })
+            .collect();
+        Ok(Pattern {
+            source: re.to_string(),
+            key: 0,
+            branches,
+        })
     }
 
-    /// The leftmost-first match in `text`; `ascii` says `text.is_ascii()`
-    /// (the caller knows it once for many rules).
-    pub fn find_in<'t>(&self, text: &'t str, ascii: bool) -> Option<regex::Match<'t>> {
-        debug_assert_eq!(ascii, text.is_ascii());
-        if ascii {
-            self.ascii.as_ref()?.find(text)
-        } else {
-            self.any.find(text)
+    /// Compiles every branch in both forms: what is refused (too large)
+    /// is refused now, not in the middle of a hunt.
+    pub fn check(&self) -> Result<()> {
+        for b in &self.branches {
+            for f in std::iter::once(&b.any).chain(&b.ascii) {
+                let re = f.compile()?;
+                let _ = f.re.set(re);
+            }
         }
+        Ok(())
+    }
+
+    /// The regex as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// How many prefilter keys it takes: one a branch.
+    pub fn len(&self) -> usize {
+        self.branches.len()
+    }
+
+    /// Whether it has no branch (never: a regex has at least one).
+    pub fn is_empty(&self) -> bool {
+        self.branches.is_empty()
+    }
+
+    /// Its first prefilter key.
+    pub fn key(&self) -> usize {
+        self.key
+    }
+
+    /// Numbers its branches from `key` on; the next free key is returned.
+    pub fn number(&mut self, key: usize) -> usize {
+        self.key = key;
+        key + self.len()
+    }
+
+    /// Each branch's syntax as written and narrowed to ASCII (`None`:
+    /// it cannot match ASCII text), in key order.
+    pub fn forms(&self) -> impl Iterator<Item = (&Hir, Option<&Hir>)> {
+        self.branches
+            .iter()
+            .map(|b| (&b.any.hir, b.ascii.as_ref().map(|f| &f.hir)))
+    }
+
+    /// The leftmost-first match in `text` of the branches whose key `may`
+    /// lets through, as the whole regex would find it: the match that
+    /// starts leftmost, the earlier branch on a tie. `ascii` says
+    /// `text.is_ascii()` (the caller knows it once for many rules).
+    pub fn find_in<'t>(
+        &self,
+        text: &'t str,
+        ascii: bool,
+        may: impl Fn(usize) -> bool,
+    ) -> Option<regex::Match<'t>> {
+        debug_assert_eq!(ascii, text.is_ascii());
+        let mut best: Option<regex::Match<'t>> = None;
+        for (j, b) in self.branches.iter().enumerate() {
+            if best.is_some_and(|m| m.start() == 0) {
+                break;
+            }
+            let form = if ascii {
+                b.ascii.as_ref()
+            } else {
+                Some(&b.any)
+            };
+            let Some(form) = form.filter(|_| may(self.key + j)) else {
+                continue;
+            };
+            if let Some(m) = form.regex().find(text)
+                && best.is_none_or(|b| m.start() < b.start())
+            {
+                best = Some(m);
+            }
+        }
+        best
+    }
+
+    /// The leftmost-first match in `text`, every branch asked.
+    pub fn find<'t>(&self, text: &'t str) -> Option<regex::Match<'t>> {
+        self.find_in(text, text.is_ascii(), |_| true)
+    }
+
+    /// Whether it matches `text`.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.find(text).is_some()
     }
 }
 
@@ -75,6 +205,17 @@ fn build(re: &str) -> Result<Regex> {
         .size_limit(SIZE_LIMIT)
         .dfa_size_limit(DFA_LIMIT)
         .build()?)
+}
+
+/// The branches of `h`'s top-level alternation, in order (`h` alone when
+/// it is none). A group around the alternation is looked through: only
+/// where a branch matches is asked, never what it captured.
+fn top_branches(h: &Hir) -> Vec<Hir> {
+    match h.kind() {
+        HirKind::Alternation(v) => v.iter().flat_map(top_branches).collect(),
+        HirKind::Capture(c) => top_branches(&c.sub),
+        _ => vec![h.clone()],
+    }
 }
 
 /// `h` with every piece that needs a non-ASCII character removed: what
@@ -133,6 +274,7 @@ pub(crate) fn narrow(h: &Hir) -> Option<Hir> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn narrowed(re: &str) -> Option<String> {
         let hir = regex_syntax::ParserBuilder::new()
@@ -142,35 +284,92 @@ mod tests {
         narrow(&hir).map(|h| h.to_string())
     }
 
+    /// `p`'s match on `text` with the ASCII form when `text` is ASCII.
+    fn found(p: &Pattern, text: &str) -> Option<std::ops::Range<usize>> {
+        p.find_in(text, text.is_ascii(), |_| true)
+            .map(|m| m.range())
+    }
+
     #[test]
     fn non_ascii_branches_are_dropped() {
         let p = Pattern::new(r"(?i)ignore (?:all|toutes) instructions|игнорируй|忽略").unwrap();
-        let n = p.ascii.as_ref().unwrap().as_str().to_string();
-        assert!(!n.contains('и') && !n.contains('忽'), "{n}");
-        assert!(p.find_in("please IGNORE all instructions", true).is_some());
-        assert!(p.find_in("игнорируй это", false).is_some());
+        let ascii: Vec<String> = p
+            .forms()
+            .filter_map(|(_, a)| a.map(Hir::to_string))
+            .collect();
+        assert!(
+            ascii.iter().all(|n| !n.contains('и') && !n.contains('忽')),
+            "{ascii:?}"
+        );
+        assert!(found(&p, "please IGNORE all instructions").is_some());
+        assert!(found(&p, "игнорируй это").is_some());
         assert_eq!(narrowed("忽略|игнор"), None);
     }
 
     #[test]
     fn optional_non_ascii_parts_become_empty() {
         let p = Pattern::new(r"caf[eé]s?(?:\u{301})?\b").unwrap();
-        assert!(p.find_in("cafes here", true).is_some());
-        assert!(p.find_in("cafés here", false).is_some());
+        assert!(found(&p, "cafes here").is_some());
+        assert!(found(&p, "cafés here").is_some());
         // A required non-ASCII piece: nothing is left for ASCII text.
-        assert!(
-            Pattern::new("naïve")
-                .unwrap()
-                .find_in("naive", true)
-                .is_none()
-        );
+        assert!(found(&Pattern::new("naïve").unwrap(), "naive").is_none());
     }
 
     #[test]
     fn case_folding_to_ascii_is_kept() {
         // (?i)k also matches the Kelvin sign; the ASCII form keeps k and K.
         let p = Pattern::new("(?i)kill").unwrap();
-        assert!(p.find_in("KILL it", true).is_some());
-        assert!(p.find_in("\u{212A}ILL it", false).is_some());
+        assert!(found(&p, "KILL it").is_some());
+        assert!(found(&p, "\u{212A}ILL it").is_some());
+    }
+
+    #[test]
+    fn top_level_branches_are_split_through_groups() {
+        let p = Pattern::new("(?:ab+|(cd|ef))|gh(i|j)").unwrap();
+        let any: Vec<String> = p.forms().map(|(h, _)| h.to_string()).collect();
+        assert_eq!(any.len(), 4, "{any:?}");
+        assert_eq!(Pattern::new("ab").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_leftmost_branch_wins_and_the_earlier_on_a_tie() {
+        let p = Pattern::new("world|hello w|hello").unwrap();
+        assert_eq!(found(&p, "say hello world"), Some(4..11));
+        let p = Pattern::new("hello|hello w").unwrap();
+        assert_eq!(found(&p, "say hello world"), Some(4..9));
+    }
+
+    #[test]
+    fn a_branch_the_gate_shuts_is_not_run() {
+        let mut p = Pattern::new("alpha|beta").unwrap();
+        assert_eq!(p.number(10), 12);
+        let m = p.find_in("alpha beta", true, |k| k == 11);
+        assert_eq!(m.map(|m| m.as_str()), Some("beta"));
+        assert!(p.find_in("alpha beta", true, |_| false).is_none());
+    }
+
+    #[test]
+    fn check_refuses_what_cannot_compile() {
+        assert!(Pattern::new("(").is_err());
+        let huge = Pattern::new(r"\w{1000}\w{1000}\w{1000}").unwrap();
+        assert!(huge.check().is_err());
+    }
+
+    proptest! {
+        /// Split, gated-open matching finds what the whole regex finds,
+        /// on texts of the branches' own pieces.
+        #[test]
+        fn split_matching_is_the_whole_regex_match(
+            parts in prop::collection::vec(0usize..9, 0..12)
+        ) {
+            const PIECES: [&str; 9] = ["ab", "a", "b", "abc", " ", "c", "é", "bc", "x"];
+            let text: String = parts.iter().map(|i| PIECES[*i]).collect();
+            for re in ["a|ab|abc", "b(c|é)|ab|é+", "(?i)x|(?:A|bc)+|c", r"\ba|b\b|c"] {
+                let whole = Regex::new(re).unwrap();
+                let p = Pattern::new(re).unwrap();
+                prop_assert_eq!(found(&p, &text), whole.find(&text).map(|m| m.range()), "{}", re);
+                prop_assert_eq!(p.find(&text).map(|m| m.range()), whole.find(&text).map(|m| m.range()));
+            }
+        }
     }
 }

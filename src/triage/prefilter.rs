@@ -14,9 +14,10 @@
 //! searched ASCII-case-insensitively (a superset of what a case-sensitive
 //! regex asks), every member of a small class is its own alternative (the
 //! Kelvin sign that `(?i)k` matches included), and a regex with no literal
-//! every match needs (`\w{5}`), or one that does not parse here, is simply
-//! always run. Prefiltered and unfiltered matching give the same hits
-//! (property-tested below).
+//! every match needs (`\w{5}`) is simply always run. Prefiltered and
+//! unfiltered matching give the same hits (property-tested below). A key
+//! is one top-level branch of a rule's regex ([`crate::triage::pattern`]),
+//! so a long alternation runs only the branches whose words are there.
 //!
 //! Two things keep the sets small enough to be kept. `(?i)` lets `s`
 //! match `ſ` and `k` the Kelvin sign, which doubled a literal's spellings
@@ -610,31 +611,17 @@ fn gate_of(hir: Option<&Hir>) -> Gate<Need> {
     }
 }
 
-/// A regex's gates on ASCII text and on other text (`None`: no regex).
-fn gates_of(re: Option<&str>) -> [Gate<Need>; 2] {
-    match re.map(parse) {
-        None => [Gate::Never, Gate::Never],
-        // A regex this parser refuses (the regex crate took it, so this
-        // cannot happen) is always run.
-        Some(None) => [Gate::Always, Gate::Always],
-        Some(Some(hir)) => {
-            let narrow = crate::triage::pattern::narrow(&hir);
-            [gate_of(narrow.as_ref()), gate_of(Some(&hir))]
-        }
-    }
-}
-
 impl Prefilter {
-    /// The prefilter of `regexes`, key `i` for `regexes[i]` (`None`: no
-    /// regex, never a candidate).
-    pub fn new<'a>(regexes: impl IntoIterator<Item = Option<&'a str>>) -> Prefilter {
-        let regexes: Vec<Option<&str>> = regexes.into_iter().collect();
+    /// The prefilter of one key per item: a regex as written and
+    /// narrowed to ASCII (`None`: it cannot match ASCII text,
+    /// [`crate::triage::pattern::narrow`]).
+    pub fn new<'a>(keys: impl IntoIterator<Item = (&'a Hir, Option<&'a Hir>)>) -> Prefilter {
+        let keys: Vec<(&Hir, Option<&Hir>)> = keys.into_iter().collect();
         // Reading the long multilingual regexes, and building each
         // automaton, are most of the start of a hunt: on every core.
         let (ascii, other): (Vec<_>, Vec<_>) =
-            crate::triage::cores::map(&regexes, |re| gates_of(*re))
+            crate::triage::cores::map(&keys, |(any, ascii)| (gate_of(*ascii), gate_of(Some(any))))
                 .into_iter()
-                .map(|[a, o]| (a, o))
                 .unzip();
         let [ascii, other]: [Side; 2] =
             crate::triage::cores::map(&[ascii, other], |g| Side::new(g))
@@ -692,6 +679,19 @@ mod tests {
         parse(regex).is_some_and(|h| crate::triage::pattern::narrow(&h).is_none())
     }
 
+    /// The prefilter of `regexes`, one key each.
+    fn pre(regexes: &[&str]) -> Prefilter {
+        let hirs: Vec<(Hir, Option<Hir>)> = regexes
+            .iter()
+            .map(|r| {
+                let h = parse(r).unwrap();
+                let n = crate::triage::pattern::narrow(&h);
+                (h, n)
+            })
+            .collect();
+        Prefilter::new(hirs.iter().map(|(h, n)| (h, n.as_ref())))
+    }
+
     /// Which keys of `p` may match `text`.
     fn may(p: &Prefilter, text: &str) -> Vec<bool> {
         let c = p.scan(text);
@@ -723,14 +723,14 @@ mod tests {
 
     #[test]
     fn kelvin_and_long_s_are_folded_in_the_text_too() {
-        let p = Prefilter::new([Some("(?i)kiss"), Some("(?i)disregard")]);
+        let p = pre(&["(?i)kiss", "(?i)disregard"]);
         assert_eq!(may(&p, "a \u{212A}i\u{17F}s"), [true, false]);
         assert_eq!(may(&p, "DI\u{17F}REGARD"), [false, true]);
     }
 
     #[test]
     fn a_rule_that_needs_non_ascii_is_no_candidate_on_ascii() {
-        let p = Prefilter::new([Some("[\u{200B}-\u{200F}]{2,}"), Some("\\w{5}")]);
+        let p = pre(&["[\u{200B}-\u{200F}]{2,}", "\\w{5}"]);
         assert_eq!(may(&p, "plain ascii text"), [false, true]);
         assert_eq!(may(&p, "zero\u{200B}\u{200B}width"), [true, true]);
         assert!(needs_non_ascii("a[\u{430}-\u{44F}]|\u{FF21}+"));
@@ -740,10 +740,10 @@ mod tests {
 
     #[test]
     fn a_literal_between_word_boundaries_needs_them_on_ascii_text() {
-        let p = Prefilter::new([
-            Some("(?-u:\\b)nc(?-u:\\b)\\s+-e"),
-            Some("(?i)(?-u:\\b)at(?-u:\\b)"),
-            Some("x(?-u:\\b)-i"),
+        let p = pre(&[
+            "(?-u:\\b)nc(?-u:\\b)\\s+-e",
+            "(?i)(?-u:\\b)at(?-u:\\b)",
+            "x(?-u:\\b)-i",
         ]);
         assert_eq!(
             may(&p, "once upon a time, what next"),
@@ -758,9 +758,9 @@ mod tests {
 
     #[test]
     fn a_gapped_rule_needs_each_of_its_parts() {
-        let p = Prefilter::new([
-            Some(r"(?i)\b(?:share|print)\b[^.]{0,40}\bthe user'?s (?:email|address)\b"),
-            Some(r"(?i)ignore (?:all|previous) rules|игнорируй\s+правила|(?:tell|show) me\s+\w+"),
+        let p = pre(&[
+            r"(?i)\b(?:share|print)\b[^.]{0,40}\bthe user'?s (?:email|address)\b",
+            r"(?i)ignore (?:all|previous) rules|игнорируй\s+правила|(?:tell|show) me\s+\w+",
         ]);
         // A verb alone, or the object alone, is no candidate.
         assert_eq!(may(&p, "please share this page"), [false, false]);
@@ -777,15 +777,15 @@ mod tests {
 
     #[test]
     fn a_word_many_rules_ask_for_is_one_pattern() {
-        let p = Prefilter::new([Some("secret token"), Some("(?i)SECRET"), Some("secret")]);
+        let p = pre(&["secret token", "(?i)SECRET", "secret"]);
         assert_eq!(may(&p, "a Secret"), [false, true, true]);
         assert_eq!(p.ascii.edges.len(), 2, "{:?}", p.ascii.edges);
     }
 
     #[test]
     fn a_rule_without_literals_is_always_a_candidate() {
-        let p = Prefilter::new([Some("\\w{5}\\d"), Some("needle"), None]);
-        assert_eq!(may(&p, "nothing here"), [true, false, false]);
-        assert_eq!(may(&p, "a NEEDLE"), [true, true, false]);
+        let p = pre(&["\\w{5}\\d", "needle"]);
+        assert_eq!(may(&p, "nothing here"), [true, false]);
+        assert_eq!(may(&p, "a NEEDLE"), [true, true]);
     }
 }
