@@ -32,6 +32,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::Read;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -393,16 +394,16 @@ fn char_floor(s: &str, n: usize) -> usize {
 }
 
 /// The text around a match, sixty characters each side, secrets out.
-fn snippet(redactor: &crate::redact::Redactor, text: &str, m: regex::Match) -> String {
-    let start = text[..m.start()]
+fn snippet(redactor: &crate::redact::Redactor, text: &str, m: Range<usize>) -> String {
+    let start = text[..m.start]
         .char_indices()
         .rev()
         .nth(60)
         .map_or(0, |(i, _)| i);
-    let end = text[m.end()..]
+    let end = text[m.end..]
         .char_indices()
         .nth(60)
-        .map_or(text.len(), |(i, _)| m.end() + i);
+        .map_or(text.len(), |(i, _)| m.end + i);
     redactor.quote(text, start..end)
 }
 
@@ -600,9 +601,9 @@ impl Judge<'_> {
         views: &'v normalize::Views,
         scans: &[Scan],
         re: &Pattern,
-    ) -> Option<(&'v normalize::View, regex::Match<'v>)> {
+    ) -> Option<(&'v normalize::View, Range<usize>)> {
         views.views.iter().zip(scans).find_map(|(v, s)| {
-            re.find_in(&v.text, s.is_ascii(), |k| self.filter.may(s, k))
+            re.find_in(&v.text, s.seen(), |k| self.filter.may(s, k))
                 .map(|m| (v, m))
         })
     }
@@ -2367,7 +2368,7 @@ regex = '(?i)zebra[-_ ]?canary[0-9]{2}'
             for (r, whole) in rules.iter().zip(whole) {
                 for (p, w) in r.patterns().zip(whole) {
                     prop_assert_eq!(
-                        p.find_in(&text, may.is_ascii(), |k| filter.may(&may, k)).map(|m| m.range()),
+                        p.find_in(&text, may.seen(), |k| filter.may(&may, k)),
                         w.find(&text).map(|m| m.range()),
                         "{}", r.id
                     );

@@ -28,10 +28,13 @@
 //! whole by a unit test; a user's rules file is compiled whole when it is
 //! read ([`Pattern::check`]), so a bad rule is refused up front.
 
+use aho_corasick::AhoCorasick;
 use anyhow::{Context, Result};
-use regex::Regex;
+use regex_automata::Input;
+use regex_automata::meta::{self, Regex};
 use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange};
 use regex_syntax::hir::{Hir, HirKind, Repetition};
+use std::ops::Range;
 use std::sync::OnceLock;
 
 /// Compiled size allowed for a rule: rules are long alternations over
@@ -64,28 +67,117 @@ struct Branch {
 #[derive(Debug, Clone)]
 struct Form {
     hir: Hir,
-    re: OnceLock<Regex>,
+    compiled: OnceLock<Compiled>,
 }
+
+/// A [`Form`] compiled.
+#[derive(Debug, Clone)]
+struct Compiled {
+    re: Regex,
+    window: Option<Window>,
+}
+
+/// Where in a long text a regex can match: near its anchors.
+///
+/// A gapped branch (`verb [^.]{0,80}? in your response`) makes the lazy
+/// DFA build a new state every few bytes wherever its everyday verbs are,
+/// over the whole text. But every match holds one of a few literals (its
+/// *anchors*, `in your response`) and is at most `reach` bytes long, so it
+/// lies within `reach` bytes of an anchor; only those windows are searched.
+#[derive(Debug, Clone)]
+struct Window {
+    anchors: AhoCorasick,
+    reach: usize,
+}
+
+/// Longest match a windowed regex may have: past it, windows are most of
+/// the text.
+const MAX_REACH: usize = 4096;
 
 impl Form {
     fn new(hir: Hir) -> Form {
         Form {
             hir,
-            re: OnceLock::new(),
+            compiled: OnceLock::new(),
         }
     }
 
-    fn compile(&self) -> Result<Regex> {
-        build(&self.hir.to_string())
+    fn compile(&self) -> Result<Compiled> {
+        Ok(Compiled {
+            re: build(&self.hir)?,
+            window: Window::of(&self.hir),
+        })
     }
 
-    fn regex(&self) -> &Regex {
-        self.re.get_or_init(|| {
+    fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| {
             // `Pattern::check` compiled it when the rules were loaded, or
             // a unit test did (built-in rules): it cannot fail now.
             self.compile()
                 .expect("rule regexes are checked when they are loaded")
         })
+    }
+}
+
+impl Window {
+    /// The window of a regex, when it has anchors and a bounded reach.
+    fn of(hir: &Hir) -> Option<Window> {
+        let reach = hir.properties().maximum_len()?;
+        let anchors = crate::triage::prefilter::required(hir)?;
+        if reach > MAX_REACH || anchors.iter().any(Vec::is_empty) {
+            return None;
+        }
+        let anchors = aho_corasick::AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(anchors)
+            .ok()?;
+        Some(Window { anchors, reach })
+    }
+
+    /// The windows of `text`, in order and disjoint: around each anchor
+    /// found, `reach` bytes either side. An anchor the leftmost search
+    /// passed over starts inside one it found, so within its window.
+    fn spans<'t>(&'t self, text: &'t str) -> impl Iterator<Item = Range<usize>> + 't {
+        let mut found = self.anchors.find_iter(text).map(|m| {
+            let lo = char_floor(text, m.start().saturating_sub(self.reach));
+            let hi = char_ceil(text, m.end().saturating_add(self.reach));
+            lo..hi
+        });
+        let mut cur = found.next();
+        std::iter::from_fn(move || {
+            let mut span = cur.take()?;
+            for next in found.by_ref() {
+                if next.start > span.end {
+                    cur = Some(next);
+                    break;
+                }
+                span.end = span.end.max(next.end);
+            }
+            Some(span)
+        })
+    }
+}
+
+impl Compiled {
+    /// The leftmost-first match in `text`. `plain` says `text` holds no
+    /// long s or Kelvin sign: anchors are found ASCII-case-insensitively,
+    /// and those two are the letters `(?i)` matches that the anchors
+    /// spell in ASCII ([`crate::triage::prefilter`]).
+    ///
+    /// Exact: every match lies in a window, so a window before the first
+    /// that holds a match holds none, and the leftmost match of the text
+    /// is the leftmost of that window.
+    fn find(&self, text: &str, plain: bool) -> Option<Range<usize>> {
+        let search = |span: Range<usize>| {
+            self.re
+                .search(&Input::new(text).span(span))
+                .map(|m| m.range())
+        };
+        match &self.window {
+            Some(w) if plain && text.len() > 4 * w.reach => w.spans(text).find_map(search),
+            _ => search(0..text.len()),
+        }
     }
 }
 
@@ -115,8 +207,8 @@ impl Pattern {
     pub fn check(&self) -> Result<()> {
         for b in &self.branches {
             for f in std::iter::once(&b.any).chain(&b.ascii) {
-                let re = f.compile()?;
-                let _ = f.re.set(re);
+                let c = f.compile()?;
+                let _ = f.compiled.set(c);
             }
         }
         Ok(())
@@ -158,21 +250,21 @@ impl Pattern {
 
     /// The leftmost-first match in `text` of the branches whose key `may`
     /// lets through, as the whole regex would find it: the match that
-    /// starts leftmost, the earlier branch on a tie. `ascii` says
-    /// `text.is_ascii()` (the caller knows it once for many rules).
-    pub fn find_in<'t>(
+    /// starts leftmost, the earlier branch on a tie. `seen` is what the
+    /// caller knows of `text` already ([`Seen`]).
+    pub fn find_in(
         &self,
-        text: &'t str,
-        ascii: bool,
+        text: &str,
+        seen: Seen,
         may: impl Fn(usize) -> bool,
-    ) -> Option<regex::Match<'t>> {
-        debug_assert_eq!(ascii, text.is_ascii());
-        let mut best: Option<regex::Match<'t>> = None;
+    ) -> Option<Range<usize>> {
+        debug_assert_eq!(seen.ascii, text.is_ascii());
+        let mut best: Option<Range<usize>> = None;
         for (j, b) in self.branches.iter().enumerate() {
-            if best.is_some_and(|m| m.start() == 0) {
+            if best.as_ref().is_some_and(|m| m.start == 0) {
                 break;
             }
-            let form = if ascii {
+            let form = if seen.ascii {
                 b.ascii.as_ref()
             } else {
                 Some(&b.any)
@@ -180,8 +272,8 @@ impl Pattern {
             let Some(form) = form.filter(|_| may(self.key + j)) else {
                 continue;
             };
-            if let Some(m) = form.regex().find(text)
-                && best.is_none_or(|b| m.start() < b.start())
+            if let Some(m) = form.compiled().find(text, seen.plain)
+                && best.as_ref().is_none_or(|b| m.start < b.start)
             {
                 best = Some(m);
             }
@@ -190,8 +282,8 @@ impl Pattern {
     }
 
     /// The leftmost-first match in `text`, every branch asked.
-    pub fn find<'t>(&self, text: &'t str) -> Option<regex::Match<'t>> {
-        self.find_in(text, text.is_ascii(), |_| true)
+    pub fn find(&self, text: &str) -> Option<Range<usize>> {
+        self.find_in(text, Seen::of(text), |_| true)
     }
 
     /// Whether it matches `text`.
@@ -200,11 +292,52 @@ impl Pattern {
     }
 }
 
-fn build(re: &str) -> Result<Regex> {
-    Ok(regex::RegexBuilder::new(re)
-        .size_limit(SIZE_LIMIT)
-        .dfa_size_limit(DFA_LIMIT)
-        .build()?)
+/// What the caller knows of a text before matching it.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen {
+    /// It is all ASCII.
+    pub ascii: bool,
+    /// It holds neither the long s nor the Kelvin sign ([`Compiled::find`]).
+    pub plain: bool,
+}
+
+impl Seen {
+    /// What `text` is.
+    pub fn of(text: &str) -> Seen {
+        let ascii = text.is_ascii();
+        Seen {
+            ascii,
+            plain: ascii || !text.contains(['\u{17F}', '\u{212A}']),
+        }
+    }
+}
+
+/// `re` compiled as the `regex` crate compiles a `Regex` (leftmost-first,
+/// UTF-8), with this module's limits.
+fn build(re: &Hir) -> Result<Regex> {
+    let config = meta::Config::new()
+        .match_kind(regex_automata::MatchKind::LeftmostFirst)
+        .utf8_empty(true)
+        .nfa_size_limit(Some(SIZE_LIMIT))
+        .hybrid_cache_capacity(DFA_LIMIT);
+    Ok(meta::Builder::new().configure(config).build_from_hir(re)?)
+}
+
+/// The char boundary at or before `i`.
+fn char_floor(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The char boundary at or after `i`, at most the end.
+fn char_ceil(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 /// The branches of `h`'s top-level alternation, in order (`h` alone when
@@ -286,8 +419,7 @@ mod tests {
 
     /// `p`'s match on `text` with the ASCII form when `text` is ASCII.
     fn found(p: &Pattern, text: &str) -> Option<std::ops::Range<usize>> {
-        p.find_in(text, text.is_ascii(), |_| true)
-            .map(|m| m.range())
+        p.find_in(text, Seen::of(text), |_| true)
     }
 
     #[test]
@@ -343,9 +475,52 @@ mod tests {
     fn a_branch_the_gate_shuts_is_not_run() {
         let mut p = Pattern::new("alpha|beta").unwrap();
         assert_eq!(p.number(10), 12);
-        let m = p.find_in("alpha beta", true, |k| k == 11);
-        assert_eq!(m.map(|m| m.as_str()), Some("beta"));
-        assert!(p.find_in("alpha beta", true, |_| false).is_none());
+        let text = "alpha beta";
+        let m = p.find_in(text, Seen::of(text), |k| k == 11);
+        assert_eq!(m.map(|m| &text[m]), Some("beta"));
+        assert!(p.find_in(text, Seen::of(text), |_| false).is_none());
+    }
+
+    #[test]
+    fn a_gapped_branch_is_windowed_and_an_open_one_is_not() {
+        let form = |re: &str| {
+            let p = Pattern::new(re).unwrap();
+            p.branches[0].any.compile().unwrap()
+        };
+        let w = form(r"(?i)\b(?:add|use)\b[^.]{0,80}?\bin your (?:reply|answer)\b");
+        assert!(w.window.as_ref().is_some_and(|w| w.reach < MAX_REACH));
+        assert!(form(r"add\s+in your reply").window.is_none());
+        assert!(form(r"\w{5}").window.is_none());
+        // Far from any anchor, a verb alone is not searched; near one the
+        // match is found whole (`true`: no long s or Kelvin sign in the
+        // text, so windows are used).
+        let text = format!(
+            "{} add this in your reply {}",
+            "use it. ".repeat(400),
+            "x".repeat(900)
+        );
+        let at = text.find("add this").unwrap();
+        assert_eq!(
+            w.find(&text, true),
+            Some(at..at + "add this in your reply".len())
+        );
+        // A match as long as the reach, before its anchor and after it.
+        let far = format!("add {} in your answer", "é".repeat(78));
+        let text = format!("{}{far}{}", ".".repeat(2000), ".".repeat(2000));
+        assert_eq!(w.find(&text, true), Some(2000..2000 + far.len()));
+        // `(?i)s` matches the long s, which the anchors spell `s`: such a
+        // text is searched whole.
+        let text = format!(
+            "{}add in your an\u{17F}wer{}",
+            ".".repeat(2000),
+            ".".repeat(2000)
+        );
+        let m = w.find(&text, Seen::of(&text).plain);
+        assert_eq!(m.map(|m| &text[m]), Some("add in your an\u{17F}wer"));
+        let w = form(r"anchor[^.]{0,60}end");
+        let far = format!("anchor{}end", "é".repeat(60));
+        let text = format!("{}{far}{}", ".".repeat(2000), ".".repeat(2000));
+        assert_eq!(w.find(&text, true), Some(2000..2000 + far.len()));
     }
 
     #[test]
@@ -365,10 +540,35 @@ mod tests {
             const PIECES: [&str; 9] = ["ab", "a", "b", "abc", " ", "c", "é", "bc", "x"];
             let text: String = parts.iter().map(|i| PIECES[*i]).collect();
             for re in ["a|ab|abc", "b(c|é)|ab|é+", "(?i)x|(?:A|bc)+|c", r"\ba|b\b|c"] {
-                let whole = Regex::new(re).unwrap();
+                let whole = regex::Regex::new(re).unwrap();
                 let p = Pattern::new(re).unwrap();
                 prop_assert_eq!(found(&p, &text), whole.find(&text).map(|m| m.range()), "{}", re);
-                prop_assert_eq!(p.find(&text).map(|m| m.range()), whole.find(&text).map(|m| m.range()));
+                prop_assert_eq!(p.find(&text), whole.find(&text).map(|m| m.range()));
+            }
+        }
+
+        /// Searching only near a gapped regex's anchors finds what a
+        /// search of the whole text finds, on texts long enough to be
+        /// windowed: anchors that overlap, recur, sit at either end, and
+        /// look-alike letters `(?i)` matches.
+        #[test]
+        fn windowed_matching_is_the_whole_text_match(
+            parts in prop::collection::vec(0usize..15, 0..400)
+        ) {
+            const PIECES: [&str; 15] = [
+                "add", " ", "use", "in your reply", "In Your Answer", ".", "x",
+                "é", "in your an\u{17F}wer", "ababa", "aba", "q", "z", "\u{212A}ey",
+                "\u{17F}",
+            ];
+            let text: String = parts.iter().map(|i| PIECES[*i]).collect();
+            for re in [
+                r"(?i)\b(?:add|use)\b[^.]{0,12}?\bin your (?:reply|answer)\b",
+                r"(?:q[a-z ]{0,6})?aba[a-z ]{0,4}z",
+                r"(?i)key[^.]{0,9}ababa|add.{1,3}\bx",
+            ] {
+                let whole = regex::Regex::new(re).unwrap();
+                let p = Pattern::new(re).unwrap();
+                prop_assert_eq!(found(&p, &text), whole.find(&text).map(|m| m.range()), "{}", re);
             }
         }
     }

@@ -44,7 +44,8 @@
 //! not. A rule's formula is evaluated only when the hunt asks about that
 //! rule ([`Prefilter::may`]), and only when one of its literals was seen.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{Anchored, MatchKind, StartKind};
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 use std::collections::{BTreeSet, HashMap};
 
@@ -388,7 +389,13 @@ fn parse(regex: &str) -> Option<Hir> {
 /// Literals one of which every match of `regex` contains, without their
 /// edges ([`Need::one_set`] of its requirement).
 pub fn literals(regex: &str) -> Option<Vec<Vec<u8>>> {
-    let set = info(&parse(regex)?).need?.one_set()?;
+    required(&parse(regex)?)
+}
+
+/// [`literals`] of a parsed regex: lowercase ASCII, the long s and the
+/// Kelvin sign spelled `s` and `k` ([`fold`]).
+pub fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let set = info(hir).need?.one_set()?;
     Some(set.iter().map(|l| Edged::of(l).bytes).collect())
 }
 
@@ -474,7 +481,7 @@ pub struct Prefilter {
 #[derive(Debug, Clone)]
 struct Side {
     /// `None` when it could not be built: every gate then opens.
-    ac: Option<AhoCorasick>,
+    ac: Option<Literals>,
     /// The leaves ([`Formula::Leaf`]) of each of the automaton's patterns:
     /// a word many rules ask for is one pattern, reported once a match.
     owner: Vec<Vec<usize>>,
@@ -497,6 +504,8 @@ type Index = HashMap<Edged, usize>;
 #[derive(Debug, Default)]
 pub struct Candidates {
     ascii: bool,
+    /// Neither the long s nor the Kelvin sign is in the text ([`fold`]).
+    plain: bool,
     /// `None` when the automaton could not be built (everything opens).
     seen: Option<Vec<bool>>,
     /// Keys with a leaf seen.
@@ -507,6 +516,14 @@ impl Candidates {
     /// Whether the text was all ASCII.
     pub fn is_ascii(&self) -> bool {
         self.ascii
+    }
+
+    /// What a regex may know of the text ([`crate::triage::pattern::Seen`]).
+    pub fn seen(&self) -> crate::triage::pattern::Seen {
+        crate::triage::pattern::Seen {
+            ascii: self.ascii,
+            plain: self.plain,
+        }
     }
 }
 
@@ -520,15 +537,7 @@ impl Side {
             .enumerate()
             .map(|(key, g)| s.gate(&mut index, key, g))
             .collect();
-        s.ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            // Every overlapping match is visited, thousands of literals on
-            // every text: a DFA (one table lookup a byte) is faster here
-            // than the default NFA, for a few more MiB.
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(s.edges.iter().map(|e| &e.bytes))
-            .ok();
+        s.ac = Literals::new(s.edges.iter().map(|e| &e.bytes));
         s
     }
 
@@ -568,23 +577,29 @@ impl Side {
     /// The literals of `text`, `ascii` when it is all ASCII.
     fn scan(&self, text: &str, ascii: bool) -> Candidates {
         let mut touched = vec![false; self.gates.len()];
+        let folded = fold(text);
+        let plain = matches!(folded, std::borrow::Cow::Borrowed(_));
         let seen = self.ac.as_ref().map(|ac| {
             let mut seen = vec![false; self.leaf_key.len()];
-            for m in ac.find_overlapping_iter(fold(text).as_ref()) {
-                let p = m.pattern().as_usize();
+            // A pattern is counted once; common words recur in a text.
+            let mut found = vec![false; self.edges.len()];
+            ac.each_match(folded.as_bytes(), |p, at| {
                 // Boundaries are checked on ASCII text only: folding the
                 // long s or the Kelvin sign would move them.
-                if !ascii || self.edges[p].fits(text.as_bytes(), m.range()) {
-                    for l in &self.owner[p] {
-                        seen[*l] = true;
-                        touched[self.leaf_key[*l]] = true;
-                    }
+                if found[p] || (ascii && !self.edges[p].fits(text.as_bytes(), at)) {
+                    return;
                 }
-            }
+                found[p] = true;
+                for l in &self.owner[p] {
+                    seen[*l] = true;
+                    touched[self.leaf_key[*l]] = true;
+                }
+            });
             seen
         });
         Candidates {
             ascii,
+            plain,
             seen,
             touched,
         }
@@ -601,6 +616,107 @@ impl Side {
         }
     }
 }
+
+/// The automaton over a side's literals, searched ASCII-case-insensitively
+/// for every occurrence, overlapping ones included.
+#[derive(Debug, Clone)]
+struct Literals(aho_corasick::dfa::DFA);
+
+impl Literals {
+    /// `None` when it cannot be built (too many states).
+    fn new<I, P>(patterns: I) -> Option<Literals>
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<[u8]>,
+    {
+        // Every text is walked whole, thousands of literals on every one:
+        // a DFA (one table load a byte) is faster here than an NFA.
+        aho_corasick::dfa::Builder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .start_kind(StartKind::Unanchored)
+            .build(patterns)
+            .ok()
+            .map(Literals)
+    }
+
+    /// Calls `f` with the pattern and range of every match in `hay`; a
+    /// match may be reported twice.
+    ///
+    /// A long text is walked as [`LANES`] pieces in step. Each step of a
+    /// walk waits on one load from a table of many MiB, and the next load
+    /// depends on it; independent walks keep several loads in flight. Each
+    /// piece but the first starts a pattern's length early, so a match
+    /// across a cut is found by the piece after it.
+    fn each_match(&self, hay: &[u8], mut f: impl FnMut(usize, std::ops::Range<usize>)) {
+        if hay.len() >= SPLIT_WALK {
+            self.walk::<LANES>(hay, &mut f);
+        } else {
+            self.walk::<1>(hay, &mut f);
+        }
+    }
+
+    /// [`Self::each_match`] in `K` pieces.
+    fn walk<const K: usize>(&self, hay: &[u8], f: &mut impl FnMut(usize, std::ops::Range<usize>)) {
+        let a = &self.0;
+        let Ok(start) = a.start_state(Anchored::No) else {
+            return;
+        };
+        let piece = hay.len() / K;
+        let back = a.max_pattern_len().saturating_sub(1);
+        // Piece k is `from[k]..to[k]`; the first `piece` bytes of each are
+        // walked in step, then what is left of each.
+        let from: [usize; K] = std::array::from_fn(|k| (k * piece).saturating_sub(back));
+        let to: [usize; K] = std::array::from_fn(|k| {
+            if k + 1 == K {
+                hay.len()
+            } else {
+                (k + 1) * piece
+            }
+        });
+        let mut sid = [start; K];
+        for i in 0..piece {
+            for k in 0..K {
+                let at = from[k] + i;
+                sid[k] = a.next_state(Anchored::No, sid[k], hay[at]);
+                if a.is_special(sid[k]) {
+                    self.matched(sid[k], at, f);
+                }
+            }
+        }
+        for k in 0..K {
+            for (at, b) in hay.iter().enumerate().take(to[k]).skip(from[k] + piece) {
+                sid[k] = a.next_state(Anchored::No, sid[k], *b);
+                if a.is_special(sid[k]) {
+                    self.matched(sid[k], at, f);
+                }
+            }
+        }
+    }
+
+    /// Reports the matches of state `sid`, entered on the byte at `at`.
+    #[inline(never)]
+    fn matched(
+        &self,
+        sid: aho_corasick::automaton::StateID,
+        at: usize,
+        f: &mut impl FnMut(usize, std::ops::Range<usize>),
+    ) {
+        let a = &self.0;
+        if a.is_match(sid) {
+            for i in 0..a.match_len(sid) {
+                let p = a.match_pattern(sid, i);
+                f(p.as_usize(), at + 1 - a.pattern_len(p)..at + 1);
+            }
+        }
+    }
+}
+
+/// How many pieces of a long text are walked in step.
+const LANES: usize = 2;
+
+/// Shortest text walked as two halves ([`Literals::each_match`]).
+const SPLIT_WALK: usize = 256;
 
 /// What `hir` (`None`: nothing) requires, as a gate.
 fn gate_of(hir: Option<&Hir>) -> Gate<Need> {
@@ -787,5 +903,33 @@ mod tests {
         let p = pre(&["\\w{5}\\d", "needle"]);
         assert_eq!(may(&p, "nothing here"), [true, false]);
         assert_eq!(may(&p, "a NEEDLE"), [true, true]);
+    }
+
+    proptest::proptest! {
+        /// The walk in pieces reports every match the library's own
+        /// overlapping search reports, and no other, on texts long enough
+        /// to be cut, with matches across every cut.
+        #[test]
+        fn the_walk_in_pieces_finds_every_overlapping_match(
+            parts in proptest::collection::vec(0usize..8, 0..600)
+        ) {
+            const PIECES: [&str; 8] = ["ab", "a", "b", "abab", " ", "BA", "x", "ba"];
+            let text: String = parts.iter().map(|i| PIECES[*i]).collect();
+            let patterns = ["ab", "aba", "babab", "b", "x ab", "abba"];
+            let ours = Literals::new(patterns).unwrap();
+            let mut got = BTreeSet::new();
+            ours.each_match(text.as_bytes(), |p, at| {
+                got.insert((p, at.start, at.end));
+            });
+            let theirs = aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(patterns)
+                .unwrap();
+            let want: BTreeSet<_> = theirs
+                .find_overlapping_iter(&text)
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+                .collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 }
