@@ -522,8 +522,8 @@ struct Judge<'a> {
 }
 
 /// What the prefilter says of one view of a text: the literals it holds,
-/// which say which rule keys may match it ([`Prefilter::may`]), and
-/// whether it is all ASCII ([`Pattern::find_in`]).
+/// which say which rule keys may match it ([`Prefilter::may`]), and what
+/// a regex may know of the text before it runs ([`Pattern::find_in`]).
 type Scan = crate::triage::prefilter::Candidates;
 
 impl Hunter<'_, '_> {

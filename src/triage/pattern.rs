@@ -27,6 +27,11 @@
 //! them all was a tenth of a hunt's start. Built-in rules are compiled
 //! whole by a unit test; a user's rules file is compiled whole when it is
 //! read ([`Pattern::check`]), so a bad rule is refused up front.
+//!
+//! Why windowed: a gapped branch still builds a DFA state every few bytes
+//! wherever its everyday verbs are. Every match holds one of the branch's
+//! required literals and is at most its longest match long, so on a long
+//! text only the windows around those literals are searched ([`Window`]).
 
 use aho_corasick::AhoCorasick;
 use anyhow::{Context, Result};
