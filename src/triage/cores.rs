@@ -2,9 +2,10 @@
 //! pieces of work over them.
 //!
 //! The hunt shares the host it examines, so it takes the cores there are
-//! but at most four. Its start (compiling some fifty long multilingual
-//! regexes and reading each for its literals) took a tenth of a
-//! 100,000-event hunt on one core while the others waited.
+//! but at most four. Its start (reading some fifty long multilingual
+//! regexes for their branches and literals, and building the prefilter's
+//! automata) took a tenth of a 100,000-event hunt on one core while the
+//! others waited.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -116,7 +116,8 @@ fn compile(text: &str, origin: &str, check: bool) -> Result<(Option<String>, Vec
             );
         }
     }
-    // Each rule compiles on its own: some fifty long regexes, on every core.
+    // Each rule is read (its long multilingual regex parsed, split and
+    // narrowed; compiled too when `check`) on its own, on every core.
     let out = super::cores::map(&f.rule, |r| compile_rule(r, origin, check))
         .into_iter()
         .collect::<Result<Vec<_>>>()?;

@@ -462,6 +462,7 @@ fn readable(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     proptest::proptest! {
         #[test]
@@ -471,7 +472,6 @@ mod tests {
             proptest::prop_assert_eq!(base64_runs(&text), want);
         }
     }
-    use proptest::prelude::*;
 
     fn texts(s: &str) -> Vec<String> {
         views(s).views.into_iter().map(|v| v.text).collect()

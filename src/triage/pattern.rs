@@ -309,10 +309,9 @@ pub struct Seen {
 impl Seen {
     /// What `text` is.
     pub fn of(text: &str) -> Seen {
-        let ascii = text.is_ascii();
         Seen {
-            ascii,
-            plain: ascii || !text.contains(['\u{17F}', '\u{212A}']),
+            ascii: text.is_ascii(),
+            plain: crate::triage::prefilter::plain(text),
         }
     }
 }
